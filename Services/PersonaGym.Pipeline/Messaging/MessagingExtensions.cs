@@ -1,0 +1,82 @@
+using MassTransit;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace PersonaGym.Pipeline.Messaging;
+
+/// <summary>Which pipeline stages a process hosts.</summary>
+[Flags]
+public enum PipelineStages
+{
+    None = 0,
+    QuestionGeneration = 1,
+    Answering = 2,
+    Judging = 4,
+    /// <summary>Completion detection and run progress (the Api in the distributed system).</summary>
+    Coordination = 8,
+    All = QuestionGeneration | Answering | Judging | Coordination,
+}
+
+public static class MessagingExtensions
+{
+    /// <summary>
+    /// The one bus configuration every host and test uses: RabbitMQ when a connection string is given
+    /// (durable queues and publisher confirms are MassTransit's defaults there), the in-memory transport
+    /// otherwise (the CLI's single-process mode and most tests).
+    /// </summary>
+    public static IServiceCollection AddPersonaGymMessaging(
+        this IServiceCollection services,
+        PipelineStages stages,
+        string? rabbitMqConnectionString,
+        Action<IBusRegistrationConfigurator>? configure = null)
+    {
+        // We send nothing anywhere.
+        Environment.SetEnvironmentVariable("MASSTRANSIT_USAGE_TELEMETRY", "false");
+
+        services.AddMassTransit(bus =>
+        {
+            bus.AddPersonaGymConsumers(stages);
+            configure?.Invoke(bus);
+
+            if (string.IsNullOrWhiteSpace(rabbitMqConnectionString))
+            {
+                bus.UsingInMemory((context, cfg) => cfg.ConfigureEndpoints(context));
+            }
+            else
+            {
+                var uri = RabbitMqUri(rabbitMqConnectionString);
+                bus.UsingRabbitMq((context, cfg) =>
+                {
+                    cfg.Host(uri);
+                    cfg.ConfigureEndpoints(context);
+                });
+            }
+        });
+        return services;
+    }
+
+    /// <summary>Registers the consumers of the given stages, each with its definition (endpoint name, limits, retry).</summary>
+    public static void AddPersonaGymConsumers(this IBusRegistrationConfigurator bus, PipelineStages stages)
+    {
+        if (stages.HasFlag(PipelineStages.QuestionGeneration))
+            bus.AddConsumer<QuestionGenerationConsumer, QuestionGenerationConsumerDefinition>();
+        if (stages.HasFlag(PipelineStages.Answering))
+            bus.AddConsumer<AnswerConsumer, AnswerConsumerDefinition>();
+        if (stages.HasFlag(PipelineStages.Judging))
+            bus.AddConsumer<JudgeConsumer, JudgeConsumerDefinition>();
+        if (stages.HasFlag(PipelineStages.Coordination))
+            bus.AddConsumer<RunProgressConsumer, RunProgressConsumerDefinition>();
+    }
+
+    /// <summary>Accepts amqp:// and amqps:// URIs (what Aspire hands out) and plain host names.</summary>
+    public static Uri RabbitMqUri(string connectionString)
+    {
+        var text = connectionString.Trim();
+        if (!text.Contains("://", StringComparison.Ordinal)) text = "amqp://" + text;
+        if (!Uri.TryCreate(text, UriKind.Absolute, out var uri) || (uri.Scheme != "amqp" && uri.Scheme != "amqps" && uri.Scheme != "rabbitmq"))
+        {
+            throw new ArgumentException("The RabbitMQ connection string must be an amqp:// URI, e.g. amqp://guest:guest@localhost:5672/");
+        }
+
+        return uri;
+    }
+}
