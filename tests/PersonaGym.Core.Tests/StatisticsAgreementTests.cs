@@ -64,6 +64,38 @@ public class StatisticsAgreementTests
     }
 
     [Fact]
+    public void Kendall_tau_b_agrees_with_a_direct_pair_count_on_many_tied_scores()
+    {
+        var random = new Random(20240710);
+        for (var run = 0; run < 50; run++)
+        {
+            var n = random.Next(2, 60);
+            var x = Enumerable.Range(0, n).Select(_ => (double)random.Next(1, 6)).ToArray();
+            var y = Enumerable.Range(0, n).Select(_ => (double)random.Next(1, 6)).ToArray();
+            Assert.Equal(TauBByPairs(x, y) ?? double.NaN, Agreement.KendallTauB(x, y) ?? double.NaN, 1e-12);
+        }
+    }
+
+    // The definition, pair by pair: an independent check of the O(n log n) implementation.
+    private static double? TauBByPairs(double[] x, double[] y)
+    {
+        long s = 0, tiedX = 0, tiedY = 0, pairs = 0;
+        for (var i = 0; i < x.Length; i++)
+        {
+            for (var j = i + 1; j < x.Length; j++)
+            {
+                pairs++;
+                int dx = Math.Sign(x[i] - x[j]), dy = Math.Sign(y[i] - y[j]);
+                if (dx == 0) tiedX++;
+                if (dy == 0) tiedY++;
+                s += dx * dy;
+            }
+        }
+        var denominator = (double)(pairs - tiedX) * (pairs - tiedY);
+        return denominator == 0 ? null : s / Math.Sqrt(denominator);
+    }
+
+    [Fact]
     public void Perfectly_reversed_series_correlate_minus_one()
     {
         double[] up = [1, 2, 3, 4], down = [4, 3, 2, 1];
