@@ -1,0 +1,304 @@
+using System.ClientModel;
+using System.ClientModel.Primitives;
+using Anthropic;
+using Azure.AI.OpenAI;
+using Microsoft.Extensions.AI;
+using Microsoft.Extensions.Configuration;
+using OllamaSharp;
+using OpenAI;
+using AnthropicClientOptions = Anthropic.Core.ClientOptions;
+
+namespace PersonaGym.Models;
+
+/// <summary>
+/// Creates the provider <see cref="IChatClient"/> for a <see cref="ModelSpec"/> through each provider's official SDK,
+/// and checks up front that every spec of a run can be served (known provider, key present, endpoint known),
+/// so a run never starts and then fails on its first call.
+/// </summary>
+/// <remarks>
+/// Keys are looked up in configuration (<c>PersonaGym:Providers:{provider}:ApiKey</c>), then in the usual environment
+/// variables. They are handed to the SDK and to the failure translator (to scrub them from messages) and nowhere else.
+/// SDK-level retries are switched off: the pipeline's retry layer is the only one, so attempts are counted once.
+/// </remarks>
+public sealed class ModelClientFactory
+{
+    /// <summary>Name of the <see cref="HttpClient"/> requested from <see cref="IHttpClientFactory"/> when one is given.</summary>
+    public const string HttpClientName = "PersonaGym.Models";
+
+    /// <summary>Sent to OpenAI-compatible servers that need no key; the SDK refuses an empty credential.</summary>
+    internal const string KeylessPlaceholder = "no-key-required";
+
+    private readonly IConfiguration _configuration;
+    private readonly Func<string, IChatClient> _offlineFactory;
+    private readonly IHttpClientFactory? _httpClientFactory;
+    private readonly Func<string, string?> _environment;
+
+    /// <param name="configuration">Holds provider keys and endpoints.</param>
+    /// <param name="offlineFactory">Creates the deterministic offline client for a model name (the composition root supplies it).</param>
+    /// <param name="httpClientFactory">Optional source of HttpClients (handlers, proxies); the SDK defaults are used without it.</param>
+    /// <param name="environment">Reads environment variables; defaults to the process environment (tests pass their own).</param>
+    public ModelClientFactory(
+        IConfiguration configuration,
+        Func<string, IChatClient> offlineFactory,
+        IHttpClientFactory? httpClientFactory = null,
+        Func<string, string?>? environment = null)
+    {
+        _configuration = configuration ?? throw new ArgumentNullException(nameof(configuration));
+        _offlineFactory = offlineFactory ?? throw new ArgumentNullException(nameof(offlineFactory));
+        _httpClientFactory = httpClientFactory;
+        _environment = environment ?? Environment.GetEnvironmentVariable;
+    }
+
+    /// <summary>Every problem with the given spec texts (parse errors included), without calling any model.</summary>
+    public IReadOnlyList<ModelSpecProblem> Validate(IEnumerable<string> specTexts)
+    {
+        var problems = new List<ModelSpecProblem>();
+        var parsed = new List<ModelSpec>();
+        foreach (var text in specTexts)
+        {
+            if (ModelSpec.TryParse(text, out var spec, out var error))
+            {
+                parsed.Add(spec);
+            }
+            else
+            {
+                problems.Add(new ModelSpecProblem(text, error));
+            }
+        }
+
+        problems.AddRange(Validate(parsed));
+        return problems;
+    }
+
+    /// <summary>Every problem with the given specs (unknown provider, missing key, missing endpoint), without calling any model.</summary>
+    public IReadOnlyList<ModelSpecProblem> Validate(IEnumerable<ModelSpec> specs)
+    {
+        var problems = new List<ModelSpecProblem>();
+        foreach (var spec in specs.DistinctBy(s => s.Text))
+        {
+            _ = Resolve(spec, problems);
+        }
+
+        return problems;
+    }
+
+    /// <summary>Throws <see cref="ModelConfigurationException"/> listing every problem, if there is any.</summary>
+    public void EnsureValid(IEnumerable<ModelSpec> specs)
+    {
+        var problems = Validate(specs);
+        if (problems.Count > 0)
+        {
+            throw new ModelConfigurationException(problems);
+        }
+    }
+
+    /// <summary>
+    /// Creates the provider client for <paramref name="spec"/>. Its failures surface as <see cref="ModelCallException"/>
+    /// naming the model and carrying the HTTP status, with the key scrubbed from every message.
+    /// </summary>
+    /// <param name="spec">The model.</param>
+    /// <param name="networkTimeout">Timeout the SDK applies to one HTTP exchange; <c>null</c> keeps the SDK default.</param>
+    public IChatClient CreateChatClient(ModelSpec spec, TimeSpan? networkTimeout = null)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        var problems = new List<ModelSpecProblem>();
+        var resolved = Resolve(spec, problems);
+        if (resolved is null)
+        {
+            throw new ModelConfigurationException(problems);
+        }
+
+        var client = spec.Provider switch
+        {
+            ModelProviders.OpenAI => CreateOpenAI(spec, resolved, networkTimeout),
+            ModelProviders.AzureOpenAI => CreateAzureOpenAI(spec, resolved, networkTimeout),
+            ModelProviders.Anthropic => CreateAnthropic(spec, resolved, networkTimeout),
+            ModelProviders.Ollama => CreateOllama(spec, resolved, networkTimeout),
+            ModelProviders.Offline => _offlineFactory(spec.Model),
+            _ => throw new ModelConfigurationException([new ModelSpecProblem(spec.Text, $"Unknown provider '{spec.Provider}'.")]),
+        };
+
+        return new ProviderFailureTranslatingChatClient(client, spec, resolved.ApiKey);
+    }
+
+    private IChatClient CreateOpenAI(ModelSpec spec, ResolvedProvider resolved, TimeSpan? networkTimeout)
+    {
+        var options = new OpenAIClientOptions { RetryPolicy = new ClientRetryPolicy(maxRetries: 0) };
+        if (resolved.Endpoint is not null)
+        {
+            options.Endpoint = resolved.Endpoint;
+        }
+
+        ConfigurePipeline(options, networkTimeout);
+        return new OpenAI.Chat.ChatClient(spec.Model, new ApiKeyCredential(resolved.ApiKey!), options).AsIChatClient();
+    }
+
+    private IChatClient CreateAzureOpenAI(ModelSpec spec, ResolvedProvider resolved, TimeSpan? networkTimeout)
+    {
+        var options = new AzureOpenAIClientOptions { RetryPolicy = new ClientRetryPolicy(maxRetries: 0) };
+        ConfigurePipeline(options, networkTimeout);
+        var azure = new AzureOpenAIClient(resolved.Endpoint!, new ApiKeyCredential(resolved.ApiKey!), options);
+        return azure.GetChatClient(spec.Model).AsIChatClient();
+    }
+
+    private IChatClient CreateAnthropic(ModelSpec spec, ResolvedProvider resolved, TimeSpan? networkTimeout)
+    {
+        var options = new AnthropicClientOptions { ApiKey = resolved.ApiKey, MaxRetries = 0 };
+        if (resolved.Endpoint is not null)
+        {
+            options.BaseUrl = resolved.Endpoint.ToString().TrimEnd('/');
+        }
+
+        if (networkTimeout is { } timeout)
+        {
+            options.Timeout = timeout;
+        }
+
+        if (_httpClientFactory is not null)
+        {
+            options.HttpClient = _httpClientFactory.CreateClient(HttpClientName);
+        }
+
+        return new AnthropicClient(options).AsIChatClient(spec.Model);
+    }
+
+    private IChatClient CreateOllama(ModelSpec spec, ResolvedProvider resolved, TimeSpan? networkTimeout)
+    {
+        var http = _httpClientFactory?.CreateClient(HttpClientName) ?? new HttpClient();
+        http.BaseAddress = resolved.Endpoint;
+        if (networkTimeout is { } timeout)
+        {
+            http.Timeout = timeout;
+        }
+
+        return new OllamaApiClient(http, spec.Model);
+    }
+
+    private void ConfigurePipeline(ClientPipelineOptions options, TimeSpan? networkTimeout)
+    {
+        if (networkTimeout is { } timeout)
+        {
+            options.NetworkTimeout = timeout;
+        }
+
+        if (_httpClientFactory is not null)
+        {
+            options.Transport = new HttpClientPipelineTransport(_httpClientFactory.CreateClient(HttpClientName));
+        }
+    }
+
+    private ResolvedProvider? Resolve(ModelSpec spec, List<ModelSpecProblem> problems)
+    {
+        var before = problems.Count;
+        string? key = null;
+        Uri? endpoint = spec.Endpoint;
+        switch (spec.Provider)
+        {
+            case ModelProviders.OpenAI when spec.Endpoint is null:
+                key = Lookup(ModelProviders.OpenAI, "ApiKey", ModelProviders.OpenAIKeyVariable);
+                if (key is null)
+                {
+                    problems.Add(MissingKey(spec, "an OpenAI API key", ModelProviders.OpenAIKeyVariable, ModelProviders.OpenAI));
+                }
+
+                break;
+
+            case ModelProviders.OpenAI:
+                // Local and self-hosted OpenAI-compatible servers usually take no key; the SDK still needs one.
+                key = Lookup(ModelProviders.OpenAICompatibleSection, "ApiKey", ModelProviders.OpenAICompatibleKeyVariable) ?? KeylessPlaceholder;
+                break;
+
+            case ModelProviders.AzureOpenAI:
+                key = Lookup(ModelProviders.AzureOpenAI, "ApiKey", ModelProviders.AzureOpenAIKeyVariable);
+                if (key is null)
+                {
+                    problems.Add(MissingKey(spec, "an Azure OpenAI API key", ModelProviders.AzureOpenAIKeyVariable, ModelProviders.AzureOpenAI));
+                }
+
+                var beforeEndpoint = problems.Count;
+                endpoint ??= LookupUri(ModelProviders.AzureOpenAI, ModelProviders.AzureOpenAIEndpointVariable, spec, problems);
+                if (endpoint is null && problems.Count == beforeEndpoint)
+                {
+                    problems.Add(new ModelSpecProblem(spec.Text,
+                        $"Azure OpenAI needs the resource endpoint: write the spec as azure-openai:<deployment>@https://<resource>.openai.azure.com, " +
+                        $"or set the {ModelProviders.AzureOpenAIEndpointVariable} environment variable or configuration key {ModelProviders.ConfigurationSection}:{ModelProviders.AzureOpenAI}:Endpoint."));
+                }
+
+                break;
+
+            case ModelProviders.Anthropic:
+                key = Lookup(ModelProviders.Anthropic, "ApiKey", ModelProviders.AnthropicKeyVariable);
+                if (key is null)
+                {
+                    problems.Add(MissingKey(spec, "an Anthropic API key", ModelProviders.AnthropicKeyVariable, ModelProviders.Anthropic));
+                }
+
+                break;
+
+            case ModelProviders.Ollama:
+                endpoint ??= LookupUri(ModelProviders.Ollama, ModelProviders.OllamaHostVariable, spec, problems) ?? ModelProviders.DefaultOllamaEndpoint;
+                break;
+
+            case ModelProviders.Offline:
+                break;
+
+            default:
+                problems.Add(new ModelSpecProblem(spec.Text, $"Unknown provider '{spec.Provider}'. Valid forms: {ModelSpec.ValidForms}."));
+                break;
+        }
+
+        return problems.Count == before ? new ResolvedProvider(key, endpoint) : null;
+    }
+
+    private static ModelSpecProblem MissingKey(ModelSpec spec, string what, string variable, string section) =>
+        new(spec.Text, $"Model '{spec.Text}' needs {what}: set the {variable} environment variable or the configuration key {ModelProviders.ConfigurationSection}:{section}:ApiKey.");
+
+    private string? Lookup(string section, string setting, string variable)
+    {
+        var value = _configuration[$"{ModelProviders.ConfigurationSection}:{section}:{setting}"];
+        if (string.IsNullOrWhiteSpace(value))
+        {
+            value = _configuration[variable];
+        }
+
+        if (string.IsNullOrWhiteSpace(value))
+        {
+            value = _environment(variable);
+        }
+
+        return string.IsNullOrWhiteSpace(value) ? null : value.Trim();
+    }
+
+    private Uri? LookupUri(string section, string variable, ModelSpec spec, List<ModelSpecProblem> problems)
+    {
+        var text = Lookup(section, "Endpoint", variable);
+        if (text is null)
+        {
+            return null;
+        }
+
+        // OLLAMA_HOST is often written without a scheme ("127.0.0.1:11434"), as the ollama CLI accepts it.
+        if (!text.Contains("://", StringComparison.Ordinal))
+        {
+            text = "http://" + text;
+        }
+
+        if (Uri.TryCreate(text, UriKind.Absolute, out var uri))
+        {
+            return uri;
+        }
+
+        problems.Add(new ModelSpecProblem(spec.Text, $"The endpoint configured in {variable} / {ModelProviders.ConfigurationSection}:{section}:Endpoint is not an absolute URL."));
+        return null;
+    }
+
+    /// <summary>What a spec resolves to. Deliberately not a record: a generated ToString would print the key.</summary>
+    private sealed class ResolvedProvider(string? apiKey, Uri? endpoint)
+    {
+        public string? ApiKey { get; } = apiKey;
+
+        public Uri? Endpoint { get; } = endpoint;
+
+        public override string ToString() => $"Endpoint={Endpoint}";
+    }
+}

@@ -1,0 +1,68 @@
+using Microsoft.Extensions.AI;
+using Microsoft.Extensions.Caching.Distributed;
+
+namespace PersonaGym.Models;
+
+/// <summary>
+/// M.E.AI's distributed response cache, keyed so that it is safe to share one store between models and stages:
+/// the model spec is part of every key (two models never share an entry, even when the request names no model),
+/// and PersonaGym's call metadata (<c>personagym.*</c> properties such as the stage tag) is left out of the key,
+/// because it describes the call for accounting and does not change what the model is asked.
+/// Responses served from the store are marked with <see cref="PersonaGymChatProperties.CacheHit"/>.
+/// </summary>
+public sealed class ModelResponseCachingChatClient : DistributedCachingChatClient
+{
+    public ModelResponseCachingChatClient(IChatClient innerClient, IDistributedCache storage, ModelSpec spec)
+        : base(innerClient, storage)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        CacheKeyAdditionalValues = ["personagym-model", spec.Text];
+    }
+
+    protected override string GetCacheKey(IEnumerable<ChatMessage> messages, ChatOptions? options, params ReadOnlySpan<object?> additionalValues) =>
+        base.GetCacheKey(messages, WithoutCallMetadata(options), additionalValues);
+
+    protected override async Task<ChatResponse?> ReadCacheAsync(string key, CancellationToken cancellationToken)
+    {
+        var cached = await base.ReadCacheAsync(key, cancellationToken).ConfigureAwait(false);
+        if (cached is not null)
+        {
+            (cached.AdditionalProperties ??= [])[PersonaGymChatProperties.CacheHit] = true;
+        }
+
+        return cached;
+    }
+
+    protected override async Task<IReadOnlyList<ChatResponseUpdate>?> ReadCacheStreamingAsync(string key, CancellationToken cancellationToken)
+    {
+        var cached = await base.ReadCacheStreamingAsync(key, cancellationToken).ConfigureAwait(false);
+        foreach (var update in cached ?? [])
+        {
+            (update.AdditionalProperties ??= [])[PersonaGymChatProperties.CacheHit] = true;
+        }
+
+        return cached;
+    }
+
+    private static ChatOptions? WithoutCallMetadata(ChatOptions? options)
+    {
+        if (options?.AdditionalProperties is not { Count: > 0 } properties
+            || !properties.Keys.Any(k => k.StartsWith(PersonaGymChatProperties.Prefix, StringComparison.Ordinal)))
+        {
+            return options;
+        }
+
+        var keyed = options.Clone();
+        var kept = new AdditionalPropertiesDictionary();
+        foreach (var (name, value) in properties)
+        {
+            if (!name.StartsWith(PersonaGymChatProperties.Prefix, StringComparison.Ordinal))
+            {
+                kept[name] = value;
+            }
+        }
+
+        keyed.AdditionalProperties = kept.Count > 0 ? kept : null;
+        return keyed;
+    }
+}
