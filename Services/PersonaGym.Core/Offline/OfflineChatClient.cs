@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Runtime.CompilerServices;
 using System.Security.Cryptography;
 using System.Text;
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Microsoft.Extensions.AI;
@@ -25,6 +26,9 @@ public sealed partial class OfflineChatClient : IChatClient
     internal const string ExemplarsMarker = "EXAMPLE ANSWERS TO WRITE";
     internal const string JudgeMarker = "ANSWERS TO GRADE";
     internal const string PersonaMarker = "Adopt the identity of";
+
+    // Readable JSON ("Dentist's Office", not "Dentist\u0027s Office"); the output is read by parsers, never by a browser.
+    private static readonly JsonSerializerOptions Json = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     private readonly ChatClientMetadata _metadata;
 
@@ -101,7 +105,7 @@ public sealed partial class OfflineChatClient : IChatClient
         var others = pool.Except(related).OrderBy(_ => random.Next(int.MaxValue)).ToList();
         var count = Math.Min(pool.Count, 5 + random.Next(4));
         var chosen = related.Take(3).Concat(others).Take(count).ToList();
-        return JsonSerializer.Serialize(chosen);
+        return JsonSerializer.Serialize(chosen, Json);
     }
 
     private static string WriteQuestions(string request, HashRandom random)
@@ -116,7 +120,7 @@ public sealed partial class OfflineChatClient : IChatClient
             .Select(i => string.Format(System.Globalization.CultureInfo.InvariantCulture, forms[(offset + i) % forms.Length],
                 environments[i % environments.Count], i + 1))
             .ToList();
-        return JsonSerializer.Serialize(questions);
+        return JsonSerializer.Serialize(questions, Json);
     }
 
     private static string[] QuestionForms(PersonaTask? task) => task switch
