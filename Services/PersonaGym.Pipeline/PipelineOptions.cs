@@ -1,0 +1,41 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace PersonaGym.Pipeline;
+
+/// <summary>Settings of the stages (section <c>PersonaGym:Pipeline</c>).</summary>
+public sealed class PipelineOptions
+{
+    public const string SectionName = "PersonaGym:Pipeline";
+
+    /// <summary>Personas whose questions one process generates at once.</summary>
+    [Range(1, 1024)]
+    public int QuestionGeneratorConcurrency { get; set; } = 8;
+
+    /// <summary>Batches one process answers at once (each batch's questions are answered in parallel, bounded by the model's own limit).</summary>
+    [Range(1, 1024)]
+    public int AgentRunnerConcurrency { get; set; } = 16;
+
+    /// <summary>Batches one process judges at once.</summary>
+    [Range(1, 1024)]
+    public int JudgeConcurrency { get; set; } = 16;
+
+    /// <summary>Redeliveries of a message whose work failed with a transient error, before the item is marked failed.</summary>
+    [Range(0, 20)]
+    public int MessageRetries { get; set; } = 3;
+
+    /// <summary>Delay before the first redelivery; doubled each time.</summary>
+    public TimeSpan MessageRetryDelay { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>How often the sweeper looks for stalled work. Zero turns the sweeper off.</summary>
+    public TimeSpan SweepInterval { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Work that made no progress for this long is published again.</summary>
+    public TimeSpan StallTimeout { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>Re-publications of one stalled item before it is marked failed.</summary>
+    [Range(1, 100)]
+    public int MaxSweeps { get; set; } = 5;
+
+    /// <summary>Optional folder of method overrides (rubrics, prompts, environments); see docs/core-api.md.</summary>
+    public string? MethodAssetsFolder { get; set; }
+}

@@ -1,0 +1,161 @@
+using MassTransit;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Logging;
+using PersonaGym.Contracts;
+using PersonaGym.Data;
+
+namespace PersonaGym.Pipeline.Runs;
+
+/// <summary>
+/// The run-level decisions every stage shares: is the run still going, has it exhausted its budget, is it
+/// finished, and what unfinished work must be published (again) to move it on. Everything is derived from the
+/// stored rows, so any process may ask, any number of times.
+/// </summary>
+public sealed class RunCoordinator(
+    IDbContextFactory<PersonaGymDbContext> contexts,
+    TimeProvider time,
+    ILogger<RunCoordinator> logger)
+{
+    private static readonly RunStatus[] Active = [RunStatus.Pending, RunStatus.Running];
+
+    /// <summary>Whether work for the run should still be done (not finished, stopped, failed or cancelled).</summary>
+    public async Task<bool> IsActiveAsync(Guid runId, CancellationToken cancellationToken)
+    {
+        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+        var status = await db.Runs.AsNoTracking().Where(r => r.Id == runId).Select(r => (RunStatus?)r.Status)
+            .FirstOrDefaultAsync(cancellationToken);
+        return status is { } s && Active.Contains(s);
+    }
+
+    /// <summary>
+    /// Checks the run's call and token budgets against the calls recorded so far (cache hits cost nothing and do
+    /// not count). When one is reached the run is marked <see cref="RunStatus.Stopped"/>: no new work is started,
+    /// and <c>resume</c> with a larger budget picks up exactly where it stopped.
+    /// </summary>
+    public async Task<bool> BudgetExhaustedAsync(Guid runId, CancellationToken cancellationToken)
+    {
+        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+        var budget = await db.Runs.AsNoTracking().Where(r => r.Id == runId)
+            .Select(r => new { r.MaxCalls, r.MaxTokens }).FirstOrDefaultAsync(cancellationToken);
+        if (budget is null || (budget.MaxCalls is null && budget.MaxTokens is null)) return false;
+
+        var paid = db.LlmCalls.AsNoTracking().Where(c => c.RunId == runId && !c.CacheHit);
+        string? reason = null;
+        if (budget.MaxCalls is { } maxCalls)
+        {
+            var calls = await paid.LongCountAsync(cancellationToken);
+            if (calls >= maxCalls) reason = $"call budget reached ({calls} of {maxCalls} LLM calls)";
+        }
+
+        if (reason is null && budget.MaxTokens is { } maxTokens)
+        {
+            var tokens = await paid.SumAsync(c => (long)((c.InputTokens ?? 0) + (c.OutputTokens ?? 0)), cancellationToken);
+            if (tokens >= maxTokens) reason = $"token budget reached ({tokens} of {maxTokens} tokens)";
+        }
+
+        if (reason is null) return false;
+
+        var now = time.GetUtcNow();
+        var changed = await db.Runs.Where(r => r.Id == runId && (r.Status == RunStatus.Running || r.Status == RunStatus.Pending))
+            .ExecuteUpdateAsync(s => s.SetProperty(r => r.Status, RunStatus.Stopped)
+                .SetProperty(r => r.Error, reason)
+                .SetProperty(r => r.UpdatedAt, now), cancellationToken);
+        if (changed > 0) logger.LogWarning("Run {RunId} stopped: {Reason}", runId, reason);
+        return true;
+    }
+
+    /// <summary>
+    /// Marks the run finished when no persona is still getting questions and no batch is still being answered
+    /// or judged; personas whose batches are all finished are marked completed on the way. Returns the final
+    /// status when this call finished the run.
+    /// </summary>
+    public async Task<RunStatus?> TryCompleteAsync(Guid runId, CancellationToken cancellationToken)
+    {
+        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+        var now = time.GetUtcNow();
+
+        // Personas whose every batch is finished are complete.
+        var open = new[] { BatchStage.Answering, BatchStage.Judging };
+        await db.RunPersonas
+            .Where(p => p.RunId == runId && p.Status == RunPersonaStatus.Answering)
+            .Where(p => !db.BatchWork.Any(w => w.RunPersonaId == p.Id && open.Contains(w.Stage)))
+            .ExecuteUpdateAsync(s => s.SetProperty(p => p.Status, RunPersonaStatus.Completed).SetProperty(p => p.UpdatedAt, now), cancellationToken);
+
+        var pendingPersonas = await db.RunPersonas.AnyAsync(
+            p => p.RunId == runId && (p.Status == RunPersonaStatus.Pending || p.Status == RunPersonaStatus.GeneratingQuestions || p.Status == RunPersonaStatus.Answering),
+            cancellationToken);
+        if (pendingPersonas) return null;
+
+        var failures = await db.RunPersonas.AnyAsync(p => p.RunId == runId && p.Status == RunPersonaStatus.Failed, cancellationToken)
+            || await db.BatchWork.AnyAsync(w => w.RunId == runId && (w.Stage == BatchStage.Failed || w.Stage == BatchStage.Skipped), cancellationToken)
+            || await db.Judgements.AnyAsync(j => j.RunId == runId && j.Score == null, cancellationToken);
+        var status = failures ? RunStatus.CompletedWithFailures : RunStatus.Completed;
+
+        var changed = await db.Runs.Where(r => r.Id == runId && (r.Status == RunStatus.Running || r.Status == RunStatus.Pending))
+            .ExecuteUpdateAsync(s => s.SetProperty(r => r.Status, status)
+                .SetProperty(r => r.CompletedAt, now)
+                .SetProperty(r => r.UpdatedAt, now), cancellationToken);
+        if (changed == 0) return null;
+        logger.LogInformation("Run {RunId} finished: {Status}", runId, status);
+        return status;
+    }
+
+    /// <summary>Marks one agent's batch failed with its reason; the run shows it as a failed item, never a hang.</summary>
+    public async Task FailBatchAsync(Guid batchId, Guid agentId, string reason, CancellationToken cancellationToken)
+    {
+        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+        var now = time.GetUtcNow();
+        await db.BatchWork.Where(w => w.BatchId == batchId && w.AgentId == agentId && w.Stage != BatchStage.Done)
+            .ExecuteUpdateAsync(s => s.SetProperty(w => w.Stage, BatchStage.Failed)
+                .SetProperty(w => w.Error, Truncate(reason))
+                .SetProperty(w => w.LastProgressAt, now), CancellationToken.None);
+    }
+
+    /// <summary>Marks a persona's question stage failed with its reason.</summary>
+    public async Task FailPersonaAsync(Guid runPersonaId, string reason, CancellationToken cancellationToken)
+    {
+        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+        var now = time.GetUtcNow();
+        await db.RunPersonas.Where(p => p.Id == runPersonaId && p.Status != RunPersonaStatus.Completed)
+            .ExecuteUpdateAsync(s => s.SetProperty(p => p.Status, RunPersonaStatus.Failed)
+                .SetProperty(p => p.Error, Truncate(reason))
+                .SetProperty(p => p.UpdatedAt, now), CancellationToken.None);
+    }
+
+    /// <summary>
+    /// Publishes the next message for every unfinished item of the run (all of them, or only those that made no
+    /// progress since <paramref name="stalledBefore"/>). Consumers are idempotent, so a message for work that is
+    /// in fact under way costs nothing but a lookup.
+    /// </summary>
+    public async Task<int> RepublishAsync(Guid runId, IPublishEndpoint publish, DateTimeOffset? stalledBefore, CancellationToken cancellationToken)
+    {
+        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+        var count = 0;
+
+        var personas = db.RunPersonas.AsNoTracking().Where(p => p.RunId == runId &&
+            (p.Status == RunPersonaStatus.Pending || p.Status == RunPersonaStatus.GeneratingQuestions));
+        if (stalledBefore is { } before) personas = personas.Where(p => p.UpdatedAt < before);
+        foreach (var personaId in await personas.Select(p => p.Id).ToListAsync(cancellationToken))
+        {
+            await publish.Publish(new EvaluatePersona { RunId = runId, RunPersonaId = personaId }, cancellationToken);
+            count++;
+        }
+
+        var work = db.BatchWork.AsNoTracking().Where(w => w.RunId == runId &&
+            (w.Stage == BatchStage.Answering || w.Stage == BatchStage.Judging || w.Stage == BatchStage.Skipped));
+        if (stalledBefore is { } stalled) work = work.Where(w => w.LastProgressAt < stalled);
+        var items = await work.Select(w => new { w.RunPersonaId, w.BatchId, w.AgentId, w.Stage }).ToListAsync(cancellationToken);
+        foreach (var item in items)
+        {
+            if (item.Stage == BatchStage.Judging)
+                await publish.Publish(new JudgeAnswers { RunId = runId, RunPersonaId = item.RunPersonaId, BatchId = item.BatchId, AgentId = item.AgentId }, cancellationToken);
+            else
+                await publish.Publish(new AnswerQuestions { RunId = runId, RunPersonaId = item.RunPersonaId, BatchId = item.BatchId, AgentId = item.AgentId }, cancellationToken);
+            count++;
+        }
+
+        return count;
+    }
+
+    public static string Truncate(string text) => text.Length > 4000 ? text[..4000] : text;
+}

@@ -1,0 +1,108 @@
+using System.Diagnostics;
+using MassTransit;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Logging;
+using PersonaGym.Contracts;
+using PersonaGym.Data;
+using PersonaGym.Pipeline.Llm;
+
+namespace PersonaGym.Pipeline.Stages;
+
+/// <summary>
+/// Stage 3 for one batch and one agent: the model under test answers each question in character. Each answer is
+/// stored the moment it arrives, so a crash loses nothing that was paid for; a redelivery answers only what is missing.
+/// </summary>
+public sealed class AnswerConsumer(StageServices stage, ILogger<AnswerConsumer> logger) : IConsumer<AnswerQuestions>
+{
+    public async Task Consume(ConsumeContext<AnswerQuestions> context)
+    {
+        var message = context.Message;
+        var ct = context.CancellationToken;
+        using var _ = LlmCallContext.ForRun(message.RunId);
+
+        if (!await stage.Coordinator.IsActiveAsync(message.RunId, ct)) return;
+
+        await using var db = await stage.Contexts.CreateDbContextAsync(ct);
+        var work = await db.BatchWork.AsNoTracking()
+            .FirstOrDefaultAsync(w => w.BatchId == message.BatchId && w.AgentId == message.AgentId && w.RunId == message.RunId, ct);
+        if (work is null)
+        {
+            logger.LogWarning("AnswerQuestions for unknown batch {BatchId} / agent {AgentId}: ignored", message.BatchId, message.AgentId);
+            return;
+        }
+
+        switch (work.Stage)
+        {
+            case BatchStage.Done or BatchStage.Failed:
+                return;
+            case BatchStage.Judging:
+                // Answers are stored already (a redelivery after the save): only the hand-over is missing.
+                await context.Publish(new JudgeAnswers { RunId = message.RunId, RunPersonaId = message.RunPersonaId, BatchId = message.BatchId, AgentId = message.AgentId }, ct);
+                return;
+        }
+
+        var agent = await db.RunModels.AsNoTracking().FirstAsync(m => m.Id == message.AgentId, ct);
+        var persona = await db.RunPersonas.AsNoTracking().Where(p => p.Id == message.RunPersonaId).Select(p => p.Persona.Text).FirstAsync(ct);
+        var questions = await db.Questions.AsNoTracking().Where(q => q.BatchId == message.BatchId)
+            .OrderBy(q => q.Ordinal).Select(q => new { q.Id, q.Text }).ToListAsync(ct);
+        var answered = await db.Answers.AsNoTracking().Where(a => a.AgentId == message.AgentId && a.Question.BatchId == message.BatchId)
+            .Select(a => a.QuestionId).ToListAsync(ct);
+        var missing = questions.Where(q => !answered.Contains(q.Id)).ToList();
+
+        if (missing.Count > 0)
+        {
+            if (await stage.Coordinator.BudgetExhaustedAsync(message.RunId, ct)) return;
+
+            var client = stage.Model(agent.Spec);
+            try
+            {
+                await Task.WhenAll(missing.Select(async question =>
+                {
+                    var started = Stopwatch.GetTimestamp();
+                    var result = await stage.Method.AnswerAsync(client, persona, question.Text, ct);
+                    await SaveAnswerAsync(new Answer
+                    {
+                        RunId = message.RunId,
+                        QuestionId = question.Id,
+                        AgentId = message.AgentId,
+                        Text = result.Value,
+                        InputTokens = ToInt(result.Usage?.InputTokenCount),
+                        OutputTokens = ToInt(result.Usage?.OutputTokenCount),
+                        LatencyMs = (long)Stopwatch.GetElapsedTime(started).TotalMilliseconds,
+                        CreatedAt = stage.Time.GetUtcNow(),
+                    });
+                }));
+            }
+            catch (Exception ex) when (StageFailures.IsPermanent(ex, context, stage.Options))
+            {
+                logger.LogWarning(ex, "Answering failed for batch {BatchId} / agent {AgentSpec}", message.BatchId, agent.Spec);
+                await stage.Coordinator.FailBatchAsync(message.BatchId, message.AgentId, "answering: " + StageFailures.Describe(ex), ct);
+                await stage.Coordinator.TryCompleteAsync(message.RunId, ct);
+                return;
+            }
+        }
+
+        var now = stage.Time.GetUtcNow();
+        await db.BatchWork.Where(w => w.Id == work.Id && w.Stage == BatchStage.Answering)
+            .ExecuteUpdateAsync(s => s.SetProperty(w => w.Stage, BatchStage.Judging).SetProperty(w => w.LastProgressAt, now), ct);
+
+        await context.Publish(new JudgeAnswers { RunId = message.RunId, RunPersonaId = message.RunPersonaId, BatchId = message.BatchId, AgentId = message.AgentId }, ct);
+    }
+
+    private async Task SaveAnswerAsync(Answer answer)
+    {
+        // Not cancellable: the answer was paid for, so it is kept even when the host is shutting down.
+        await using var db = await stage.Contexts.CreateDbContextAsync(CancellationToken.None);
+        db.Answers.Add(answer);
+        try
+        {
+            await db.SaveChangesAsync(CancellationToken.None);
+        }
+        catch (DbUpdateException ex) when (DbExceptions.IsUniqueViolation(ex))
+        {
+            // Another delivery stored this answer first; keep theirs.
+        }
+    }
+
+    private static int? ToInt(long? value) => value is null ? null : (int)Math.Min(value.Value, int.MaxValue);
+}

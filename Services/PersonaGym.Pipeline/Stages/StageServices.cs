@@ -1,0 +1,27 @@
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.AI;
+using Microsoft.Extensions.Options;
+using PersonaGym.Core;
+using PersonaGym.Data;
+using PersonaGym.Models;
+using PersonaGym.Pipeline.Runs;
+
+namespace PersonaGym.Pipeline.Stages;
+
+/// <summary>What every stage consumer needs: the database, the method, the models, the coordinator and the clock.</summary>
+public sealed class StageServices(
+    IDbContextFactory<PersonaGymDbContext> contexts,
+    PersonaGymMethod method,
+    ModelPipelineFactory models,
+    RunCoordinator coordinator,
+    IOptions<PipelineOptions> options,
+    TimeProvider time)
+{
+    public IDbContextFactory<PersonaGymDbContext> Contexts { get; } = contexts;
+    public PersonaGymMethod Method { get; } = method;
+    public RunCoordinator Coordinator { get; } = coordinator;
+    public PipelineOptions Options { get; } = options.Value;
+    public TimeProvider Time { get; } = time;
+
+    public IChatClient Model(string spec) => models.GetChatClient(spec);
+}
