@@ -1,0 +1,90 @@
+using System.Net.Sockets;
+using Microsoft.Data.Sqlite;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using Npgsql;
+
+namespace PersonaGym.Data;
+
+/// <summary>Creating contexts for a <see cref="DatabaseConnection"/> and bringing its schema up to date.</summary>
+public static class PersonaGymDatabase
+{
+    /// <summary>Points an options builder at the connection's provider.</summary>
+    public static DbContextOptionsBuilder Configure(DbContextOptionsBuilder builder, DatabaseConnection connection)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(connection);
+        return connection.Provider switch
+        {
+            // Retries on transient failures, as the Aspire Npgsql integration does; explicit transactions must
+            // therefore run inside Database.CreateExecutionStrategy().ExecuteAsync(...).
+            DatabaseProvider.Postgres => builder.UseNpgsql(connection.ConnectionString, npgsql => npgsql.EnableRetryOnFailure()),
+            DatabaseProvider.Sqlite => builder.UseSqlite(connection.ConnectionString),
+            _ => throw new ArgumentOutOfRangeException(nameof(connection), connection.Provider, "Unknown database provider."),
+        };
+    }
+
+    /// <summary>A new context for the connection (the provider's subclass); the caller disposes it.</summary>
+    public static PersonaGymDbContext CreateDbContext(DatabaseConnection connection)
+    {
+        ArgumentNullException.ThrowIfNull(connection);
+        return connection.Provider switch
+        {
+            DatabaseProvider.Postgres => new PostgresPersonaGymDbContext(
+                (DbContextOptions<PostgresPersonaGymDbContext>)Configure(new DbContextOptionsBuilder<PostgresPersonaGymDbContext>(), connection).Options),
+            DatabaseProvider.Sqlite => new SqlitePersonaGymDbContext(
+                (DbContextOptions<SqlitePersonaGymDbContext>)Configure(new DbContextOptionsBuilder<SqlitePersonaGymDbContext>(), connection).Options),
+            _ => throw new ArgumentOutOfRangeException(nameof(connection), connection.Provider, "Unknown database provider."),
+        };
+    }
+
+    /// <summary>Applies the provider's pending migrations to the database the connection names.</summary>
+    /// <exception cref="DatabaseUnavailableException">The database cannot be reached or opened.</exception>
+    public static async Task MigrateAsync(DatabaseConnection connection, CancellationToken cancellationToken = default)
+    {
+        CheckSqliteFolder(connection);
+        await using var db = CreateDbContext(connection);
+        await MigrateAsync(db, connection.ToString(), cancellationToken);
+    }
+
+    /// <summary>Applies pending migrations through the registered context factory (see <see cref="DataServiceCollectionExtensions.AddPersonaGymData"/>).</summary>
+    /// <exception cref="DatabaseUnavailableException">The database cannot be reached or opened.</exception>
+    public static async Task MigrateAsync(IServiceProvider services, CancellationToken cancellationToken = default)
+    {
+        var connection = services.GetRequiredService<DatabaseConnection>();
+        CheckSqliteFolder(connection);
+        var factory = services.GetRequiredService<IDbContextFactory<PersonaGymDbContext>>();
+        await using var db = await factory.CreateDbContextAsync(cancellationToken);
+        await MigrateAsync(db, connection.ToString(), cancellationToken);
+    }
+
+    private static async Task MigrateAsync(PersonaGymDbContext db, string description, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await db.Database.MigrateAsync(cancellationToken);
+            if (db.Database.IsSqlite())
+            {
+                // Write-ahead logging lets the local mode's readers run while a stage writes; the mode is stored in the file.
+                await db.Database.ExecuteSqlRawAsync("PRAGMA journal_mode=WAL;", cancellationToken);
+            }
+        }
+        catch (Exception e) when (e is NpgsqlException or SqliteException or SocketException or TimeoutException
+                                      || e.InnerException is NpgsqlException or SqliteException or SocketException or TimeoutException)
+        {
+            throw new DatabaseUnavailableException($"Cannot open the PersonaGym database ({description}): {e.Message}", e);
+        }
+    }
+
+    private static void CheckSqliteFolder(DatabaseConnection connection)
+    {
+        if (connection.Provider != DatabaseProvider.Sqlite) return;
+        var file = new SqliteConnectionStringBuilder(connection.ConnectionString).DataSource;
+        var folder = Path.GetDirectoryName(Path.GetFullPath(file));
+        if (folder is not null && !Directory.Exists(folder))
+        {
+            throw new DatabaseUnavailableException(
+                $"Cannot open the PersonaGym database ({connection}): the folder '{folder}' does not exist.");
+        }
+    }
+}

@@ -1,0 +1,167 @@
+using Microsoft.EntityFrameworkCore;
+
+namespace PersonaGym.Data;
+
+/// <summary>Where a run stands, stage by stage, from the stored rows.</summary>
+public sealed record RunSummary(
+    Guid RunId,
+    string Name,
+    RunStatus Status,
+    DateTimeOffset CreatedAt,
+    DateTimeOffset? CompletedAt,
+    bool UsesOfflineModels,
+    string? Error,
+    IReadOnlyList<string> Agents,
+    IReadOnlyList<string> Judges,
+    PersonaProgress Personas,
+    BatchProgress Batches,
+    int Answers,
+    int Judgements,
+    int ParseFailures,
+    LlmUsage Usage,
+    IReadOnlyList<LlmStageUsage> UsageByStage);
+
+/// <param name="QuestionsReady">Personas whose questions are stored and ready to answer.</param>
+public sealed record PersonaProgress(int Total, int QuestionsReady, int Completed, int Failed);
+
+/// <param name="Planned">Batches × agents for the personas whose questions are ready: the work the run will do.</param>
+/// <param name="Tracked">BatchWork rows created so far.</param>
+public sealed record BatchProgress(int Planned, int Tracked, int Answering, int Judging, int Done, int Failed, int Skipped)
+{
+    /// <summary>Batches whose answers are all stored (being judged or done).</summary>
+    public int Answered => Judging + Done;
+
+    /// <summary>Batches every judge has graded.</summary>
+    public int Judged => Done;
+}
+
+public sealed record LlmUsage(int Calls, int CacheHits, int Failures, long InputTokens, long OutputTokens);
+
+public sealed record LlmStageUsage(LlmCallStage Stage, LlmUsage Usage);
+
+/// <summary>One agent of one run on the leaderboard; its scores come from <c>PersonaScoreComputation</c>.</summary>
+/// <param name="Personas">Personas with at least one judgement of this agent's answers.</param>
+public sealed record LeaderboardRow(
+    Guid RunId,
+    string RunName,
+    DateTimeOffset RunCreatedAt,
+    RunStatus RunStatus,
+    bool UsesOfflineModels,
+    Guid QuestionSetId,
+    Guid AgentId,
+    string AgentSpec,
+    int Personas);
+
+public static class RunQueries
+{
+    /// <summary>The run's progress and usage, or null when there is no such run.</summary>
+    public static async Task<RunSummary?> RunSummaryAsync(this PersonaGymDbContext db, Guid runId, CancellationToken cancellationToken = default)
+    {
+        var run = await db.Runs.AsNoTracking().Where(r => r.Id == runId)
+            .Select(r => new { r.Name, r.Status, r.CreatedAt, r.CompletedAt, r.UsesOfflineModels, r.Error })
+            .FirstOrDefaultAsync(cancellationToken);
+        if (run is null) return null;
+
+        var models = await db.RunModels.AsNoTracking().Where(m => m.RunId == runId)
+            .Select(m => new { m.Role, m.Spec, m.Ordinal }).ToListAsync(cancellationToken);
+        var agents = models.Where(m => m.Role == RunModelRole.Agent).OrderBy(m => m.Ordinal).Select(m => m.Spec).ToList();
+        var judges = models.Where(m => m.Role == RunModelRole.Judge).OrderBy(m => m.Ordinal).Select(m => m.Spec).ToList();
+
+        var personas = await db.RunPersonas.AsNoTracking().Where(p => p.RunId == runId)
+            .Select(p => new
+            {
+                p.Status,
+                Ready = p.QuestionSetPersona != null && p.QuestionSetPersona.Status == QuestionSetPersonaStatus.Ready,
+            })
+            .ToListAsync(cancellationToken);
+
+        var readyBatches = await db.RunPersonas.AsNoTracking()
+            .Where(p => p.RunId == runId && p.QuestionSetPersona != null && p.QuestionSetPersona.Status == QuestionSetPersonaStatus.Ready)
+            .SelectMany(p => p.QuestionSetPersona!.Batches)
+            .CountAsync(cancellationToken);
+
+        var stages = await db.BatchWork.AsNoTracking().Where(w => w.RunId == runId)
+            .GroupBy(w => w.Stage).Select(g => new { Stage = g.Key, Count = g.Count() })
+            .ToDictionaryAsync(g => g.Stage, g => g.Count, cancellationToken);
+        int AtStage(BatchStage stage) => stages.GetValueOrDefault(stage);
+
+        var answers = await db.Answers.AsNoTracking().CountAsync(a => a.RunId == runId, cancellationToken);
+        var judgements = await db.Judgements.AsNoTracking().CountAsync(j => j.RunId == runId, cancellationToken);
+        var parseFailures = await db.Judgements.AsNoTracking().CountAsync(j => j.RunId == runId && j.Score == null, cancellationToken);
+
+        var usageByStage = (await db.LlmCalls.AsNoTracking().Where(c => c.RunId == runId)
+                .GroupBy(c => c.Stage)
+                .Select(g => new
+                {
+                    Stage = g.Key,
+                    Calls = g.Count(),
+                    CacheHits = g.Count(c => c.CacheHit),
+                    Failures = g.Count(c => !c.Succeeded),
+                    InputTokens = g.Sum(c => (long?)c.InputTokens) ?? 0,
+                    OutputTokens = g.Sum(c => (long?)c.OutputTokens) ?? 0,
+                })
+                .ToListAsync(cancellationToken))
+            .OrderBy(s => s.Stage)
+            .Select(s => new LlmStageUsage(s.Stage, new LlmUsage(s.Calls, s.CacheHits, s.Failures, s.InputTokens, s.OutputTokens)))
+            .ToList();
+        var usage = new LlmUsage(
+            usageByStage.Sum(s => s.Usage.Calls),
+            usageByStage.Sum(s => s.Usage.CacheHits),
+            usageByStage.Sum(s => s.Usage.Failures),
+            usageByStage.Sum(s => s.Usage.InputTokens),
+            usageByStage.Sum(s => s.Usage.OutputTokens));
+
+        return new RunSummary(
+            runId, run.Name, run.Status, run.CreatedAt, run.CompletedAt, run.UsesOfflineModels, run.Error,
+            agents, judges,
+            new PersonaProgress(
+                personas.Count,
+                personas.Count(p => p.Ready),
+                personas.Count(p => p.Status == RunPersonaStatus.Completed),
+                personas.Count(p => p.Status == RunPersonaStatus.Failed)),
+            new BatchProgress(
+                readyBatches * agents.Count,
+                stages.Values.Sum(),
+                AtStage(BatchStage.Answering),
+                AtStage(BatchStage.Judging),
+                AtStage(BatchStage.Done),
+                AtStage(BatchStage.Failed),
+                AtStage(BatchStage.Skipped)),
+            answers, judgements, parseFailures, usage, usageByStage);
+    }
+
+    /// <summary>
+    /// One row per agent of every run (newest run first, agents in the order named), with how many personas
+    /// were judged. Offline runs are included and flagged: their numbers are not an evaluation.
+    /// </summary>
+    public static async Task<IReadOnlyList<LeaderboardRow>> LeaderboardAsync(this PersonaGymDbContext db, CancellationToken cancellationToken = default)
+    {
+        var agents = await db.RunModels.AsNoTracking().Where(m => m.Role == RunModelRole.Agent)
+            .Select(m => new
+            {
+                m.RunId,
+                m.Run.Name,
+                m.Run.CreatedAt,
+                m.Run.Status,
+                m.Run.UsesOfflineModels,
+                m.Run.QuestionSetId,
+                AgentId = m.Id,
+                m.Spec,
+                m.Ordinal,
+            })
+            .ToListAsync(cancellationToken);
+
+        var personasJudged = await db.Judgements.AsNoTracking()
+            .Select(j => new { j.Answer.AgentId, j.Answer.Question.QuestionSetPersona.PersonaId })
+            .Distinct()
+            .GroupBy(x => x.AgentId)
+            .Select(g => new { AgentId = g.Key, Personas = g.Count() })
+            .ToDictionaryAsync(x => x.AgentId, x => x.Personas, cancellationToken);
+
+        return agents
+            .OrderByDescending(a => a.CreatedAt).ThenBy(a => a.RunId).ThenBy(a => a.Ordinal)
+            .Select(a => new LeaderboardRow(a.RunId, a.Name, a.CreatedAt, a.Status, a.UsesOfflineModels, a.QuestionSetId,
+                a.AgentId, a.Spec, personasJudged.GetValueOrDefault(a.AgentId)))
+            .ToList();
+    }
+}
