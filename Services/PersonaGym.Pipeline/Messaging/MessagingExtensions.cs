@@ -1,6 +1,8 @@
 using MassTransit;
 using Microsoft.Extensions.DependencyInjection;
 
+using PersonaGym.Pipeline.Stages;
+
 namespace PersonaGym.Pipeline.Messaging;
 
 /// <summary>Which pipeline stages a process hosts.</summary>

@@ -123,38 +123,54 @@ public sealed class RunCoordinator(
     }
 
     /// <summary>
-    /// Publishes the next message for every unfinished item of the run (all of them, or only those that made no
-    /// progress since <paramref name="stalledBefore"/>). Consumers are idempotent, so a message for work that is
-    /// in fact under way costs nothing but a lookup.
+    /// Publishes the next message for every unfinished item of the run: all of them (resume), or only those that
+    /// made no progress since <paramref name="stalledBefore"/> (the sweeper, which counts the sweep on each item and
+    /// restarts its clock). Consumers are idempotent, so a message for work that is in fact under way costs nothing
+    /// but a lookup.
     /// </summary>
     public async Task<int> RepublishAsync(Guid runId, IPublishEndpoint publish, DateTimeOffset? stalledBefore, CancellationToken cancellationToken)
     {
         await using var db = await contexts.CreateDbContextAsync(cancellationToken);
-        var count = 0;
+        var now = time.GetUtcNow();
 
-        var personas = db.RunPersonas.AsNoTracking().Where(p => p.RunId == runId &&
+        var personas = db.RunPersonas.Where(p => p.RunId == runId &&
             (p.Status == RunPersonaStatus.Pending || p.Status == RunPersonaStatus.GeneratingQuestions));
         if (stalledBefore is { } before) personas = personas.Where(p => p.UpdatedAt < before);
-        foreach (var personaId in await personas.Select(p => p.Id).ToListAsync(cancellationToken))
-        {
-            await publish.Publish(new EvaluatePersona { RunId = runId, RunPersonaId = personaId }, cancellationToken);
-            count++;
-        }
+        var personaIds = await personas.Select(p => p.Id).ToListAsync(cancellationToken);
+        await db.RunPersonas.Where(p => personaIds.Contains(p.Id))
+            .ExecuteUpdateAsync(s => s.SetProperty(p => p.UpdatedAt, now), cancellationToken);
 
-        var work = db.BatchWork.AsNoTracking().Where(w => w.RunId == runId &&
+        var work = db.BatchWork.Where(w => w.RunId == runId &&
             (w.Stage == BatchStage.Answering || w.Stage == BatchStage.Judging || w.Stage == BatchStage.Skipped));
         if (stalledBefore is { } stalled) work = work.Where(w => w.LastProgressAt < stalled);
-        var items = await work.Select(w => new { w.RunPersonaId, w.BatchId, w.AgentId, w.Stage }).ToListAsync(cancellationToken);
+        var items = await work.Select(w => new { w.Id, w.RunPersonaId, w.BatchId, w.AgentId, w.Stage }).ToListAsync(cancellationToken);
+        var ids = items.Select(i => i.Id).ToList();
+        if (stalledBefore is null)
+        {
+            await db.BatchWork.Where(w => ids.Contains(w.Id)).ExecuteUpdateAsync(s => s
+                .SetProperty(w => w.Attempts, 0).SetProperty(w => w.LastProgressAt, now)
+                .SetProperty(w => w.Stage, w => w.Stage == BatchStage.Skipped ? BatchStage.Answering : w.Stage), cancellationToken);
+        }
+        else
+        {
+            await db.BatchWork.Where(w => ids.Contains(w.Id)).ExecuteUpdateAsync(s => s
+                .SetProperty(w => w.Attempts, w => w.Attempts + 1).SetProperty(w => w.LastProgressAt, now), cancellationToken);
+        }
+
+        foreach (var personaId in personaIds)
+        {
+            await publish.Publish(new EvaluatePersona { RunId = runId, RunPersonaId = personaId }, cancellationToken);
+        }
+
         foreach (var item in items)
         {
             if (item.Stage == BatchStage.Judging)
                 await publish.Publish(new JudgeAnswers { RunId = runId, RunPersonaId = item.RunPersonaId, BatchId = item.BatchId, AgentId = item.AgentId }, cancellationToken);
             else
                 await publish.Publish(new AnswerQuestions { RunId = runId, RunPersonaId = item.RunPersonaId, BatchId = item.BatchId, AgentId = item.AgentId }, cancellationToken);
-            count++;
         }
 
-        return count;
+        return personaIds.Count + items.Count;
     }
 
     public static string Truncate(string text) => text.Length > 4000 ? text[..4000] : text;

@@ -1,0 +1,71 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using PersonaGym.Core;
+using PersonaGym.Core.Offline;
+using PersonaGym.Data;
+using PersonaGym.Models;
+using PersonaGym.Pipeline.Llm;
+using PersonaGym.Pipeline.Messaging;
+using PersonaGym.Pipeline.Runs;
+using PersonaGym.Pipeline.Stages;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Caching.Distributed;
+
+namespace PersonaGym.Pipeline;
+
+public static class PipelineServiceCollectionExtensions
+{
+    /// <summary>
+    /// Everything a PersonaGym process needs to run the given stages: options (validated at start), the method,
+    /// the model layer (response cache and call records in the database), the coordinator, the run submitter, the
+    /// bus (RabbitMQ when <paramref name="rabbitMqConnectionString"/> is set, in-memory otherwise) and, for the
+    /// coordinating process, the sweeper. The database itself is registered by <c>AddPersonaGymData</c>.
+    /// </summary>
+    public static IServiceCollection AddPersonaGymPipeline(
+        this IServiceCollection services,
+        IConfiguration configuration,
+        PipelineStages stages,
+        string? rabbitMqConnectionString)
+    {
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddOptions<PipelineOptions>().Bind(configuration.GetSection(PipelineOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<ModelDefaults>().Bind(configuration.GetSection(ModelDefaults.Section));
+
+        services.TryAddSingleton(sp =>
+        {
+            var folder = sp.GetRequiredService<IOptions<PipelineOptions>>().Value.MethodAssetsFolder;
+            return MethodAssets.Load(string.IsNullOrWhiteSpace(folder) ? null : folder);
+        });
+        services.TryAddSingleton(sp => new PersonaGymMethod(sp.GetRequiredService<MethodAssets>(), new MethodOptions()));
+
+        services.TryAddSingleton<ILlmCallRecorder>(sp => new DatabaseLlmCallRecorder(
+            sp.GetRequiredService<IDbContextFactory<PersonaGymDbContext>>(), sp.GetRequiredService<ILogger<DatabaseLlmCallRecorder>>()));
+        services.TryAddSingleton(sp => new ModelClientFactory(configuration, offlineFactory: name => new OfflineChatClient(name)));
+        services.TryAddSingleton(sp =>
+        {
+            var options = configuration.GetSection(ModelPipelineOptions.SectionName).Get<ModelPipelineOptions>() ?? new ModelPipelineOptions();
+            return new ModelPipelineFactory(
+                sp.GetRequiredService<ModelClientFactory>(),
+                options,
+                sp.GetService<IDistributedCache>(),
+                sp.GetRequiredService<ILlmCallRecorder>(),
+                sp.GetService<ILoggerFactory>(),
+                sp.GetRequiredService<TimeProvider>());
+        });
+
+        services.TryAddSingleton<RunCoordinator>();
+        services.TryAddSingleton<StageServices>();
+        services.TryAddSingleton<RunSubmitter>();
+        if (stages.HasFlag(PipelineStages.Coordination))
+        {
+            services.TryAddSingleton<Sweeper>();
+            services.AddHostedService(sp => sp.GetRequiredService<Sweeper>());
+        }
+
+        services.AddPersonaGymMessaging(stages, rabbitMqConnectionString);
+        return services;
+    }
+}

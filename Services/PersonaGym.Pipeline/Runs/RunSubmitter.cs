@@ -1,0 +1,277 @@
+using System.Text.Json;
+using MassTransit;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+using PersonaGym.Core;
+using PersonaGym.Data;
+using PersonaGym.Models;
+
+namespace PersonaGym.Pipeline.Runs;
+
+/// <summary>A request with every default filled in and every input checked: what a run will be.</summary>
+public sealed record RunPlan(
+    RunRequest Request,
+    IReadOnlyList<string> Personas,
+    IReadOnlyList<string> Agents,
+    IReadOnlyList<string> Judges,
+    string? QuestionWriter,
+    string ExemplarWriter,
+    QuestionSet? StoredSet)
+{
+    public bool GeneratesQuestions => StoredSet is null;
+
+    public bool UsesOfflineModels => Agents.Concat(Judges).Append(ExemplarWriter).Concat(QuestionWriter is null ? [] : [QuestionWriter])
+        .Any(s => ModelSpec.TryParse(s, out var spec, out _) && spec!.IsOffline);
+}
+
+/// <summary>The problems that stop a request, each on its own line; nothing is stored when there are any.</summary>
+public sealed class RunRequestException(IReadOnlyList<string> problems)
+    : Exception("The run request is invalid:" + Environment.NewLine + string.Join(Environment.NewLine, problems.Select(p => "  - " + p)))
+{
+    public IReadOnlyList<string> Problems { get; } = problems;
+}
+
+/// <summary>
+/// Turns a <see cref="RunRequest"/> into stored rows and the first messages. Used by the CLI and the Api alike, so a
+/// request is validated the same way wherever it comes from, and nothing is stored or called unless all of it is valid.
+/// </summary>
+public sealed class RunSubmitter(
+    IDbContextFactory<PersonaGymDbContext> contexts,
+    ModelPipelineFactory models,
+    PersonaGymMethod method,
+    RunCoordinator coordinator,
+    IOptions<ModelDefaults> defaults,
+    TimeProvider time)
+{
+    public const int MaxQuestionsPerTask = 100;
+    public const int MaxBatchSize = 20;
+
+    /// <summary>Checks the request completely (personas, models and keys, question set, numbers) before anything is stored.</summary>
+    public async Task<RunPlan> PlanAsync(RunRequest request, CancellationToken cancellationToken = default)
+    {
+        var problems = new List<string>();
+        var d = defaults.Value;
+
+        var agents = Distinct(request.Agents.Count > 0 ? request.Agents : d.Agents, "agent", problems);
+        var judges = Distinct(request.Judges.Count > 0 ? request.Judges : d.Judges, "judge", problems);
+        if (agents.Count == 0) problems.Add("at least one agent (model under test) is needed");
+        if (judges.Count == 0) problems.Add("at least one judge model is needed");
+        var exemplarWriter = Blank(request.ExemplarWriter) ?? d.ExemplarWriter;
+
+        if (request.QuestionsPerTask is < 1 or > MaxQuestionsPerTask)
+            problems.Add($"questions per task must be between 1 and {MaxQuestionsPerTask} (got {request.QuestionsPerTask})");
+        if (request.BatchSize is < 1 or > MaxBatchSize)
+            problems.Add($"batch size must be between 1 and {MaxBatchSize} (got {request.BatchSize})");
+        if (request.MaxCalls is <= 0) problems.Add("--max-calls must be positive");
+        if (request.MaxTokens is <= 0) problems.Add("--max-tokens must be positive");
+        if (request.PersonaLimit is <= 0) problems.Add("the persona limit must be positive");
+
+        QuestionSet? storedSet = null;
+        IReadOnlyList<string> personas = [];
+        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+        if (Blank(request.QuestionSet) is { } setName)
+        {
+            storedSet = await FindQuestionSetAsync(db, setName, cancellationToken);
+            if (storedSet is null)
+            {
+                problems.Add($"no question set named '{setName}' (import one with `personagym benchmark import DIR`, list them with `personagym sets`)");
+            }
+        }
+
+        if (request.Personas.Count > 0)
+        {
+            personas = ValidatePersonas(request.Personas, problems);
+            if (storedSet is not null && personas.Count > 0)
+            {
+                var hashes = personas.Select(Persona.HashOf).ToList();
+                var present = await db.QuestionSetPersonas.AsNoTracking()
+                    .Where(s => s.QuestionSetId == storedSet.Id && hashes.Contains(s.Persona.TextHash))
+                    .Select(s => s.Persona.TextHash).ToListAsync(cancellationToken);
+                foreach (var persona in personas.Where(p => !present.Contains(Persona.HashOf(p))))
+                    problems.Add($"the question set {storedSet.Name}@{storedSet.Version} has no questions for the persona \"{Shorten(persona)}\"");
+            }
+        }
+        else if (storedSet is not null)
+        {
+            var query = db.QuestionSetPersonas.AsNoTracking().Where(s => s.QuestionSetId == storedSet.Id && s.Status == QuestionSetPersonaStatus.Ready)
+                .OrderBy(s => s.UpdatedAt).ThenBy(s => s.Id).Select(s => s.Persona.Text);
+            personas = request.PersonaLimit is { } limit ? await query.Take(limit).ToListAsync(cancellationToken) : await query.ToListAsync(cancellationToken);
+            if (personas.Count == 0) problems.Add($"the question set {storedSet.Name}@{storedSet.Version} holds no personas");
+        }
+        else
+        {
+            problems.Add("no personas given");
+        }
+
+        string? questionWriter = null;
+        if (storedSet is null)
+        {
+            questionWriter = Blank(request.QuestionWriter) ?? d.QuestionWriter;
+            if (!request.AutoEnvironments)
+            {
+                var pool = method.Assets.Environments;
+                foreach (var name in request.Environments.Where(n => !pool.Contains(n.Trim(), StringComparer.OrdinalIgnoreCase)))
+                    problems.Add($"unknown environment '{name}' (use 'auto', or names from the pool, e.g. {string.Join(", ", pool.Take(5))}, …)");
+            }
+        }
+
+        var specs = agents.Concat(judges).Append(exemplarWriter).Concat(questionWriter is null ? [] : [questionWriter]).Distinct().ToList();
+        problems.AddRange(models.Validate(specs).Select(p => p.ToString()));
+
+        if (problems.Count > 0) throw new RunRequestException(problems);
+        return new RunPlan(request, personas, agents, judges, questionWriter, exemplarWriter, storedSet);
+    }
+
+    /// <summary>Stores the run, its models, personas and (for generated questions) its own question set, in one transaction.</summary>
+    public async Task<Guid> CreateAsync(RunPlan plan, CancellationToken cancellationToken = default)
+    {
+        var request = plan.Request;
+        var now = time.GetUtcNow();
+        var runId = Guid.CreateVersion7();
+        var name = Blank(request.Name) ?? $"run-{now:yyyyMMdd-HHmmss}";
+
+        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+        var strategy = db.Database.CreateExecutionStrategy();
+        await strategy.ExecuteAsync(async () =>
+        {
+            db.ChangeTracker.Clear();
+            await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+
+            var setId = plan.StoredSet?.Id ?? Guid.CreateVersion7();
+            if (plan.StoredSet is null)
+            {
+                db.QuestionSets.Add(new QuestionSet
+                {
+                    Id = setId,
+                    Name = $"run-{runId}",
+                    Version = "1",
+                    Source = QuestionSetSource.Generated,
+                    CreatedAt = now,
+                    Description = $"Questions generated for run '{name}' by {plan.QuestionWriter}",
+                });
+            }
+
+            var run = new Run
+            {
+                Id = runId,
+                Name = name,
+                CreatedAt = now,
+                UpdatedAt = now,
+                Status = RunStatus.Running,
+                QuestionSetId = setId,
+                QuestionsPerTask = plan.StoredSet is null ? request.QuestionsPerTask : 0,
+                EnvironmentsMode = request.AutoEnvironments ? Run.AutomaticEnvironments : string.Join(",", request.Environments.Select(e => e.Trim())),
+                QuestionWriterSpec = plan.QuestionWriter,
+                ExemplarWriterSpec = plan.ExemplarWriter,
+                BatchSize = request.BatchSize,
+                MaxCalls = request.MaxCalls,
+                MaxTokens = request.MaxTokens,
+                UsesOfflineModels = plan.UsesOfflineModels,
+                OptionsJson = JsonSerializer.Serialize(request with { Personas = [] }),
+            };
+            db.Runs.Add(run);
+            run.Models.AddRange(plan.Agents.Select((spec, i) => new RunModel { RunId = runId, Role = RunModelRole.Agent, Spec = spec, Ordinal = i }));
+            run.Models.AddRange(plan.Judges.Select((spec, i) => new RunModel { RunId = runId, Role = RunModelRole.Judge, Spec = spec, Ordinal = i }));
+
+            var hashes = plan.Personas.Select(Persona.HashOf).ToList();
+            var known = await db.Personas.Where(p => hashes.Contains(p.TextHash)).ToDictionaryAsync(p => p.TextHash, cancellationToken);
+            foreach (var text in plan.Personas)
+            {
+                var hash = Persona.HashOf(text);
+                if (!known.TryGetValue(hash, out var persona))
+                {
+                    persona = Persona.FromDescription(text, now);
+                    db.Personas.Add(persona);
+                    known[hash] = persona;
+                }
+
+                run.Personas.Add(new RunPersona { RunId = runId, PersonaId = persona.Id, UpdatedAt = now });
+            }
+
+            await db.SaveChangesAsync(cancellationToken);
+            await transaction.CommitAsync(cancellationToken);
+        });
+
+        return runId;
+    }
+
+    /// <summary>Publishes the first message of every persona (and any unfinished batch): the run starts, or resumes.</summary>
+    public Task<int> StartAsync(Guid runId, IPublishEndpoint publish, CancellationToken cancellationToken = default) =>
+        coordinator.RepublishAsync(runId, publish, stalledBefore: null, cancellationToken);
+
+    /// <summary>
+    /// Resumes a stopped, failed or interrupted run: raises its budgets when given, gives failed items another try,
+    /// marks it running and re-publishes everything unfinished. Stored work is never redone.
+    /// </summary>
+    public async Task<int> ResumeAsync(Guid runId, IPublishEndpoint publish, long? maxCalls, long? maxTokens, CancellationToken cancellationToken = default)
+    {
+        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+        var run = await db.Runs.FirstOrDefaultAsync(r => r.Id == runId, cancellationToken)
+            ?? throw new RunRequestException([$"no run with id {runId}"]);
+        var now = time.GetUtcNow();
+        if (maxCalls is <= 0 || maxTokens is <= 0) throw new RunRequestException(["budgets must be positive"]);
+        if (maxCalls is not null) run.MaxCalls = maxCalls;
+        if (maxTokens is not null) run.MaxTokens = maxTokens;
+        run.Status = RunStatus.Running;
+        run.Error = null;
+        run.CompletedAt = null;
+        run.UpdatedAt = now;
+        await db.SaveChangesAsync(cancellationToken);
+
+        await db.BatchWork.Where(w => w.RunId == runId && w.Stage == BatchStage.Failed)
+            .ExecuteUpdateAsync(s => s.SetProperty(w => w.Stage, w => db.Answers.Count(a => a.AgentId == w.AgentId && a.Question.BatchId == w.BatchId) == w.Batch.Questions.Count ? BatchStage.Judging : BatchStage.Answering)
+                .SetProperty(w => w.Error, (string?)null), cancellationToken);
+        await db.RunPersonas.Where(p => p.RunId == runId && p.Status == RunPersonaStatus.Failed)
+            .ExecuteUpdateAsync(s => s.SetProperty(p => p.Status, RunPersonaStatus.Pending).SetProperty(p => p.Error, (string?)null), cancellationToken);
+        await db.RunPersonas.Where(p => p.RunId == runId && p.Status == RunPersonaStatus.Completed && db.BatchWork.Any(w => w.RunPersonaId == p.Id && w.Stage != BatchStage.Done))
+            .ExecuteUpdateAsync(s => s.SetProperty(p => p.Status, RunPersonaStatus.Answering), cancellationToken);
+
+        var published = await coordinator.RepublishAsync(runId, publish, stalledBefore: null, cancellationToken);
+        if (published == 0) await coordinator.TryCompleteAsync(runId, cancellationToken);
+        return published;
+    }
+
+    /// <summary>"name" (newest version) or "name@version".</summary>
+    public static async Task<QuestionSet?> FindQuestionSetAsync(PersonaGymDbContext db, string reference, CancellationToken cancellationToken)
+    {
+        var at = reference.LastIndexOf('@');
+        var name = at > 0 ? reference[..at] : reference;
+        var version = at > 0 ? reference[(at + 1)..] : null;
+        var sets = db.QuestionSets.AsNoTracking().Where(s => s.Name == name);
+        if (version is not null) sets = sets.Where(s => s.Version == version);
+        var candidates = await sets.ToListAsync(cancellationToken);
+        return candidates.OrderByDescending(s => s.CreatedAt).FirstOrDefault();
+    }
+
+    private static List<string> ValidatePersonas(IReadOnlyList<string> personas, List<string> problems)
+    {
+        var result = new List<string>();
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        for (var i = 0; i < personas.Count; i++)
+        {
+            var problem = Personas.Validate(personas[i]);
+            if (problem is not null) { problems.Add($"persona #{i + 1}: {problem}"); continue; }
+            var text = Personas.Normalize(personas[i]);
+            if (!seen.Add(text)) { problems.Add($"persona #{i + 1} is a duplicate: \"{Shorten(text)}\""); continue; }
+            result.Add(text);
+        }
+
+        return result;
+    }
+
+    private static List<string> Distinct(IEnumerable<string> specs, string role, List<string> problems)
+    {
+        var result = new List<string>();
+        foreach (var spec in specs.Select(s => s.Trim()).Where(s => s.Length > 0))
+        {
+            if (result.Contains(spec, StringComparer.Ordinal)) problems.Add($"the {role} {spec} is named twice");
+            else result.Add(spec);
+        }
+
+        return result;
+    }
+
+    private static string? Blank(string? text) => string.IsNullOrWhiteSpace(text) ? null : text.Trim();
+
+    private static string Shorten(string text) => text.Length > 80 ? text[..80] + "…" : text;
+}

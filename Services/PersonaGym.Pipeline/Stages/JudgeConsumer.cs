@@ -1,0 +1,189 @@
+using MassTransit;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Logging;
+using PersonaGym.Contracts;
+using PersonaGym.Core;
+using PersonaGym.Data;
+using PersonaGym.Pipeline.Llm;
+using JudgeItem = PersonaGym.Core.JudgeItem;
+
+namespace PersonaGym.Pipeline.Stages;
+
+/// <summary>
+/// Stages 4–5 for one batch and one agent: the batch's score exemplars (written once per question, writer and
+/// rubric version, and shared by every agent and run that needs them), then every judge grades the agent's
+/// answers in one call per judge (paper: 5 answers per call). Each judge's verdicts are stored as soon as they
+/// arrive; unparseable verdicts are stored with their raw text and counted as parse failures, never as scores.
+/// </summary>
+public sealed class JudgeConsumer(StageServices stage, ILogger<JudgeConsumer> logger) : IConsumer<JudgeAnswers>
+{
+    public async Task Consume(ConsumeContext<JudgeAnswers> context)
+    {
+        var message = context.Message;
+        var ct = context.CancellationToken;
+        using var _ = LlmCallContext.ForRun(message.RunId);
+
+        if (!await stage.Coordinator.IsActiveAsync(message.RunId, ct)) return;
+
+        await using var db = await stage.Contexts.CreateDbContextAsync(ct);
+        var work = await db.BatchWork.AsNoTracking().Include(w => w.Batch)
+            .FirstOrDefaultAsync(w => w.BatchId == message.BatchId && w.AgentId == message.AgentId && w.RunId == message.RunId, ct);
+        if (work is null || work.Stage is BatchStage.Failed or BatchStage.Answering)
+        {
+            if (work is null) logger.LogWarning("JudgeAnswers for unknown batch {BatchId} / agent {AgentId}: ignored", message.BatchId, message.AgentId);
+            return;
+        }
+
+        if (work.Stage != BatchStage.Done)
+        {
+            var run = await db.Runs.AsNoTracking().FirstAsync(r => r.Id == message.RunId, ct);
+            var persona = await db.RunPersonas.AsNoTracking().Where(p => p.Id == message.RunPersonaId).Select(p => p.Persona.Text).FirstAsync(ct);
+            var judges = await db.RunModels.AsNoTracking().Where(m => m.RunId == run.Id && m.Role == RunModelRole.Judge)
+                .OrderBy(m => m.Ordinal).ToListAsync(ct);
+            var questions = await db.Questions.AsNoTracking().Where(q => q.BatchId == message.BatchId)
+                .OrderBy(q => q.Ordinal).Select(q => new { q.Id, q.Text }).ToListAsync(ct);
+            var answers = await db.Answers.AsNoTracking().Where(a => a.AgentId == message.AgentId && a.Question.BatchId == message.BatchId)
+                .ToDictionaryAsync(a => a.QuestionId, ct);
+            var task = work.Batch.Task;
+            var rubric = stage.Method.Assets.Rubric(task);
+
+            try
+            {
+                if (questions.Any(q => !answers.ContainsKey(q.Id)))
+                    throw new InvalidOperationException("the batch is marked answered but some answers are missing");
+
+                var exemplars = await EnsureExemplarsAsync(run, persona, task, rubric.Version, questions.Select(q => (q.Id, q.Text)).ToList(), ct);
+                var items = questions.Select(q => new JudgeItem(q.Text, answers[q.Id].Text, exemplars[q.Id])).ToList();
+                var answerIds = questions.Select(q => answers[q.Id].Id).ToList();
+
+                var judged = await db.Judgements.AsNoTracking().Where(j => answerIds.Contains(j.AnswerId))
+                    .Select(j => new { j.JudgeId, j.AnswerId }).ToListAsync(ct);
+                var pending = judges.Where(j => judged.Count(x => x.JudgeId == j.Id) < answerIds.Count).ToList();
+                if (pending.Count > 0 && await stage.Coordinator.BudgetExhaustedAsync(run.Id, ct)) return;
+
+                await Task.WhenAll(pending.Select(judge => JudgeAsync(run.Id, judge, persona, task, rubric.Version, items, answerIds, ct)));
+            }
+            catch (Exception ex) when (StageFailures.IsPermanent(ex, context, stage.Options))
+            {
+                logger.LogWarning(ex, "Judging failed for batch {BatchId} / agent {AgentId}", message.BatchId, message.AgentId);
+                await stage.Coordinator.FailBatchAsync(message.BatchId, message.AgentId, "judging: " + StageFailures.Describe(ex), ct);
+                await stage.Coordinator.TryCompleteAsync(message.RunId, ct);
+                return;
+            }
+
+            var now = stage.Time.GetUtcNow();
+            await db.BatchWork.Where(w => w.Id == work.Id && w.Stage == BatchStage.Judging)
+                .ExecuteUpdateAsync(s => s.SetProperty(w => w.Stage, BatchStage.Done).SetProperty(w => w.LastProgressAt, now), ct);
+        }
+
+        await context.Publish(new BatchJudged { RunId = message.RunId, RunPersonaId = message.RunPersonaId, BatchId = message.BatchId, AgentId = message.AgentId }, ct);
+    }
+
+    /// <summary>The 1–5 exemplars of each question, from the database or written in one call for the whole batch.</summary>
+    private async Task<Dictionary<Guid, RubricExemplars>> EnsureExemplarsAsync(
+        Run run, string persona, PersonaTask task, string rubricVersion, IReadOnlyList<(Guid Id, string Text)> questions, CancellationToken ct)
+    {
+        var stored = await LoadExemplarsAsync(run.ExemplarWriterSpec, rubricVersion, questions, ct);
+        if (stored.Count == questions.Count) return stored;
+
+        var result = await stage.Method.WriteExemplarsAsync(
+            stage.Model(run.ExemplarWriterSpec), persona, task, questions.Select(q => q.Text).ToList(), ct);
+        var now = stage.Time.GetUtcNow();
+        await using var db = await stage.Contexts.CreateDbContextAsync(CancellationToken.None);
+        for (var i = 0; i < questions.Count; i++)
+        {
+            if (stored.ContainsKey(questions[i].Id)) continue;
+            foreach (var (score, text) in result.Value[i].AnswerByScore)
+            {
+                db.Exemplars.Add(new Exemplar
+                {
+                    QuestionId = questions[i].Id,
+                    WriterSpec = run.ExemplarWriterSpec,
+                    RubricVersion = rubricVersion,
+                    Score = score,
+                    Text = text,
+                    CreatedAt = now,
+                });
+            }
+        }
+
+        try
+        {
+            await db.SaveChangesAsync(CancellationToken.None);
+        }
+        catch (DbUpdateException ex) when (DbExceptions.IsUniqueViolation(ex))
+        {
+            // Another agent's judging of the same batch stored them first: use theirs, so every agent is judged
+            // against the same exemplars.
+        }
+
+        return await LoadExemplarsAsync(run.ExemplarWriterSpec, rubricVersion, questions, ct);
+    }
+
+    private async Task<Dictionary<Guid, RubricExemplars>> LoadExemplarsAsync(
+        string writer, string rubricVersion, IReadOnlyList<(Guid Id, string Text)> questions, CancellationToken ct)
+    {
+        await using var db = await stage.Contexts.CreateDbContextAsync(ct);
+        var ids = questions.Select(q => q.Id).ToList();
+        var rows = await db.Exemplars.AsNoTracking()
+            .Where(e => ids.Contains(e.QuestionId) && e.WriterSpec == writer && e.RubricVersion == rubricVersion)
+            .ToListAsync(ct);
+        return questions
+            .Select(q => (q, Levels: rows.Where(r => r.QuestionId == q.Id).ToDictionary(r => r.Score, r => r.Text)))
+            .Where(x => x.Levels.Count == PersonaGym.Core.Scoring.PersonaScoring.MaxScore)
+            .ToDictionary(x => x.q.Id, x => new RubricExemplars(x.q.Text, x.Levels));
+    }
+
+    private async Task JudgeAsync(
+        Guid runId, RunModel judge, string persona, PersonaTask task, string rubricVersion,
+        IReadOnlyList<JudgeItem> items, IReadOnlyList<Guid> answerIds, CancellationToken ct)
+    {
+        IReadOnlyList<JudgeVerdict> verdicts;
+        string raw;
+        try
+        {
+            var result = await stage.Method.JudgeBatchAsync(stage.Model(judge.Spec), persona, task, items, ct);
+            verdicts = result.Value;
+            raw = result.RawOutput;
+        }
+        catch (StageFailedException failed)
+        {
+            // Every attempt was unparseable: store each item as a parse failure with the judge's raw text, so the
+            // report counts it and excludes it from the means (paper's rule, without the reference code's zero).
+            raw = failed.Rejected.LastOrDefault()?.Text ?? "";
+            var reason = failed.Rejected.LastOrDefault()?.Reason ?? failed.Message;
+            verdicts = items.Select((_, i) => new JudgeVerdict(i, null, "", reason)).ToList();
+        }
+
+        var now = stage.Time.GetUtcNow();
+        await using var db = await stage.Contexts.CreateDbContextAsync(CancellationToken.None);
+        var existing = await db.Judgements.AsNoTracking().Where(j => j.JudgeId == judge.Id && answerIds.Contains(j.AnswerId))
+            .Select(j => j.AnswerId).ToListAsync(CancellationToken.None);
+        foreach (var verdict in verdicts.Where(v => v.ItemIndex >= 0 && v.ItemIndex < answerIds.Count))
+        {
+            if (existing.Contains(answerIds[verdict.ItemIndex])) continue;
+            db.Judgements.Add(new Judgement
+            {
+                RunId = runId,
+                AnswerId = answerIds[verdict.ItemIndex],
+                JudgeId = judge.Id,
+                ItemIndex = verdict.ItemIndex,
+                Score = verdict.Score,
+                ParseFailure = verdict.Failure,
+                Reasoning = verdict.Reasoning,
+                RawText = raw,
+                RubricVersion = rubricVersion,
+                CreatedAt = now,
+            });
+        }
+
+        try
+        {
+            await db.SaveChangesAsync(CancellationToken.None);
+        }
+        catch (DbUpdateException ex) when (DbExceptions.IsUniqueViolation(ex))
+        {
+            // A concurrent delivery stored this judge's verdicts first; one judgement per answer and judge stands.
+        }
+    }
+}
