@@ -22,7 +22,7 @@ public sealed record JudgementScoreRow(
 
 /// <summary>One graded item for judge-validity statistics (agreement between judges on the same answers).</summary>
 /// <param name="ItemKey">The answer's id: judges agree or disagree about the same key.</param>
-public sealed record JudgeItem(string ItemKey, string Judge, PersonaTask Task, int? Score);
+public sealed record JudgedItem(string ItemKey, string Judge, PersonaTask Task, int? Score);
 
 /// <summary>
 /// The evidence scores are computed from. Scores are derived from stored judgements, never stored totals,
@@ -67,7 +67,7 @@ public static class ScoreQueries
     }
 
     /// <summary>Every judgement of a run as a judge-validity item keyed by the answer, optionally for one agent.</summary>
-    public static async Task<IReadOnlyList<JudgeItem>> JudgeItemsAsync(
+    public static async Task<IReadOnlyList<JudgedItem>> JudgeItemsAsync(
         this PersonaGymDbContext db,
         Guid runId,
         Guid? agentId = null,
@@ -80,7 +80,7 @@ public static class ScoreQueries
             .ToListAsync(cancellationToken);
         return rows
             .OrderBy(r => r.AnswerId).ThenBy(r => r.Judge, StringComparer.Ordinal)
-            .Select(r => new JudgeItem(r.AnswerId.ToString(), r.Judge, r.Task, r.Score))
+            .Select(r => new JudgedItem(r.AnswerId.ToString(), r.Judge, r.Task, r.Score))
             .ToList();
     }
 }

@@ -5,7 +5,6 @@ using PersonaGym.Contracts;
 using PersonaGym.Core;
 using PersonaGym.Data;
 using PersonaGym.Pipeline.Llm;
-using JudgeItem = PersonaGym.Core.JudgeItem;
 
 namespace PersonaGym.Pipeline.Stages;
 
