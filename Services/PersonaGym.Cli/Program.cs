@@ -1,1 +1,3 @@
-Console.WriteLine("personagym");
+using PersonaGym.Cli;
+
+return await PersonaGymCli.InvokeAsync(args, CliConsole.ForTerminal());

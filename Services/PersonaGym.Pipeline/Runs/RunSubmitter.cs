@@ -16,7 +16,9 @@ public sealed record RunPlan(
     IReadOnlyList<string> Judges,
     string? QuestionWriter,
     string ExemplarWriter,
-    QuestionSet? StoredSet)
+    QuestionSet? StoredSet,
+    int QuestionsPerTask,
+    int BatchesPerPersona)
 {
     public bool GeneratesQuestions => StoredSet is null;
 
@@ -119,7 +121,21 @@ public sealed class RunSubmitter(
         problems.AddRange(models.Validate(specs).Select(p => p.ToString()));
 
         if (problems.Count > 0) throw new RunRequestException(problems);
-        return new RunPlan(request, personas, agents, judges, questionWriter, exemplarWriter, storedSet);
+
+        // A stored set carries its own questions and batches; a generated one follows the request.
+        var questionsPerTask = request.QuestionsPerTask;
+        var batchesPerPersona = PersonaTasks.All.Count * (int)Math.Ceiling(request.QuestionsPerTask / (double)request.BatchSize);
+        if (storedSet is not null)
+        {
+            var shape = await db.QuestionBatches.AsNoTracking().Where(b => b.QuestionSetPersona.QuestionSetId == storedSet.Id)
+                .GroupBy(b => b.QuestionSetPersonaId)
+                .Select(g => new { Batches = g.Count(), Questions = g.Sum(b => b.Questions.Count) })
+                .FirstOrDefaultAsync(cancellationToken);
+            batchesPerPersona = shape?.Batches ?? 0;
+            questionsPerTask = (shape?.Questions ?? 0) / PersonaTasks.All.Count;
+        }
+
+        return new RunPlan(request, personas, agents, judges, questionWriter, exemplarWriter, storedSet, questionsPerTask, batchesPerPersona);
     }
 
     /// <summary>Stores the run, its models, personas and (for generated questions) its own question set, in one transaction.</summary>
@@ -159,7 +175,7 @@ public sealed class RunSubmitter(
                 UpdatedAt = now,
                 Status = RunStatus.Running,
                 QuestionSetId = setId,
-                QuestionsPerTask = plan.StoredSet is null ? request.QuestionsPerTask : 0,
+                QuestionsPerTask = plan.QuestionsPerTask,
                 EnvironmentsMode = request.AutoEnvironments ? Run.AutomaticEnvironments : string.Join(",", request.Environments.Select(e => e.Trim())),
                 QuestionWriterSpec = plan.QuestionWriter,
                 ExemplarWriterSpec = plan.ExemplarWriter,

@@ -1,0 +1,111 @@
+using System.Diagnostics;
+using PersonaGym.Data;
+using Spectre.Console;
+
+namespace PersonaGym.Cli.Display;
+
+/// <summary>
+/// Live progress of a run, per stage with counts and an ETA, from a run summary that is polled (from the local
+/// database or from a server). Interactive terminals get progress bars; logs and pipes get a line now and then.
+/// </summary>
+public sealed class ProgressDisplay(IAnsiConsole console, TimeSpan pollInterval)
+{
+    private static readonly RunStatus[] Running = [RunStatus.Pending, RunStatus.Running];
+
+    /// <summary>Polls until the run is no longer running; returns the last summary.</summary>
+    /// <param name="expectedBatches">Batches × agents the run will do, known before any question exists.</param>
+    public async Task<RunSummary> FollowAsync(Func<CancellationToken, Task<RunSummary?>> poll, int expectedBatches, CancellationToken cancellationToken)
+    {
+        var started = Stopwatch.StartNew();
+        var summary = await PollAsync(poll, cancellationToken);
+        if (!Running.Contains(summary.Status)) return summary;
+
+        if (console.Profile.Capabilities.Interactive)
+        {
+            await console.Progress()
+                .AutoClear(false)
+                .HideCompleted(false)
+                .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn(), new SpinnerColumn())
+                .StartAsync(async ctx =>
+                {
+                    var questions = ctx.AddTask("Questions");
+                    var answered = ctx.AddTask("Answers");
+                    var judged = ctx.AddTask("Judgements");
+                    var calls = ctx.AddTask("LLM calls", maxValue: 1);
+                    calls.IsIndeterminate = true;
+                    while (true)
+                    {
+                        var total = Math.Max(1, Math.Max(summary.Batches.Planned, expectedBatches));
+                        Set(questions, $"Questions   {summary.Personas.QuestionsReady + summary.Personas.Failed}/{summary.Personas.Total} personas", summary.Personas.QuestionsReady + summary.Personas.Failed, Math.Max(1, summary.Personas.Total));
+                        Set(answered, $"Answers     {summary.Batches.Answered}/{total} batches", summary.Batches.Answered + summary.Batches.Failed, total);
+                        Set(judged, $"Judgements  {summary.Batches.Judged}/{total} batches", summary.Batches.Judged + summary.Batches.Failed, total);
+                        calls.Description = $"LLM calls   {UsageText(summary)}";
+                        if (!Running.Contains(summary.Status))
+                        {
+                            calls.IsIndeterminate = false;
+                            calls.Value = 1;
+                            break;
+                        }
+
+                        await Task.Delay(pollInterval, cancellationToken);
+                        summary = await PollAsync(poll, cancellationToken);
+                    }
+                });
+            return summary;
+        }
+
+        var lastLine = "";
+        var lastPrinted = TimeSpan.Zero;
+        while (true)
+        {
+            var line = Line(summary, expectedBatches, started.Elapsed);
+            var done = !Running.Contains(summary.Status);
+            if (done || (line != lastLine && started.Elapsed - lastPrinted >= TimeSpan.FromSeconds(5)) || lastPrinted == TimeSpan.Zero)
+            {
+                console.WriteLine(line);
+                lastLine = line;
+                lastPrinted = started.Elapsed;
+            }
+
+            if (done) return summary;
+            await Task.Delay(pollInterval, cancellationToken);
+            summary = await PollAsync(poll, cancellationToken);
+        }
+    }
+
+    /// <summary>One line of progress, as logs and pipes show it.</summary>
+    public static string Line(RunSummary summary, int expectedBatches, TimeSpan elapsed)
+    {
+        var total = Math.Max(summary.Batches.Planned, expectedBatches);
+        var finished = summary.Batches.Judged + summary.Batches.Failed;
+        var eta = finished > 0 && finished < total
+            ? $" · ETA {Format(TimeSpan.FromTicks(elapsed.Ticks / finished * (total - finished)))}"
+            : "";
+        return $"[{Format(elapsed)}] questions {summary.Personas.QuestionsReady}/{summary.Personas.Total} personas" +
+               $" · answered {summary.Batches.Answered}/{total} batches · judged {summary.Batches.Judged}/{total}" +
+               (summary.Batches.Failed > 0 ? $" · {summary.Batches.Failed} failed" : "") +
+               $" · {UsageText(summary)}{eta}";
+    }
+
+    private static string UsageText(RunSummary summary) =>
+        $"{summary.Usage.Calls} calls ({summary.Usage.CacheHits} cached), {Tokens(summary.Usage.InputTokens + summary.Usage.OutputTokens)} tokens";
+
+    private static void Set(ProgressTask task, string description, double value, double max)
+    {
+        task.Description = Markup.Escape(description);
+        task.MaxValue = max;
+        task.Value = Math.Min(value, max);
+    }
+
+    private static async Task<RunSummary> PollAsync(Func<CancellationToken, Task<RunSummary?>> poll, CancellationToken cancellationToken) =>
+        await poll(cancellationToken) ?? throw new InvalidOperationException("The run disappeared while it was being followed.");
+
+    public static string Tokens(long tokens) => tokens switch
+    {
+        >= 1_000_000 => $"{tokens / 1_000_000.0:0.0}M",
+        >= 10_000 => $"{tokens / 1000.0:0}k",
+        _ => tokens.ToString(System.Globalization.CultureInfo.InvariantCulture),
+    };
+
+    private static string Format(TimeSpan span) => span.TotalHours >= 1 ? span.ToString(@"h\:mm\:ss") : span.ToString(@"m\:ss");
+}

@@ -1,0 +1,58 @@
+using System.Globalization;
+using PersonaGym.Core;
+using PersonaGym.Core.Reports;
+using PersonaGym.Core.Scoring;
+using Spectre.Console;
+
+namespace PersonaGym.Cli.Display;
+
+/// <summary>The end-of-run tables: per model, each persona's five task scores, PersonaScore and parse failures.</summary>
+public static class ResultTables
+{
+    public static void Write(IAnsiConsole console, RunReport report)
+    {
+        if (report.Offline)
+        {
+            console.MarkupLine($"[bold yellow]{Markup.Escape(report.Disclaimer!.ToUpperInvariant())}[/] — the scores below come from a deterministic stand-in model.");
+        }
+
+        foreach (var model in report.Models)
+        {
+            var table = new Table().Border(TableBorder.Rounded)
+                .Title($"[bold]{Markup.Escape(model.Agent)}[/]");
+            table.AddColumn("Persona");
+            foreach (var task in PersonaTasks.All) table.AddColumn(new TableColumn(Markup.Escape(task.DisplayName())).RightAligned());
+            table.AddColumn(new TableColumn("[bold]PersonaScore[/]").RightAligned());
+            table.AddColumn(new TableColumn("Parse failures").RightAligned());
+
+            foreach (var persona in model.Personas)
+            {
+                var cells = new List<string> { Markup.Escape(Shorten(persona.Persona)) + (persona.Status is "Completed" ? "" : $" [grey]({Markup.Escape(persona.Status)})[/]") };
+                cells.AddRange(PersonaTasks.All.Select(t => Score(persona.Scores[t].Score)));
+                cells.Add($"[bold]{Score(persona.Scores.PersonaScore)}[/]");
+                cells.Add(persona.Scores.ParseFailures.ToString(CultureInfo.InvariantCulture));
+                table.AddRow(cells.ToArray());
+            }
+
+            var overall = new List<string> { "[bold]Mean over personas[/]" };
+            overall.AddRange(PersonaTasks.All.Select(t => $"[bold]{Score(model.Overall.TaskScores.GetValueOrDefault(t))}[/]"));
+            overall.Add($"[bold]{Score(model.Overall.PersonaScore)}[/]");
+            overall.Add(model.Overall.ParseFailures.ToString(CultureInfo.InvariantCulture));
+            table.AddRow(overall.ToArray());
+            console.Write(table);
+        }
+
+        foreach (var problem in report.Problems)
+        {
+            console.MarkupLine($"[yellow]! {Markup.Escape(problem)}[/]");
+        }
+
+        console.MarkupLine(Markup.Escape(
+            $"{report.Usage.Calls} LLM calls ({report.Usage.CacheHits} from cache), {ProgressDisplay.Tokens(report.Usage.InputTokens)} input and {ProgressDisplay.Tokens(report.Usage.OutputTokens)} output tokens."));
+    }
+
+    public static string Score(double? score) =>
+        score is { } s ? PersonaScoring.Round2(s).ToString("0.00", CultureInfo.InvariantCulture) : "–";
+
+    private static string Shorten(string text) => text.Length > 60 ? text[..60] + "…" : text;
+}

@@ -1,0 +1,98 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using PersonaGym.Core.Reports;
+using PersonaGym.Data;
+using PersonaGym.Pipeline;
+using PersonaGym.Pipeline.Runs;
+
+namespace PersonaGym.Cli.Remote;
+
+/// <summary>A run as the Api lists it.</summary>
+public sealed record RunListItem(Guid Id, string Name, RunStatus Status, DateTimeOffset CreatedAt, DateTimeOffset? CompletedAt, bool UsesOfflineModels, IReadOnlyList<string> Agents, int Personas);
+
+/// <summary>What the Api answers to a run submission.</summary>
+public sealed record RunAccepted(Guid Id, string Name, int Personas, bool UsesOfflineModels, string? Disclaimer);
+
+/// <summary>The CLI's side of the Api (<c>--server URL</c>): submit a run, follow it, fetch its results.</summary>
+public sealed class ServerClient(HttpClient http)
+{
+    public static ServerClient For(string baseUrl)
+    {
+        if (!Uri.TryCreate(baseUrl.TrimEnd('/') + "/", UriKind.Absolute, out var uri) || (uri.Scheme != "http" && uri.Scheme != "https"))
+            throw new CliException($"--server must be an http(s) URL, got '{baseUrl}'");
+        return new ServerClient(new HttpClient { BaseAddress = uri, Timeout = TimeSpan.FromSeconds(100) });
+    }
+
+    public async Task<RunAccepted> SubmitAsync(RunRequest request, CancellationToken cancellationToken)
+    {
+        using var response = await SendAsync(() => http.PostAsJsonAsync("api/runs", request, PersonaGymJson.Options, cancellationToken));
+        return await ReadAsync<RunAccepted>(response, cancellationToken);
+    }
+
+    public async Task<RunSummary?> SummaryAsync(Guid runId, CancellationToken cancellationToken)
+    {
+        using var response = await SendAsync(() => http.GetAsync($"api/runs/{runId}", cancellationToken));
+        if (response.StatusCode == HttpStatusCode.NotFound) return null;
+        return await ReadAsync<RunSummary>(response, cancellationToken);
+    }
+
+    public async Task<RunReport> ReportAsync(Guid runId, CancellationToken cancellationToken)
+    {
+        using var response = await SendAsync(() => http.GetAsync($"api/runs/{runId}/results", cancellationToken));
+        return await ReadAsync<RunReport>(response, cancellationToken);
+    }
+
+    public async Task<IReadOnlyList<RunListItem>> ListAsync(CancellationToken cancellationToken)
+    {
+        using var response = await SendAsync(() => http.GetAsync("api/runs", cancellationToken));
+        return await ReadAsync<List<RunListItem>>(response, cancellationToken);
+    }
+
+    public async Task ResumeAsync(Guid runId, long? maxCalls, long? maxTokens, CancellationToken cancellationToken)
+    {
+        using var response = await SendAsync(() => http.PostAsJsonAsync($"api/runs/{runId}/resume", new { maxCalls, maxTokens }, PersonaGymJson.Options, cancellationToken));
+        await ReadAsync<JsonElement>(response, cancellationToken);
+    }
+
+    private async Task<HttpResponseMessage> SendAsync(Func<Task<HttpResponseMessage>> send)
+    {
+        try
+        {
+            return await send();
+        }
+        catch (HttpRequestException ex)
+        {
+            throw new CliException($"cannot reach the PersonaGym server at {http.BaseAddress}: {ex.Message}");
+        }
+    }
+
+    private static async Task<T> ReadAsync<T>(HttpResponseMessage response, CancellationToken cancellationToken)
+    {
+        if (!response.IsSuccessStatusCode)
+        {
+            var problems = new List<string>();
+            try
+            {
+                var problem = await response.Content.ReadFromJsonAsync<JsonElement>(PersonaGymJson.Options, cancellationToken);
+                if (problem.TryGetProperty("title", out var title)) problems.Add(title.GetString() ?? "");
+                if (problem.TryGetProperty("detail", out var detail) && detail.GetString() is { Length: > 0 } d) problems.Add(d);
+                if (problem.TryGetProperty("errors", out var errors) && errors.ValueKind == JsonValueKind.Object)
+                {
+                    foreach (var field in errors.EnumerateObject())
+                        problems.AddRange(field.Value.EnumerateArray().Select(e => e.GetString() ?? ""));
+                }
+            }
+            catch (JsonException)
+            {
+                problems.Add(await response.Content.ReadAsStringAsync(cancellationToken));
+            }
+
+            throw new CliException($"the server answered {(int)response.StatusCode} {response.ReasonPhrase}", problems.Where(p => p.Length > 0).Distinct().ToList(),
+                exitCode: (int)response.StatusCode is >= 400 and < 500 ? ExitCodes.InvalidInput : ExitCodes.Failed);
+        }
+
+        return await response.Content.ReadFromJsonAsync<T>(PersonaGymJson.Options, cancellationToken)
+            ?? throw new CliException("the server sent an empty answer");
+    }
+}

@@ -1,0 +1,108 @@
+using Microsoft.EntityFrameworkCore;
+using PersonaGym.Core;
+using PersonaGym.Core.Reports;
+using PersonaGym.Core.Scoring;
+using PersonaGym.Core.Statistics;
+using PersonaGym.Data;
+
+namespace PersonaGym.Pipeline.Reports;
+
+/// <summary>
+/// Builds a run's <see cref="RunReport"/> from the stored judgements (scores are always derived, never stored), for the
+/// CLI's tables and files and the Api's results endpoint alike.
+/// </summary>
+public static class RunReportBuilder
+{
+    public static async Task<RunReport?> BuildAsync(PersonaGymDbContext db, Guid runId, CancellationToken cancellationToken = default)
+    {
+        var run = await db.Runs.AsNoTracking().Include(r => r.QuestionSet).FirstOrDefaultAsync(r => r.Id == runId, cancellationToken);
+        if (run is null) return null;
+
+        var models = await db.RunModels.AsNoTracking().Where(m => m.RunId == runId).OrderBy(m => m.Ordinal).ToListAsync(cancellationToken);
+        var personas = await db.RunPersonas.AsNoTracking().Where(p => p.RunId == runId)
+            .OrderBy(p => p.Persona.Text).Select(p => new { p.PersonaId, p.Persona.Text, p.Status, p.Error }).ToListAsync(cancellationToken);
+        var scores = await db.JudgementScoresAsync(runId, null, null, cancellationToken);
+
+        var modelReports = new List<ModelReport>();
+        foreach (var agent in models.Where(m => m.Role == RunModelRole.Agent))
+        {
+            var results = personas.Select(p => new PersonaResult(
+                    p.Text,
+                    p.Status.ToString(),
+                    PersonaScoring.Compute(scores.Where(s => s.AgentId == agent.Id && s.PersonaId == p.PersonaId).Select(s => s.ToJudgementScore()))))
+                .ToList();
+            modelReports.Add(new ModelReport(agent.Spec, PersonaScoring.Aggregate(results.Select(r => r.Scores)), results));
+        }
+
+        var usage = await db.LlmCalls.AsNoTracking().Where(c => c.RunId == runId)
+            .GroupBy(c => new { c.Stage, c.Model })
+            .Select(g => new
+            {
+                g.Key.Stage,
+                g.Key.Model,
+                Calls = g.LongCount(),
+                CacheHits = g.LongCount(c => c.CacheHit),
+                Input = g.Sum(c => (long)(c.InputTokens ?? 0)),
+                Output = g.Sum(c => (long)(c.OutputTokens ?? 0)),
+                Failures = g.LongCount(c => !c.Succeeded),
+            })
+            .ToListAsync(cancellationToken);
+
+        var items = await db.JudgeItemsAsync(runId, null, cancellationToken);
+        var validity = items.Count == 0 ? null : JudgeValidity.Compute(items.Select(i => new ItemJudgement(i.Task, i.ItemKey, i.Judge, i.Score)));
+
+        return new RunReport
+        {
+            RunId = run.Id,
+            Name = run.Name,
+            Status = run.Status.ToString(),
+            CreatedAt = run.CreatedAt,
+            CompletedAt = run.CompletedAt,
+            QuestionSet = run.QuestionSet.Source == QuestionSetSource.Imported || run.QuestionSet.Frozen
+                ? $"{run.QuestionSet.Name}@{run.QuestionSet.Version}"
+                : $"generated for this run ({run.QuestionSet.Name})",
+            QuestionsPerTask = run.QuestionsPerTask,
+            Judges = models.Where(m => m.Role == RunModelRole.Judge).Select(m => m.Spec).ToList(),
+            QuestionWriter = run.QuestionWriterSpec ?? "(stored question set)",
+            ExemplarWriter = run.ExemplarWriterSpec,
+            Models = modelReports,
+            Usage = new UsageReport(usage
+                .OrderBy(u => u.Stage).ThenBy(u => u.Model)
+                .Select(u => new UsageLine(StageName(u.Stage), u.Model, u.Calls, u.CacheHits, u.Input, u.Output, u.Failures)).ToList()),
+            JudgeValidity = validity,
+            Problems = await ProblemsAsync(db, run, cancellationToken),
+        };
+    }
+
+    /// <summary>Failed personas and batches with their reasons, and why a run stopped: the run never fails silently.</summary>
+    public static async Task<IReadOnlyList<string>> ProblemsAsync(PersonaGymDbContext db, Run run, CancellationToken cancellationToken)
+    {
+        var problems = new List<string>();
+        if (run.Error is not null) problems.Add($"Run {run.Status.ToString().ToLowerInvariant()}: {run.Error}");
+
+        var personas = await db.RunPersonas.AsNoTracking().Where(p => p.RunId == run.Id && p.Status == RunPersonaStatus.Failed)
+            .Select(p => new { p.Persona.Text, p.Error }).ToListAsync(cancellationToken);
+        problems.AddRange(personas.Select(p => $"Persona \"{Shorten(p.Text)}\": questions failed: {p.Error}"));
+
+        var batches = await db.BatchWork.AsNoTracking().Where(w => w.RunId == run.Id && w.Stage == BatchStage.Failed)
+            .Select(w => new { Persona = w.RunPersona.Persona.Text, w.Batch.Task, w.Batch.BatchIndex, Agent = w.Agent.Spec, w.Error })
+            .ToListAsync(cancellationToken);
+        problems.AddRange(batches.Select(b => $"Persona \"{Shorten(b.Persona)}\", {b.Task.DisplayName()} batch {b.BatchIndex + 1}, {b.Agent}: {b.Error}"));
+
+        var failures = await db.Judgements.AsNoTracking().Where(j => j.RunId == run.Id && j.Score == null).CountAsync(cancellationToken);
+        if (failures > 0) problems.Add($"{failures} judgement(s) had no parseable score: excluded from the means and counted as parse failures.");
+        return problems;
+    }
+
+    public static string StageName(LlmCallStage stage) => stage switch
+    {
+        LlmCallStage.EnvironmentSelection => MethodStages.Environments,
+        LlmCallStage.QuestionGeneration => MethodStages.Questions,
+        LlmCallStage.Answering => MethodStages.Answer,
+        LlmCallStage.Exemplars => MethodStages.Exemplars,
+        LlmCallStage.Judging => MethodStages.Judge,
+        _ => "other",
+    };
+
+    private static string Shorten(string text) => text.Length > 60 ? text[..60] + "…" : text;
+}
