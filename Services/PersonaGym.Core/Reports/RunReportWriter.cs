@@ -1,0 +1,450 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using PersonaGym.Core.Benchmark;
+using PersonaGym.Core.Scoring;
+using PersonaGym.Core.Statistics;
+
+namespace PersonaGym.Core.Reports;
+
+/// <summary>
+/// Writes a <see cref="RunReport"/> as JSON (the documented, stable shape of docs/output-format.md), as a CSV table
+/// (one row per model × persona) or as a Markdown report for people.
+/// </summary>
+public static class RunReportWriter
+{
+    /// <summary>Bumped when a field changes meaning or disappears; adding fields does not bump it.</summary>
+    public const int FormatVersion = 1;
+
+    public const string JsonFormat = "json";
+    public const string CsvFormat = "csv";
+    public const string MarkdownFormat = "markdown";
+
+    /// <summary>The file extensions <see cref="Write"/> accepts, and the format each one selects.</summary>
+    public static IReadOnlyDictionary<string, string> FormatsByExtension { get; } =
+        new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase)
+        {
+            [".json"] = JsonFormat,
+            [".csv"] = CsvFormat,
+            [".md"] = MarkdownFormat,
+            [".markdown"] = MarkdownFormat,
+        };
+
+    /// <summary>The CSV's header, in column order.</summary>
+    public static IReadOnlyList<string> CsvHeader { get; } =
+        ["agent", "persona", "status", .. PersonaTasks.All.Select(t => t.DisplayName()), BenchmarkFormat.PersonaScoreKey, "parseFailures"];
+
+    private static readonly JsonWriterOptions JsonOptions = new()
+    {
+        Indented = true,
+        // Persona texts stay readable (accents, quotes, apostrophes); the output is a file or an HTTP body, never HTML.
+        Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    };
+
+    /// <summary>
+    /// The run as JSON: camelCase fields, task keys as the paper prints them ("Expected Action"…), full-precision
+    /// scores (a figure that could not be computed is null) plus each model's "rounded" two-decimal figures as the
+    /// published tables print them, times in ISO 8601 with offset.
+    /// </summary>
+    public static string ToJson(RunReport report)
+    {
+        ArgumentNullException.ThrowIfNull(report);
+        return WriteJson(w =>
+        {
+            w.WriteStartObject();
+            w.WriteNumber("formatVersion", FormatVersion);
+            w.WriteString("runId", report.RunId);
+            WriteStringOrNull(w, "name", report.Name);
+            w.WriteString("status", report.Status);
+            w.WriteString("createdAt", FormatTime(report.CreatedAt));
+            WriteStringOrNull(w, "completedAt", report.CompletedAt is { } done ? FormatTime(done) : null);
+            w.WriteBoolean("offline", report.Offline);
+            WriteStringOrNull(w, "disclaimer", report.Disclaimer);
+            w.WriteString("questionSet", report.QuestionSet);
+            w.WriteNumber("questionsPerTask", report.QuestionsPerTask);
+            WriteStrings(w, "judges", report.Judges);
+            w.WriteString("questionWriter", report.QuestionWriter);
+            w.WriteString("exemplarWriter", report.ExemplarWriter);
+
+            w.WriteStartArray("models");
+            foreach (var model in report.Models) WriteModel(w, model);
+            w.WriteEndArray();
+
+            w.WritePropertyName("usage");
+            WriteUsage(w, report.Usage);
+
+            w.WritePropertyName("judgeValidity");
+            if (report.JudgeValidity is { } validity) WriteJudgeValidity(w, validity);
+            else w.WriteNullValue();
+
+            WriteStrings(w, "problems", report.Problems);
+            w.WriteEndObject();
+        });
+    }
+
+    /// <summary>
+    /// A pure table, one row per model × persona: <see cref="CsvHeader"/>, full-precision scores in invariant culture
+    /// (empty where a score could not be computed), RFC 4180 quoting, CRLF line ends.
+    /// </summary>
+    public static string ToCsv(RunReport report)
+    {
+        ArgumentNullException.ThrowIfNull(report);
+        var rows = new List<IEnumerable<string?>> { CsvHeader };
+        foreach (var model in report.Models)
+        {
+            foreach (var persona in model.Personas)
+            {
+                rows.Add([
+                    model.Agent,
+                    persona.Persona,
+                    persona.Status,
+                    .. PersonaTasks.All.Select(t => FormatNumber(persona.Scores[t].Score)),
+                    FormatNumber(persona.Scores.PersonaScore),
+                    persona.Scores.ParseFailures.ToString(CultureInfo.InvariantCulture),
+                ]);
+            }
+        }
+        return Csv.FormatTable(rows);
+    }
+
+    /// <summary>A readable report: scores to two decimals, the offline disclaimer in bold first when it applies.</summary>
+    public static string ToMarkdown(RunReport report)
+    {
+        ArgumentNullException.ThrowIfNull(report);
+        var md = new StringBuilder();
+        md.Append("# PersonaGym run ").Append(Cell(report.Name ?? report.RunId.ToString())).Append("\n\n");
+        if (report.Disclaimer is { } disclaimer)
+            md.Append("**").Append(Capitalize(disclaimer)).Append(".** The scores below come from a deterministic stand-in and measure nothing.\n\n");
+
+        md.Append("| | |\n|---|---|\n");
+        md.Append("| Run | `").Append(report.RunId).Append("` |\n");
+        md.Append("| Status | ").Append(Cell(report.Status)).Append(" |\n");
+        md.Append("| Created | ").Append(FormatTime(report.CreatedAt)).Append(" |\n");
+        md.Append("| Completed | ").Append(report.CompletedAt is { } done ? FormatTime(done) : "—").Append(" |\n");
+        md.Append("| Question set | ").Append(Cell(report.QuestionSet)).Append(" |\n");
+        md.Append("| Questions per task | ").Append(report.QuestionsPerTask.ToString(CultureInfo.InvariantCulture)).Append(" |\n");
+        md.Append("| Judges | ").Append(report.Judges.Count == 0 ? "—" : string.Join(", ", report.Judges.Select(Code))).Append(" |\n");
+        md.Append("| Question writer | ").Append(Code(report.QuestionWriter)).Append(" |\n");
+        md.Append("| Exemplar writer | ").Append(Code(report.ExemplarWriter)).Append(" |\n\n");
+
+        foreach (var model in report.Models) AppendModel(md, model);
+        AppendUsage(md, report.Usage);
+        AppendJudgeValidity(md, report.JudgeValidity);
+
+        md.Append("## Problems\n\n");
+        if (report.Problems.Count == 0) md.Append("None.\n");
+        foreach (var problem in report.Problems) md.Append("- ").Append(OneLine(problem)).Append('\n');
+        return md.ToString();
+    }
+
+    /// <summary>
+    /// Writes the report in the format its extension selects (.json, .csv, .md or .markdown, any case), atomically:
+    /// the text goes to a temporary file next to <paramref name="path"/> that then replaces it, so a reader never sees
+    /// half a report. Missing folders are created. Returns the format name ("json", "csv" or "markdown").
+    /// </summary>
+    /// <exception cref="ArgumentException">The extension is none of the valid ones (the message names them).</exception>
+    public static string Write(RunReport report, string path)
+    {
+        ArgumentNullException.ThrowIfNull(report);
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        var extension = Path.GetExtension(path);
+        if (!FormatsByExtension.TryGetValue(extension, out var format))
+            throw new ArgumentException(
+                $"Cannot tell the report format from '{Path.GetFileName(path)}': use one of the extensions " +
+                string.Join(", ", FormatsByExtension.Keys) + ".", nameof(path));
+
+        var text = format switch
+        {
+            JsonFormat => ToJson(report),
+            CsvFormat => ToCsv(report),
+            _ => ToMarkdown(report),
+        };
+        ReportFiles.WriteAtomically(path, text);
+        return format;
+    }
+
+    /// <summary>The judge validity section of the JSON report, as its own document (also written by <see cref="BenchmarkExport"/>).</summary>
+    public static string JudgeValidityJson(JudgeValidityReport validity)
+    {
+        ArgumentNullException.ThrowIfNull(validity);
+        return WriteJson(w => WriteJudgeValidity(w, validity));
+    }
+
+    internal static string FormatNumber(double? value) =>
+        value is { } v ? v.ToString("R", CultureInfo.InvariantCulture) : "";
+
+    private static string WriteJson(Action<Utf8JsonWriter> write)
+    {
+        using var stream = new MemoryStream();
+        using (var writer = new Utf8JsonWriter(stream, JsonOptions)) write(writer);
+        return Encoding.UTF8.GetString(stream.ToArray()) + "\n";
+    }
+
+    private static void WriteModel(Utf8JsonWriter w, ModelReport model)
+    {
+        var overall = model.Overall;
+        w.WriteStartObject();
+        w.WriteString("agent", model.Agent);
+        w.WriteStartObject("overall");
+        WriteNumberOrNull(w, "personaScore", overall.PersonaScore);
+        w.WriteStartObject("tasks");
+        foreach (var task in PersonaTasks.All)
+            WriteNumberOrNull(w, task.DisplayName(), overall.TaskScores.TryGetValue(task, out var s) ? s : null);
+        w.WriteEndObject();
+        w.WriteNumber("personas", overall.Personas);
+        w.WriteNumber("personasWithScore", overall.PersonasWithScore);
+        w.WriteStartObject("personasWithTaskScore");
+        foreach (var task in PersonaTasks.All)
+            w.WriteNumber(task.DisplayName(), overall.PersonasWithTaskScore.TryGetValue(task, out var n) ? n : 0);
+        w.WriteEndObject();
+        w.WriteNumber("parseFailures", overall.ParseFailures);
+        // The published tables' figures (two decimals, keys as in the original scores.json), for convenience.
+        w.WriteStartObject("rounded");
+        foreach (var task in PersonaTasks.All)
+            WriteNumberOrNull(w, task.DisplayName(), overall.TaskScores.TryGetValue(task, out var s) && s is { } v ? PersonaScoring.Round2(v) : null);
+        WriteNumberOrNull(w, BenchmarkFormat.PersonaScoreKey, overall.PersonaScore is { } p ? PersonaScoring.Round2(p) : null);
+        w.WriteEndObject();
+        w.WriteEndObject();
+
+        w.WriteStartArray("personas");
+        foreach (var persona in model.Personas)
+        {
+            var scores = persona.Scores;
+            w.WriteStartObject();
+            w.WriteString("persona", persona.Persona);
+            w.WriteString("status", persona.Status);
+            WriteNumberOrNull(w, "personaScore", scores.PersonaScore);
+            w.WriteNumber("judgements", scores.Judgements);
+            w.WriteNumber("parseFailures", scores.ParseFailures);
+            w.WriteStartObject("tasks");
+            foreach (var task in scores.Tasks)
+            {
+                w.WriteStartObject(task.Task.DisplayName());
+                WriteNumberOrNull(w, "score", task.Score);
+                w.WriteNumber("batches", task.Batches);
+                w.WriteNumber("scoredBatches", task.ScoredBatches);
+                w.WriteNumber("items", task.Items);
+                w.WriteNumber("judgements", task.Judgements);
+                w.WriteNumber("parseFailures", task.ParseFailures);
+                w.WriteEndObject();
+            }
+            w.WriteEndObject();
+            WriteStrings(w, "notes", scores.Notes);
+            w.WriteEndObject();
+        }
+        w.WriteEndArray();
+        w.WriteEndObject();
+    }
+
+    private static void WriteUsage(Utf8JsonWriter w, UsageReport usage)
+    {
+        w.WriteStartObject();
+        w.WriteStartObject("totals");
+        WriteUsageFigures(w, usage.Calls, usage.CacheHits, usage.InputTokens, usage.OutputTokens, usage.Failures);
+        w.WriteEndObject();
+        w.WriteStartArray("lines");
+        foreach (var line in usage.Lines)
+        {
+            w.WriteStartObject();
+            w.WriteString("stage", line.Stage);
+            w.WriteString("model", line.Model);
+            WriteUsageFigures(w, line.Calls, line.CacheHits, line.InputTokens, line.OutputTokens, line.Failures);
+            w.WriteEndObject();
+        }
+        w.WriteEndArray();
+        w.WriteEndObject();
+    }
+
+    private static void WriteUsageFigures(Utf8JsonWriter w, long calls, long cacheHits, long input, long output, long failures)
+    {
+        w.WriteNumber("calls", calls);
+        w.WriteNumber("cacheHits", cacheHits);
+        w.WriteNumber("inputTokens", input);
+        w.WriteNumber("outputTokens", output);
+        w.WriteNumber("failures", failures);
+    }
+
+    private static void WriteJudgeValidity(Utf8JsonWriter w, JudgeValidityReport validity)
+    {
+        w.WriteStartObject();
+        w.WritePropertyName("overall");
+        WriteValiditySection(w, validity.Overall);
+        w.WriteStartObject("tasks");
+        foreach (var section in validity.Tasks)
+        {
+            w.WritePropertyName(section.Task is { } task ? task.DisplayName() : "Overall");
+            WriteValiditySection(w, section);
+        }
+        w.WriteEndObject();
+        w.WriteEndObject();
+    }
+
+    private static void WriteValiditySection(Utf8JsonWriter w, TaskJudgeValidity section)
+    {
+        w.WriteStartObject();
+        w.WriteNumber("items", section.Items);
+        w.WriteStartArray("judges");
+        foreach (var judge in section.Judges)
+        {
+            w.WriteStartObject();
+            w.WriteString("judge", judge.Judge);
+            w.WriteNumber("judgements", judge.Judgements);
+            w.WriteNumber("parseFailures", judge.ParseFailures);
+            WriteNumberOrNull(w, "parseFailureRate", judge.ParseFailureRate);
+            w.WriteStartObject("distribution");
+            foreach (var (level, count) in judge.Distribution.Counts.OrderBy(c => c.Key))
+                w.WriteNumber(level.ToString(CultureInfo.InvariantCulture), count);
+            w.WriteEndObject();
+            w.WriteEndObject();
+        }
+        w.WriteEndArray();
+        w.WriteStartArray("pairs");
+        foreach (var pair in section.Pairs)
+        {
+            w.WriteStartObject();
+            w.WriteString("judgeA", pair.JudgeA);
+            w.WriteString("judgeB", pair.JudgeB);
+            w.WriteNumber("items", pair.Items);
+            WriteNumberOrNull(w, "pearson", pair.Pearson);
+            WriteNumberOrNull(w, "spearman", pair.Spearman);
+            WriteNumberOrNull(w, "kendallTauB", pair.KendallTauB);
+            WriteNumberOrNull(w, "meanAbsoluteDifference", pair.MeanAbsoluteDifference);
+            WriteNumberOrNull(w, "exactAgreementRate", pair.ExactAgreementRate);
+            w.WriteEndObject();
+        }
+        w.WriteEndArray();
+        w.WriteEndObject();
+    }
+
+    private static void WriteNumberOrNull(Utf8JsonWriter w, string name, double? value)
+    {
+        if (value is { } v) w.WriteNumber(name, v);
+        else w.WriteNull(name);
+    }
+
+    private static void WriteStringOrNull(Utf8JsonWriter w, string name, string? value)
+    {
+        if (value is null) w.WriteNull(name);
+        else w.WriteString(name, value);
+    }
+
+    private static void WriteStrings(Utf8JsonWriter w, string name, IEnumerable<string> values)
+    {
+        w.WriteStartArray(name);
+        foreach (var value in values) w.WriteStringValue(value);
+        w.WriteEndArray();
+    }
+
+    // Round-trip form ("O"): full precision, with the offset, sortable.
+    private static string FormatTime(DateTimeOffset time) => time.ToString("O", CultureInfo.InvariantCulture);
+
+    private static void AppendModel(StringBuilder md, ModelReport model)
+    {
+        md.Append("## Model ").Append(Code(model.Agent)).Append("\n\n");
+        md.Append("| Persona | Status | ");
+        foreach (var task in PersonaTasks.All) md.Append(task.DisplayName()).Append(" | ");
+        md.Append("PersonaScore | Parse failures |\n|---|---|");
+        foreach (var _ in PersonaTasks.All) md.Append("---:|");
+        md.Append("---:|---:|\n");
+        foreach (var persona in model.Personas)
+        {
+            md.Append("| ").Append(Cell(persona.Persona)).Append(" | ").Append(Cell(persona.Status)).Append(" | ");
+            foreach (var task in PersonaTasks.All) md.Append(Score(persona.Scores[task].Score)).Append(" | ");
+            md.Append(Score(persona.Scores.PersonaScore)).Append(" | ")
+              .Append(persona.Scores.ParseFailures.ToString(CultureInfo.InvariantCulture)).Append(" |\n");
+        }
+
+        var overall = model.Overall;
+        md.Append("| **Overall** (").Append(overall.PersonasWithScore.ToString(CultureInfo.InvariantCulture)).Append(" of ")
+          .Append(overall.Personas.ToString(CultureInfo.InvariantCulture)).Append(" personas scored) | | ");
+        foreach (var task in PersonaTasks.All)
+            md.Append("**").Append(Score(overall.TaskScores.TryGetValue(task, out var s) ? s : null)).Append("** | ");
+        md.Append("**").Append(Score(overall.PersonaScore)).Append("** | ")
+          .Append(overall.ParseFailures.ToString(CultureInfo.InvariantCulture)).Append(" |\n\n");
+
+        // Exclusions from the means are part of the result (the paper's parse-failure rule): list them.
+        var notes = model.Personas.SelectMany(p => p.Scores.Notes.Select(n => (p.Persona, Note: n))).ToList();
+        if (notes.Count > 0)
+        {
+            md.Append("Left out of the means:\n\n");
+            foreach (var (persona, note) in notes) md.Append("- ").Append(OneLine(Shorten(persona))).Append(": ").Append(OneLine(note)).Append('\n');
+            md.Append('\n');
+        }
+    }
+
+    private static void AppendUsage(StringBuilder md, UsageReport usage)
+    {
+        md.Append("## Usage\n\n");
+        md.Append("| Stage | Model | Calls | Cache hits | Input tokens | Output tokens | Failures |\n|---|---|---:|---:|---:|---:|---:|\n");
+        foreach (var line in usage.Lines)
+        {
+            md.Append("| ").Append(Cell(line.Stage)).Append(" | ").Append(Code(line.Model)).Append(" | ")
+              .Append(Count(line.Calls)).Append(" | ").Append(Count(line.CacheHits)).Append(" | ")
+              .Append(Count(line.InputTokens)).Append(" | ").Append(Count(line.OutputTokens)).Append(" | ")
+              .Append(Count(line.Failures)).Append(" |\n");
+        }
+        md.Append("| **Total** | | ").Append(Count(usage.Calls)).Append(" | ").Append(Count(usage.CacheHits)).Append(" | ")
+          .Append(Count(usage.InputTokens)).Append(" | ").Append(Count(usage.OutputTokens)).Append(" | ")
+          .Append(Count(usage.Failures)).Append(" |\n\n");
+    }
+
+    private static void AppendJudgeValidity(StringBuilder md, JudgeValidityReport? validity)
+    {
+        md.Append("## Judge validity\n\n");
+        if (validity is null)
+        {
+            md.Append("Not computed for this run.\n\n");
+            return;
+        }
+
+        md.Append("| Judge | Judgements | Parse failures | Failure rate |\n|---|---:|---:|---:|\n");
+        foreach (var judge in validity.Overall.Judges)
+        {
+            md.Append("| ").Append(Code(judge.Judge)).Append(" | ").Append(Count(judge.Judgements)).Append(" | ")
+              .Append(Count(judge.ParseFailures)).Append(" | ").Append(Percent(judge.ParseFailureRate)).Append(" |\n");
+        }
+        md.Append('\n');
+
+        var sections = validity.Tasks.Append(validity.Overall).Where(s => s.Pairs.Count > 0).ToList();
+        if (sections.Count == 0)
+        {
+            md.Append("Agreement between judges needs at least two judges.\n\n");
+            return;
+        }
+        md.Append("| Task | Judges | Items | Spearman | Kendall τ-b | Pearson | Mean abs. difference | Exact agreement |\n")
+          .Append("|---|---|---:|---:|---:|---:|---:|---:|\n");
+        foreach (var section in sections)
+        {
+            foreach (var pair in section.Pairs)
+            {
+                md.Append("| ").Append(section.Task is { } task ? task.DisplayName() : "**All tasks**").Append(" | ")
+                  .Append(Code(pair.JudgeA)).Append(" vs ").Append(Code(pair.JudgeB)).Append(" | ")
+                  .Append(Count(pair.Items)).Append(" | ").Append(Score(pair.Spearman)).Append(" | ")
+                  .Append(Score(pair.KendallTauB)).Append(" | ").Append(Score(pair.Pearson)).Append(" | ")
+                  .Append(Score(pair.MeanAbsoluteDifference)).Append(" | ").Append(Percent(pair.ExactAgreementRate)).Append(" |\n");
+            }
+        }
+        md.Append('\n');
+    }
+
+    private static string Score(double? value) =>
+        value is { } v ? PersonaScoring.Round2(v).ToString("0.00", CultureInfo.InvariantCulture) : "—";
+
+    private static string Percent(double? rate) =>
+        rate is { } r ? (r * 100).ToString("0.#", CultureInfo.InvariantCulture) + " %" : "—";
+
+    private static string Count(long value) => value.ToString("N0", CultureInfo.InvariantCulture);
+
+    // A table cell holds one line and no unescaped pipe.
+    private static string Cell(string text) => OneLine(text).Replace("|", "\\|");
+
+    private static string Code(string text) => string.IsNullOrWhiteSpace(text) ? "—" : "`" + Cell(text).Replace("`", "'") + "`";
+
+    private static string OneLine(string text) =>
+        string.Join(' ', text.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries));
+
+    private static string Shorten(string text) => text.Length <= 80 ? text : text[..77] + "…";
+
+    private static string Capitalize(string text) => text.Length == 0 ? text : char.ToUpperInvariant(text[0]) + text[1..];
+}
