@@ -12,7 +12,12 @@ public sealed class CliConsole(IAnsiConsole output, TextWriter error)
     /// <summary>How often progress is polled while following a run.</summary>
     public TimeSpan PollInterval { get; init; } = TimeSpan.FromMilliseconds(500);
 
-    public static CliConsole ForTerminal() => new(AnsiConsole.Console, Console.Error);
+    public static CliConsole ForTerminal()
+    {
+        // Logs and pipes have no width: give lines room instead of wrapping them at 80 columns.
+        if (Console.IsOutputRedirected) AnsiConsole.Console.Profile.Width = 160;
+        return new CliConsole(AnsiConsole.Console, Console.Error);
+    }
 
     /// <summary>Says, where nobody can miss it, that offline scores are not an evaluation.</summary>
     public void WarnOffline() =>

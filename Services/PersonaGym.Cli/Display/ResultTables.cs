@@ -20,10 +20,10 @@ public static class ResultTables
         {
             var table = new Table().Border(TableBorder.Rounded)
                 .Title($"[bold]{Markup.Escape(model.Agent)}[/]");
-            table.AddColumn("Persona");
-            foreach (var task in PersonaTasks.All) table.AddColumn(new TableColumn(Markup.Escape(task.DisplayName())).RightAligned());
-            table.AddColumn(new TableColumn("[bold]PersonaScore[/]").RightAligned());
-            table.AddColumn(new TableColumn("Parse failures").RightAligned());
+            table.AddColumn(new TableColumn("Persona").NoWrap());
+            foreach (var task in PersonaTasks.All) table.AddColumn(new TableColumn(Abbreviation(task)).RightAligned().NoWrap());
+            table.AddColumn(new TableColumn("[bold]PersonaScore[/]").RightAligned().NoWrap());
+            table.AddColumn(new TableColumn("Parse fail.").RightAligned().NoWrap());
 
             foreach (var persona in model.Personas)
             {
@@ -42,6 +42,8 @@ public static class ResultTables
             console.Write(table);
         }
 
+        console.MarkupLine("[grey]" + Markup.Escape(string.Join(" · ", PersonaTasks.All.Select(t => $"{Abbreviation(t)} = {t.DisplayName()}"))) + "; parse failures are excluded from the means.[/]");
+
         foreach (var problem in report.Problems)
         {
             console.MarkupLine($"[yellow]! {Markup.Escape(problem)}[/]");
@@ -54,5 +56,8 @@ public static class ResultTables
     public static string Score(double? score) =>
         score is { } s ? PersonaScoring.Round2(s).ToString("0.00", CultureInfo.InvariantCulture) : "–";
 
-    private static string Shorten(string text) => text.Length > 60 ? text[..60] + "…" : text;
+    /// <summary>The initials of a task's printed name ("EA" for Expected Action), so five score columns fit a terminal.</summary>
+    public static string Abbreviation(PersonaTask task) => string.Concat(task.DisplayName().Split(' ').Select(w => w[0]));
+
+    private static string Shorten(string text) => text.Length > 40 ? text[..39] + "…" : text;
 }
