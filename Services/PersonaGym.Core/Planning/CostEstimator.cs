@@ -49,7 +49,6 @@ public sealed record CostEstimate(CostInputs Inputs, IReadOnlyList<CostLine> Lin
                 // Names left-aligned, figures right-aligned so digits line up.
                 text.Append(i < 2 ? cells[i].PadRight(widths[i]) : cells[i].PadLeft(widths[i]));
             }
-            text.Length = text.ToString().TrimEnd().Length;
             text.Append('\n');
         }
         Row(header);
