@@ -158,4 +158,10 @@ public class PlanningCostEstimatorTests
         Assert.Throws<ArgumentException>(() => CostEstimator.Estimate(Benchmark(agents: [])));
         Assert.Throws<ArgumentException>(() => CostEstimator.Estimate(Benchmark(judges: [])));
     }
+
+    [Fact]
+    public void The_table_speaks_of_one_persona_in_the_singular()
+    {
+        Assert.Contains("1 persona × 80 calls per persona.", CostEstimator.Estimate(Benchmark(personas: 1)).FormatTable());
+    }
 }
