@@ -49,7 +49,6 @@ public sealed record CostEstimate(CostInputs Inputs, IReadOnlyList<CostLine> Lin
                 // Names left-aligned, figures right-aligned so digits line up.
                 text.Append(i < 2 ? cells[i].PadRight(widths[i]) : cells[i].PadLeft(widths[i]));
             }
-            text.Length = text.ToString().TrimEnd().Length;
             text.Append('\n');
         }
         Row(header);
@@ -58,8 +57,8 @@ public sealed record CostEstimate(CostInputs Inputs, IReadOnlyList<CostLine> Lin
         text.Append(new string('-', widths.Sum() + 2 * (widths.Length - 1))).Append('\n');
         Row(total);
         text.Append('\n')
-            .Append(Inputs.Personas.ToString("N0", CultureInfo.InvariantCulture)).Append(" personas × ")
-            .Append(N(CallsPerPersona)).Append(" calls per persona. Tokens are estimates:\n");
+            .Append(N(Inputs.Personas)).Append(Inputs.Personas == 1 ? " persona × " : " personas × ")
+            .Append(N(CallsPerPersona)).Append(CallsPerPersona == 1 ? " call" : " calls").Append(" per persona. Tokens are estimates:\n");
         foreach (var assumption in Assumptions) text.Append("  - ").Append(assumption).Append('\n');
         return text.ToString();
     }

@@ -124,7 +124,9 @@ public static class Csv
     public static string FormatRecord(IEnumerable<string?> fields)
     {
         ArgumentNullException.ThrowIfNull(fields);
-        return string.Join(",", fields.Select(FormatField));
+        var formatted = fields.Select(FormatField).ToList();
+        // A record of one empty field would be a blank line, which readers (this one included) skip: quote it.
+        return formatted is [""] ? "\"\"" : string.Join(",", formatted);
     }
 
     /// <summary>A whole table: every record followed by CRLF (RFC 4180's record separator).</summary>

@@ -357,7 +357,7 @@ public static class RunReportWriter
 
         var overall = model.Overall;
         md.Append("| **Overall** (").Append(overall.PersonasWithScore.ToString(CultureInfo.InvariantCulture)).Append(" of ")
-          .Append(overall.Personas.ToString(CultureInfo.InvariantCulture)).Append(" personas scored) | | ");
+          .Append(overall.Personas.ToString(CultureInfo.InvariantCulture)).Append(overall.Personas == 1 ? " persona" : " personas").Append(" scored) | | ");
         foreach (var task in PersonaTasks.All)
             md.Append("**").Append(Score(overall.TaskScores.TryGetValue(task, out var s) ? s : null)).Append("** | ");
         md.Append("**").Append(Score(overall.PersonaScore)).Append("** | ")
