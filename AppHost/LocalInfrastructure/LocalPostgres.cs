@@ -99,20 +99,44 @@ internal static class LocalPostgresExtensions
             await InitializeDataDirectoryAsync(initdb, serverDirectory, dataDirectory, passwordFile, runAsPostgresUser, logger, ct);
         });
 
-        // The database is created by the AppHost, as Aspire's Postgres integration does for containers,
-        // so every service (and the Api's migrations) finds it whatever the infrastructure mode.
-        builder.Eventing.Subscribe<ResourceReadyEvent>(server, async (@event, ct) =>
-            await CreateDatabaseIfMissingAsync(serverConnectionString, databaseName, ct));
-
-        var database = new LocalPostgresDatabaseResource(databaseName, databaseName, server);
-        return builder.AddResource(database)
+        var database = builder.AddResource(new LocalPostgresDatabaseResource(databaseName, databaseName, server))
             .WithHealthCheck(databaseHealthCheck)
             .WithInitialState(new CustomResourceSnapshot
             {
                 ResourceType = "PostgresDatabase",
+                State = KnownResourceStates.Waiting,
                 Properties = [new ResourcePropertySnapshot(CustomResourceKnownProperties.Source, serverBuilder.Resource.Name)],
             })
             .ExcludeFromManifest();
+
+        // The database is created by the AppHost, as Aspire's Postgres integration does for containers,
+        // so every service (and the Api's migrations) finds it whatever the infrastructure mode.
+        // Aspire only moves container children along with their parent, so this resource's state is
+        // published here; its health check then decides when services waiting for it may start.
+        builder.Eventing.Subscribe<ResourceReadyEvent>(server, async (@event, ct) =>
+        {
+            var notifications = @event.Services.GetRequiredService<ResourceNotificationService>();
+            try
+            {
+                await CreateDatabaseIfMissingAsync(serverConnectionString, databaseName, ct);
+                await notifications.PublishUpdateAsync(database.Resource, snapshot => snapshot with
+                {
+                    State = KnownResourceStates.Running,
+                    StartTimeStamp = DateTime.UtcNow,
+                });
+            }
+            catch (NpgsqlException exception)
+            {
+                @event.Services.GetRequiredService<ILoggerFactory>().CreateLogger("PersonaGym.LocalPostgres")
+                    .LogError(exception, "Could not create the database {Database}", databaseName);
+                await notifications.PublishUpdateAsync(database.Resource, snapshot => snapshot with
+                {
+                    State = new ResourceStateSnapshot(KnownResourceStates.FailedToStart, KnownResourceStateStyles.Error),
+                });
+            }
+        });
+
+        return database;
     }
 
     private static string NpgsqlCheckConnectionString(int port, string password, string database) =>
