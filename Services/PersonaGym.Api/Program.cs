@@ -1,1 +1,9 @@
-var builder = WebApplication.CreateBuilder(args); var app = builder.Build(); app.Run();
+var builder = WebApplication.CreateBuilder(args);
+
+builder.AddServiceDefaults();
+
+var app = builder.Build();
+
+app.MapDefaultEndpoints();
+
+app.Run();

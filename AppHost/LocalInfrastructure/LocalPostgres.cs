@@ -1,0 +1,251 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Npgsql;
+
+namespace PersonaGym.AppHost.LocalInfrastructure;
+
+/// <summary>The installed PostgreSQL server, run by the AppHost on a loopback port.</summary>
+public sealed class LocalPostgresServerResource(string name, string command, string workingDirectory, int port, string password)
+    : ExecutableResource(name, command, workingDirectory), IResourceWithConnectionString
+{
+    public const string SuperUser = "postgres";
+
+    public int Port { get; } = port;
+
+    internal string Password { get; } = password;
+
+    public ReferenceExpression ConnectionStringExpression => ReferenceExpression.Create(
+        $"Host=127.0.0.1;Port={Port.ToString(CultureInfo.InvariantCulture)};Username={SuperUser};Password={Password}");
+}
+
+/// <summary>A database on <see cref="LocalPostgresServerResource"/>; the AppHost creates it once the server is healthy.</summary>
+public sealed class LocalPostgresDatabaseResource(string name, string databaseName, LocalPostgresServerResource parent)
+    : Resource(name), IResourceWithParent<LocalPostgresServerResource>, IResourceWithConnectionString
+{
+    public LocalPostgresServerResource Parent { get; } = parent;
+
+    public string DatabaseName { get; } = databaseName;
+
+    public ReferenceExpression ConnectionStringExpression => ReferenceExpression.Create($"{Parent};Database={DatabaseName}");
+}
+
+internal static class LocalPostgresExtensions
+{
+    private const string InstallCommand = "apt-get install -y postgresql";
+
+    /// <summary>Debian/Ubuntu install the server binaries per major version, outside PATH.</summary>
+    private static IEnumerable<string> DebianBinDirectories() =>
+        Directory.Exists("/usr/lib/postgresql")
+            ? Directory.GetDirectories("/usr/lib/postgresql")
+                .OrderByDescending(dir => int.TryParse(Path.GetFileName(dir), out var major) ? major : 0)
+                .Select(dir => Path.Combine(dir, "bin"))
+            : [];
+
+    public static IResourceBuilder<LocalPostgresDatabaseResource> AddLocalPostgres(
+        this IDistributedApplicationBuilder builder, string serverName, string databaseName, LocalInfrastructureSettings settings)
+    {
+        var binDirectories = DebianBinDirectories().ToList();
+        var postgres = OsProcess.FindExecutable("postgres", settings.PostgresBinDirectory, binDirectories);
+        var initdb = OsProcess.FindExecutable("initdb", settings.PostgresBinDirectory, binDirectories);
+        if (postgres is null || initdb is null)
+        {
+            var where = settings.PostgresBinDirectory ?? "/usr/lib/postgresql/*/bin or PATH";
+            throw new DistributedApplicationException(
+                $"PostgreSQL server binaries (postgres, initdb) were not found in {where}. " +
+                $"Install them with: {InstallCommand} (or run scripts/up.sh), or choose another Infrastructure:Mode.");
+        }
+
+        // PostgreSQL refuses to run as root. setpriv (util-linux) drops to the package's 'postgres'
+        // account and then execs the server, so the process the AppHost starts and stops is the
+        // postmaster itself (runuser/su would stay in between as a parent).
+        var runAsPostgresUser = OsProcess.IsRoot;
+        if (runAsPostgresUser && OsProcess.FindExecutable("setpriv", null, ["/usr/bin", "/bin"]) is null)
+        {
+            throw new DistributedApplicationException(
+                "The AppHost runs as root and PostgreSQL refuses root; 'setpriv' (util-linux) is needed to start it as the 'postgres' account.");
+        }
+
+        var serverDirectory = Path.Combine(settings.DataDirectory, "postgres");
+        var dataDirectory = Path.Combine(serverDirectory, "data");
+        var passwordFile = Path.Combine(serverDirectory, "superuser-password");
+        Directory.CreateDirectory(serverDirectory);
+        var password = ReadOrCreatePassword(passwordFile);
+        var port = OsProcess.FreeLoopbackPort();
+
+        string[] dropPrivileges = runAsPostgresUser
+            ? ["--reuid=postgres", "--regid=postgres", "--init-groups", "--", postgres]
+            : [];
+        var server = new LocalPostgresServerResource(
+            serverName, runAsPostgresUser ? "setpriv" : postgres, serverDirectory, port, password);
+
+        var serverHealthCheck = $"{serverName}-accepts-connections";
+        var databaseHealthCheck = $"{databaseName}-accepts-connections";
+        var serverConnectionString = NpgsqlCheckConnectionString(port, password, "postgres");
+        var databaseConnectionString = NpgsqlCheckConnectionString(port, password, databaseName);
+        builder.Services.AddHealthChecks()
+            .AddAsyncCheck(serverHealthCheck, ct => CanQueryAsync(serverConnectionString, ct))
+            .AddAsyncCheck(databaseHealthCheck, ct => CanQueryAsync(databaseConnectionString, ct));
+
+        var serverBuilder = builder.AddResource(server)
+            .WithArgs([.. dropPrivileges, "-D", dataDirectory, "-p", port.ToString(CultureInfo.InvariantCulture)])
+            .WithHealthCheck(serverHealthCheck)
+            .ExcludeFromManifest();
+
+        builder.Eventing.Subscribe<BeforeStartEvent>(async (@event, ct) =>
+        {
+            var logger = @event.Services.GetRequiredService<ILoggerFactory>().CreateLogger("PersonaGym.LocalPostgres");
+            await OsProcess.StopLeftoverAsync(Path.Combine(dataDirectory, "postmaster.pid"), "postgres", OsProcess.SigInt, logger, ct);
+            await InitializeDataDirectoryAsync(initdb, serverDirectory, dataDirectory, passwordFile, runAsPostgresUser, logger, ct);
+        });
+
+        var database = builder.AddResource(new LocalPostgresDatabaseResource(databaseName, databaseName, server))
+            .WithHealthCheck(databaseHealthCheck)
+            .WithInitialState(new CustomResourceSnapshot
+            {
+                ResourceType = "PostgresDatabase",
+                State = KnownResourceStates.Waiting,
+                Properties = [new ResourcePropertySnapshot(CustomResourceKnownProperties.Source, serverBuilder.Resource.Name)],
+            })
+            .ExcludeFromManifest();
+
+        // The database is created by the AppHost, as Aspire's Postgres integration does for containers,
+        // so every service (and the Api's migrations) finds it whatever the infrastructure mode.
+        // Aspire only moves container children along with their parent, so this resource's state is
+        // published here; its health check then decides when services waiting for it may start.
+        builder.Eventing.Subscribe<ResourceReadyEvent>(server, async (@event, ct) =>
+        {
+            var notifications = @event.Services.GetRequiredService<ResourceNotificationService>();
+            try
+            {
+                await CreateDatabaseIfMissingAsync(serverConnectionString, databaseName, ct);
+                await notifications.PublishUpdateAsync(database.Resource, snapshot => snapshot with
+                {
+                    State = KnownResourceStates.Running,
+                    StartTimeStamp = DateTime.UtcNow,
+                });
+            }
+            catch (NpgsqlException exception)
+            {
+                @event.Services.GetRequiredService<ILoggerFactory>().CreateLogger("PersonaGym.LocalPostgres")
+                    .LogError(exception, "Could not create the database {Database}", databaseName);
+                await notifications.PublishUpdateAsync(database.Resource, snapshot => snapshot with
+                {
+                    State = new ResourceStateSnapshot(KnownResourceStates.FailedToStart, KnownResourceStateStyles.Error),
+                });
+            }
+        });
+
+        return database;
+    }
+
+    private static string NpgsqlCheckConnectionString(int port, string password, string database) =>
+        new NpgsqlConnectionStringBuilder
+        {
+            Host = "127.0.0.1",
+            Port = port,
+            Username = LocalPostgresServerResource.SuperUser,
+            Password = password,
+            Database = database,
+            // No pool: an idle pooled connection held by the AppHost would delay the server's shutdown.
+            Pooling = false,
+            Timeout = 3,
+        }.ConnectionString;
+
+    private static async Task<HealthCheckResult> CanQueryAsync(string connectionString, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await using var connection = new NpgsqlConnection(connectionString);
+            await connection.OpenAsync(cancellationToken);
+            await using var command = new NpgsqlCommand("SELECT 1", connection);
+            await command.ExecuteScalarAsync(cancellationToken);
+            return HealthCheckResult.Healthy();
+        }
+        catch (Exception exception) when (exception is NpgsqlException or TimeoutException or InvalidOperationException)
+        {
+            return HealthCheckResult.Unhealthy(exception.Message);
+        }
+    }
+
+    private static async Task CreateDatabaseIfMissingAsync(string serverConnectionString, string databaseName, CancellationToken cancellationToken)
+    {
+        await using var connection = new NpgsqlConnection(serverConnectionString);
+        await connection.OpenAsync(cancellationToken);
+
+        await using var exists = new NpgsqlCommand("SELECT 1 FROM pg_database WHERE datname = @name", connection);
+        exists.Parameters.AddWithValue("name", databaseName);
+        if (await exists.ExecuteScalarAsync(cancellationToken) is not null)
+        {
+            return;
+        }
+
+        // CREATE DATABASE takes no parameters; the name is an identifier we own, quoted as one.
+        var quoted = "\"" + databaseName.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
+        await using var create = new NpgsqlCommand($"CREATE DATABASE {quoted}", connection);
+        await create.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    private static string ReadOrCreatePassword(string passwordFile)
+    {
+        if (File.Exists(passwordFile))
+        {
+            return File.ReadAllText(passwordFile).Trim();
+        }
+
+        var password = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
+        File.WriteAllText(passwordFile, password + "\n");
+        if (!OperatingSystem.IsWindows())
+        {
+            File.SetUnixFileMode(passwordFile, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        }
+
+        return password;
+    }
+
+    private static async Task InitializeDataDirectoryAsync(
+        string initdb, string serverDirectory, string dataDirectory, string passwordFile, bool runAsPostgresUser, ILogger logger, CancellationToken ct)
+    {
+        if (runAsPostgresUser)
+        {
+            // The server (running as 'postgres') must own its folder and read the password file at initdb.
+            var (chownExit, chownOutput) = await OsProcess.RunAsync("chown", ["-R", "postgres:postgres", serverDirectory], ct);
+            if (chownExit != 0)
+            {
+                throw new DistributedApplicationException($"Could not hand {serverDirectory} to the 'postgres' account: {chownOutput}");
+            }
+        }
+
+        if (File.Exists(Path.Combine(dataDirectory, "PG_VERSION")))
+        {
+            return;
+        }
+
+        logger.LogInformation("Creating the PostgreSQL data folder {DataDirectory}", dataDirectory);
+        string[] initdbArguments =
+        [
+            "-D", dataDirectory,
+            "-U", LocalPostgresServerResource.SuperUser,
+            $"--pwfile={passwordFile}",
+            // Password authentication everywhere: the server listens on loopback only, but any local
+            // account could reach it.
+            "--auth=scram-sha-256",
+            "--encoding=UTF8",
+            "--no-locale",
+        ];
+        var (exitCode, output) = runAsPostgresUser
+            ? await OsProcess.RunAsync("setpriv", ["--reuid=postgres", "--regid=postgres", "--init-groups", "--", initdb, .. initdbArguments], ct, serverDirectory)
+            : await OsProcess.RunAsync(initdb, initdbArguments, ct, serverDirectory);
+        if (exitCode != 0)
+        {
+            throw new DistributedApplicationException($"initdb failed for {dataDirectory}:\n{output}");
+        }
+
+        // Loopback TCP only, and no Unix socket: its default folder (/var/run/postgresql) may not exist
+        // or may belong to a system cluster.
+        await File.AppendAllTextAsync(
+            Path.Combine(dataDirectory, "postgresql.conf"),
+            "\n# PersonaGym local infrastructure\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = ''\n",
+            ct);
+    }
+}

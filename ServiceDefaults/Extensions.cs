@@ -1,0 +1,140 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Logging;
+using OpenTelemetry;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Trace;
+
+namespace Microsoft.Extensions.Hosting;
+
+/// <summary>
+/// What every PersonaGym host shares: OpenTelemetry, health checks, service discovery and resilient
+/// HTTP clients (the shape of the Aspire service-defaults template), plus PersonaGym's own traces and meters.
+/// </summary>
+public static class Extensions
+{
+    /// <summary>The activity source and meter name PersonaGym's own code reports under.</summary>
+    public const string PersonaGymTelemetryName = "PersonaGym";
+
+    private const string HealthEndpointPath = "/health";
+    private const string AlivenessEndpointPath = "/alive";
+
+    /// <summary>Traces other libraries emit that we want to see next to our own.</summary>
+    private static readonly string[] TracingSources =
+    [
+        PersonaGymTelemetryName,
+        "MassTransit",
+        // Microsoft.Extensions.AI's UseOpenTelemetry() reports under this (still experimental) name.
+        "Experimental.Microsoft.Extensions.AI",
+        "Npgsql",
+    ];
+
+    private static readonly string[] Meters =
+    [
+        PersonaGymTelemetryName,
+        "MassTransit",
+        "Experimental.Microsoft.Extensions.AI",
+        "Npgsql",
+    ];
+
+    public static TBuilder AddServiceDefaults<TBuilder>(this TBuilder builder) where TBuilder : IHostApplicationBuilder
+    {
+        // MassTransit reports usage to its vendor unless told not to; we send nothing anywhere.
+        // Set before any bus is configured, because MassTransit reads it once.
+        Environment.SetEnvironmentVariable("MASSTRANSIT_USAGE_TELEMETRY", "false");
+
+        builder.ConfigureOpenTelemetry();
+
+        builder.AddDefaultHealthChecks();
+
+        builder.Services.AddServiceDiscovery();
+
+        builder.Services.ConfigureHttpClientDefaults(http =>
+        {
+            http.AddStandardResilienceHandler();
+            http.AddServiceDiscovery();
+        });
+
+        return builder;
+    }
+
+    public static TBuilder ConfigureOpenTelemetry<TBuilder>(this TBuilder builder) where TBuilder : IHostApplicationBuilder
+    {
+        builder.Logging.AddOpenTelemetry(logging =>
+        {
+            logging.IncludeFormattedMessage = true;
+            logging.IncludeScopes = true;
+        });
+
+        builder.Services.AddOpenTelemetry()
+            .WithMetrics(metrics =>
+            {
+                metrics.AddAspNetCoreInstrumentation()
+                    .AddHttpClientInstrumentation()
+                    .AddRuntimeInstrumentation()
+                    .AddMeter(Meters);
+            })
+            .WithTracing(tracing =>
+            {
+                tracing.AddSource(builder.Environment.ApplicationName)
+                    .AddSource(TracingSources)
+                    .AddAspNetCoreInstrumentation(options =>
+                        // Health probes arrive every few seconds and would drown the real traces.
+                        options.Filter = context =>
+                            !context.Request.Path.StartsWithSegments(HealthEndpointPath)
+                            && !context.Request.Path.StartsWithSegments(AlivenessEndpointPath))
+                    .AddHttpClientInstrumentation();
+            });
+
+        builder.AddOpenTelemetryExporters();
+
+        return builder;
+    }
+
+    private static TBuilder AddOpenTelemetryExporters<TBuilder>(this TBuilder builder) where TBuilder : IHostApplicationBuilder
+    {
+        // Export only where a collector is named (the Aspire dashboard sets this variable); otherwise
+        // telemetry stays in process and nothing leaves the machine.
+        var useOtlpExporter = !string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]);
+
+        if (useOtlpExporter)
+        {
+            builder.Services.AddOpenTelemetry().UseOtlpExporter();
+        }
+
+        return builder;
+    }
+
+    public static TBuilder AddDefaultHealthChecks<TBuilder>(this TBuilder builder) where TBuilder : IHostApplicationBuilder
+    {
+        builder.Services.AddHealthChecks()
+            // Liveness: the process answers. Readiness checks (database, broker) added by the
+            // integrations run on /health only.
+            .AddCheck("self", () => HealthCheckResult.Healthy(), ["live"]);
+
+        return builder;
+    }
+
+    /// <summary>
+    /// Maps <c>/health</c> (ready: every registered check passes) and <c>/alive</c> (live: the process answers).
+    /// </summary>
+    /// <remarks>
+    /// Unlike the Aspire template these are mapped in every environment, not only in Development:
+    /// in production the services run as containers behind an ingress, and the container platform's
+    /// probes (Azure Container Apps, Kubernetes) need both endpoints. The responses carry only the
+    /// overall status, no check details, so exposing them reveals nothing about the system.
+    /// </remarks>
+    public static WebApplication MapDefaultEndpoints(this WebApplication app)
+    {
+        app.MapHealthChecks(HealthEndpointPath);
+
+        app.MapHealthChecks(AlivenessEndpointPath, new HealthCheckOptions
+        {
+            Predicate = r => r.Tags.Contains("live")
+        });
+
+        return app;
+    }
+}

@@ -1,0 +1,59 @@
+using Aspire.Hosting.ApplicationModel;
+using Aspire.Hosting.Testing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Npgsql;
+using RabbitMQ.Client;
+
+namespace PersonaGym.AppHost.Tests;
+
+public sealed class LocalInfrastructureTests(LocalInfrastructureAppFixture fixture) : IClassFixture<LocalInfrastructureAppFixture>
+{
+    [Fact]
+    public async Task EveryResourceIsHealthyAfterStart()
+    {
+        var notifications = fixture.App.Services.GetRequiredService<ResourceNotificationService>();
+        // The fixture already waited; a resource that fell back to unhealthy since then fails here.
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+
+        foreach (var name in LocalInfrastructureAppFixture.ResourceNames)
+        {
+            // By name, so every replica of 'judge' counts.
+            var resourceEvent = await notifications.WaitForResourceHealthyAsync(name, timeout.Token);
+            Assert.Equal(HealthStatus.Healthy, resourceEvent.Snapshot.HealthStatus);
+        }
+    }
+
+    [Fact]
+    public async Task ApiHealthEndpointAnswersOk()
+    {
+        using var http = fixture.App.CreateHttpClient("api");
+
+        using var response = await http.GetAsync("/health");
+
+        Assert.Equal(System.Net.HttpStatusCode.OK, response.StatusCode);
+    }
+
+    [Fact]
+    public async Task PersonaGymConnectionStringOpensThePersonaGymDatabase()
+    {
+        var connectionString = await fixture.App.GetConnectionStringAsync("personagym");
+
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand("SELECT current_database()", connection);
+
+        Assert.Equal("personagym", await command.ExecuteScalarAsync());
+    }
+
+    [Fact]
+    public async Task RabbitMQConnectionStringCompletesAnAmqpHandshake()
+    {
+        var connectionString = await fixture.App.GetConnectionStringAsync("rabbitmq");
+        var factory = new ConnectionFactory { Uri = new Uri(connectionString!) };
+
+        await using var connection = await factory.CreateConnectionAsync();
+
+        Assert.True(connection.IsOpen);
+    }
+}

@@ -1,0 +1,46 @@
+using System.Diagnostics;
+using Aspire.Hosting.Testing;
+
+namespace PersonaGym.AppHost.Tests;
+
+public sealed class MissingInfrastructureTests : IDisposable
+{
+    private readonly string _emptyDirectory = Directory.CreateTempSubdirectory("personagym-no-binaries-").FullName;
+
+    [Theory]
+    [InlineData("Infrastructure:PostgresBinDirectory", "apt-get install -y postgresql")]
+    [InlineData("Infrastructure:RabbitMQBinDirectory", "apt-get install -y rabbitmq-server")]
+    public async Task LocalModeWithoutTheServerBinaryStopsAtOnceNamingTheInstallCommand(string binDirectorySetting, string installCommand)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(1));
+        var stopwatch = Stopwatch.StartNew();
+
+        var exception = await Record.ExceptionAsync(async () =>
+        {
+            var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.PersonaGym_AppHost>(
+                ["--Infrastructure:Mode=local", $"--{binDirectorySetting}={_emptyDirectory}",
+                 $"--Infrastructure:DataDirectory={_emptyDirectory}"],
+                timeout.Token);
+            await using var app = await builder.BuildAsync(timeout.Token);
+            await app.StartAsync(timeout.Token);
+        });
+
+        Assert.NotNull(exception);
+        Assert.Contains(installCommand, AllMessages(exception));
+        // "At once": before any server or service starts, not after a health-check timeout.
+        Assert.True(stopwatch.Elapsed < TimeSpan.FromSeconds(30), $"took {stopwatch.Elapsed}");
+    }
+
+    public void Dispose() => Directory.Delete(_emptyDirectory, recursive: true);
+
+    private static string AllMessages(Exception exception)
+    {
+        var messages = new List<string>();
+        for (Exception? current = exception; current is not null; current = current.InnerException)
+        {
+            messages.Add(current.Message);
+        }
+
+        return string.Join(Environment.NewLine, messages);
+    }
+}
