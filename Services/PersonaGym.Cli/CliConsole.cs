@@ -6,6 +6,9 @@ namespace PersonaGym.Cli;
 /// <summary>Where the CLI writes (a real terminal, or a captured one in tests), and how it reports failures.</summary>
 public sealed class CliConsole(IAnsiConsole output, TextWriter error)
 {
+    /// <summary>Set to print stack traces of unexpected errors.</summary>
+    public const string DebugVariable = "PERSONAGYM_DEBUG";
+
     public IAnsiConsole Out { get; } = output;
     public TextWriter Error { get; } = error;
 
@@ -40,6 +43,14 @@ public sealed class CliConsole(IAnsiConsole output, TextWriter error)
         {
             Error.WriteLine("Interrupted.");
             return ExitCodes.Interrupted;
+        }
+        catch (Exception ex)
+        {
+            // A defect, not bad input: say what happened in one line; the trace only when asked for.
+            Error.WriteLine($"error: unexpected {ex.GetType().Name}: {ex.Message}");
+            if (Environment.GetEnvironmentVariable(DebugVariable) is { Length: > 0 }) Error.WriteLine(ex);
+            else Error.WriteLine($"  (set {DebugVariable}=1 for the full trace)");
+            return ExitCodes.Failed;
         }
     }
 }

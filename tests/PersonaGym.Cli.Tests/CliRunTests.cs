@@ -104,11 +104,11 @@ public sealed class CliRunTests(ITestOutputHelper output) : IDisposable
                         .Select(batch => batch.GroupBy(j => j.Judge).Select(judge => judge.Where(j => j.Score != null).Average(j => (double)j.Score!.Value)).Average())
                         .Average();
                     taskScores.Add(expected);
-                    var reported = persona.GetProperty("scores").GetProperty("tasks").GetProperty(task.DisplayName()).GetDouble();
+                    var reported = persona.GetProperty("tasks").GetProperty(task.DisplayName()).GetProperty("score").GetDouble();
                     Assert.Equal(expected, reported, precision: 9);
                 }
 
-                Assert.Equal(taskScores.Average(), persona.GetProperty("scores").GetProperty("personaScore").GetDouble(), precision: 9);
+                Assert.Equal(taskScores.Average(), persona.GetProperty("personaScore").GetDouble(), precision: 9);
                 personaScores.Add(taskScores.Average());
             }
 
@@ -147,8 +147,8 @@ public sealed class CliRunTests(ITestOutputHelper output) : IDisposable
             runId = run.Id;
         }
 
-        var (resumedCode, _, _) = await Cli("resume", runId.ToString()[..8], "--db", Db("interrupted.db"));
-        Assert.Equal(ExitCodes.Success, resumedCode);
+        var (resumedCode, resumedOut, _) = await Cli("resume", runId.ToString()[..8], "--db", Db("interrupted.db"));
+        Assert.True(resumedCode == ExitCodes.Success, resumedOut);
         await using (var db = Open(Db("interrupted.db")))
         {
             Assert.Equal(RunStatus.Completed, (await db.Runs.SingleAsync()).Status);

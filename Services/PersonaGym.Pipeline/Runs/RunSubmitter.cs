@@ -234,9 +234,9 @@ public sealed class RunSubmitter(
         run.UpdatedAt = now;
         await db.SaveChangesAsync(cancellationToken);
 
+        // A failed batch starts again from answering: the answer stage finds its stored answers and moves straight on.
         await db.BatchWork.Where(w => w.RunId == runId && w.Stage == BatchStage.Failed)
-            .ExecuteUpdateAsync(s => s.SetProperty(w => w.Stage, w => db.Answers.Count(a => a.AgentId == w.AgentId && a.Question.BatchId == w.BatchId) == w.Batch.Questions.Count ? BatchStage.Judging : BatchStage.Answering)
-                .SetProperty(w => w.Error, (string?)null), cancellationToken);
+            .ExecuteUpdateAsync(s => s.SetProperty(w => w.Stage, BatchStage.Answering).SetProperty(w => w.Error, (string?)null), cancellationToken);
         await db.RunPersonas.Where(p => p.RunId == runId && p.Status == RunPersonaStatus.Failed)
             .ExecuteUpdateAsync(s => s.SetProperty(p => p.Status, RunPersonaStatus.Pending).SetProperty(p => p.Error, (string?)null), cancellationToken);
         await db.RunPersonas.Where(p => p.RunId == runId && p.Status == RunPersonaStatus.Completed && db.BatchWork.Any(w => w.RunPersonaId == p.Id && w.Stage != BatchStage.Done))
