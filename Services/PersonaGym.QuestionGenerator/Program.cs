@@ -1,6 +1,10 @@
+using PersonaGym.Hosting;
+using PersonaGym.Pipeline.Messaging;
+
 var builder = WebApplication.CreateBuilder(args);
 
 builder.AddServiceDefaults();
+builder.AddPersonaGymStages(PipelineStages.QuestionGeneration);
 
 var app = builder.Build();
 

@@ -1,0 +1,39 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Hosting;
+using PersonaGym.Data;
+using PersonaGym.Pipeline;
+using PersonaGym.Pipeline.Messaging;
+
+namespace PersonaGym.Hosting;
+
+public static class StageHostingExtensions
+{
+    /// <summary>The name of the database connection string every service reads (the AppHost hands it out).</summary>
+    public const string DatabaseConnectionName = "personagym";
+
+    /// <summary>The name of the RabbitMQ connection string every service reads.</summary>
+    public const string RabbitMqConnectionName = "rabbitmq";
+
+    /// <summary>
+    /// Hosts the given pipeline stages as a service of the distributed system: Postgres through the Aspire Npgsql
+    /// integration (retries, health check, telemetry), MassTransit on RabbitMQ with the stages' fixed queue names.
+    /// Services never know whether the servers are containers, local processes or managed ones.
+    /// </summary>
+    public static TBuilder AddPersonaGymStages<TBuilder>(this TBuilder builder, PipelineStages stages)
+        where TBuilder : IHostApplicationBuilder
+    {
+        var database = builder.Configuration.GetConnectionString(DatabaseConnectionName);
+        var rabbitMq = builder.Configuration.GetConnectionString(RabbitMqConnectionName);
+        if (string.IsNullOrWhiteSpace(database) || string.IsNullOrWhiteSpace(rabbitMq))
+        {
+            throw new InvalidOperationException(
+                $"ConnectionStrings:{DatabaseConnectionName} and ConnectionStrings:{RabbitMqConnectionName} must both be set " +
+                "(the AppHost sets them; run the system with `dotnet run --project AppHost`).");
+        }
+
+        builder.Services.AddPersonaGymData(new DatabaseConnection(DatabaseProvider.Postgres, database));
+        builder.EnrichNpgsqlDbContext<PostgresPersonaGymDbContext>();
+        builder.Services.AddPersonaGymPipeline(builder.Configuration, stages, rabbitMq);
+        return builder;
+    }
+}
