@@ -32,7 +32,13 @@ public static class PipelineServiceCollectionExtensions
     {
         services.TryAddSingleton(TimeProvider.System);
         services.AddOptions<PipelineOptions>().Bind(configuration.GetSection(PipelineOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
-        services.AddOptions<ModelDefaults>().Bind(configuration.GetSection(ModelDefaults.Section));
+        var roles = configuration.GetSection(ModelDefaults.Section);
+        services.AddOptions<ModelDefaults>().Bind(roles).PostConfigure(d =>
+        {
+            // The AppHost passes lists as one comma-separated value (PersonaGym__Models__Judges=a,b).
+            d.Judges = ModelDefaults.SplitList(roles[nameof(ModelDefaults.Judges)]) ?? (d.Judges.Count > 0 ? d.Judges : [.. ModelDefaults.DefaultJudges]);
+            d.Agents = ModelDefaults.SplitList(roles[nameof(ModelDefaults.Agents)]) ?? (d.Agents.Count > 0 ? d.Agents : [.. ModelDefaults.DefaultAgents]);
+        });
 
         services.TryAddSingleton(sp =>
         {

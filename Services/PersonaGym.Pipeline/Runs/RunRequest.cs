@@ -57,6 +57,14 @@ public sealed class ModelDefaults
 
     public string QuestionWriter { get; set; } = "offline:question-writer";
     public string ExemplarWriter { get; set; } = "offline:exemplar-writer";
-    public List<string> Judges { get; set; } = ["offline:judge-a", "offline:judge-b"];
-    public List<string> Agents { get; set; } = ["offline:agent"];
+    // Empty here and filled after binding: the configuration binder appends to a list's initial items.
+    public List<string> Judges { get; set; } = [];
+    public List<string> Agents { get; set; } = [];
+
+    public static IReadOnlyList<string> DefaultJudges { get; } = ["offline:judge-a", "offline:judge-b"];
+    public static IReadOnlyList<string> DefaultAgents { get; } = ["offline:agent"];
+
+    /// <summary>A comma-separated list as one configuration value, or null when there is none.</summary>
+    public static List<string>? SplitList(string? value) =>
+        string.IsNullOrWhiteSpace(value) ? null : value.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).ToList();
 }
