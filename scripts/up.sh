@@ -1,12 +1,71 @@
 #!/usr/bin/env bash
-# Starts PersonaGym on this machine: the Aspire AppHost with Postgres, RabbitMQ and every service.
-# Installs the local servers first when there is no container runtime and they are missing.
-# Arguments go to the AppHost, e.g.: scripts/up.sh --Judge:Replicas=4
+# Brings PersonaGym up on this machine and runs a first evaluation on it:
+#   1. installs PostgreSQL and RabbitMQ when there is no container runtime and they are missing;
+#   2. starts the Aspire AppHost (Postgres, RabbitMQ, the Api, question-generator, agent-runner, judge×2, dashboard);
+#   3. once the Api is healthy, submits an evaluation of samples/personas.txt through it with the `personagym` CLI,
+#      follows its progress and prints the PersonaScores (offline models unless configured: not an evaluation);
+#   4. keeps the system running until Ctrl+C.
+# Options: --no-demo skips step 3. Everything else goes to the AppHost, e.g. scripts/up.sh --Judge:Replicas=4
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # shellcheck source=scripts/prerequisites.sh
 source "$repo/scripts/prerequisites.sh"
 
+demo=yes
+apphost_args=()
+for arg in "$@"; do
+  if [ "$arg" = "--no-demo" ]; then demo=""; else apphost_args+=("$arg"); fi
+done
+
 ensure_local_servers
+if ! command -v curl > /dev/null; then
+  [ "$(id -u)" -eq 0 ] || { echo "curl is missing: sudo apt-get install -y curl" >&2; exit 1; }
+  apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends curl
+fi
 cd "$repo"
-exec dotnet run --project AppHost "$@"
+
+api="${PERSONAGYM_API_URL:-http://localhost:5180}"
+log="$repo/artifacts/apphost.log"
+mkdir -p "$repo/artifacts"
+
+echo "Building PersonaGym…"
+dotnet build PersonaGym.sln -v quiet -nologo
+
+echo "Starting the AppHost (log: $log)…"
+dotnet run --no-build --project AppHost -- "${apphost_args[@]}" > >(tee "$log") 2>&1 &
+apphost=$!
+stop() {
+  trap - INT TERM EXIT
+  if kill -0 "$apphost" 2> /dev/null; then
+    echo "Stopping PersonaGym…"
+    kill -INT "$apphost" 2> /dev/null || true
+    wait "$apphost" 2> /dev/null || true
+  fi
+}
+trap stop INT TERM EXIT
+
+echo "Waiting for the Api at $api …"
+for _ in $(seq 1 300); do
+  if ! kill -0 "$apphost" 2> /dev/null; then
+    echo "The AppHost stopped during start-up; see $log" >&2
+    exit 1
+  fi
+  if curl -fsS "$api/health" > /dev/null 2>&1; then break; fi
+  sleep 1
+done
+curl -fsS "$api/health" > /dev/null || { echo "The Api did not become healthy in 5 minutes; see $log" >&2; exit 1; }
+
+if [ -n "$demo" ]; then
+  mkdir -p "$repo/results"
+  echo "Submitting an evaluation of samples/personas.txt to $api …"
+  dotnet run --no-build --project Services/PersonaGym.Cli -- run --server "$api" \
+    --personas samples/personas.txt --questions-per-task 3 --name first-run \
+    --output results/first-run.md --output results/first-run.json || echo "The first run did not complete; see above." >&2
+fi
+
+echo
+echo "PersonaGym is running. Api: $api (OpenAPI: $api/openapi/v1.json)"
+grep -m1 -o "Login to the dashboard at .*" "$log" || true
+echo "Submit runs with: dotnet run --project Services/PersonaGym.Cli -- run --server $api --persona \"…\""
+echo "Press Ctrl+C to stop everything."
+wait "$apphost"
