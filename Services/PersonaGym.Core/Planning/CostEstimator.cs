@@ -76,11 +76,11 @@ public sealed record CostEstimate(CostInputs Inputs, IReadOnlyList<CostLine> Lin
 public static class CostEstimator
 {
     /// <summary>The usage accounting's stage tags, so an estimate lines up with a run's measured usage.</summary>
-    public const string EnvironmentsStage = "environments";
-    public const string QuestionsStage = "questions";
-    public const string AnswerStage = "answer";
-    public const string ExemplarsStage = "exemplars";
-    public const string JudgeStage = "judge";
+    public const string EnvironmentsStage = MethodStages.Environments;
+    public const string QuestionsStage = MethodStages.Questions;
+    public const string AnswerStage = MethodStages.Answer;
+    public const string ExemplarsStage = MethodStages.Exemplars;
+    public const string JudgeStage = MethodStages.Judge;
 
     private const int Tasks = 5;
 

@@ -7,7 +7,7 @@ namespace PersonaGym.Core.Reports;
 public static class ReportText
 {
     /// <summary>Said by every report of a run that used an offline model: its numbers come from a hash, not a model.</summary>
-    public const string OfflineDisclaimer = "offline model: not an evaluation";
+    public const string OfflineDisclaimer = Offline.OfflineChatClient.Disclaimer;
 
     /// <summary>The provider prefix of the deterministic offline models (model spec <c>offline:&lt;name&gt;</c>).</summary>
     public const string OfflineProviderPrefix = "offline:";
