@@ -11,7 +11,11 @@ public static class ApiServiceExtensions
     public static TBuilder AddPersonaGymApi<TBuilder>(this TBuilder builder)
         where TBuilder : IHostApplicationBuilder
     {
-        builder.Services.AddProblemDetails();
+        builder.Services.AddProblemDetails(options => options.CustomizeProblemDetails = context =>
+        {
+            // A body that cannot be read is the client's mistake: say what was wrong with it.
+            if (context.Exception is BadHttpRequestException bad) context.ProblemDetails.Detail = bad.Message;
+        });
         builder.Services.AddOpenApi();
         builder.Services.ConfigureHttpJsonOptions(options =>
         {
@@ -20,5 +24,19 @@ public static class ApiServiceExtensions
             options.SerializerOptions.NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals;
         });
         return builder;
+    }
+
+    /// <summary>
+    /// Every error answer is problem details: unhandled exceptions (500, no internals), unreadable request bodies
+    /// (their own 4xx instead of a 500) and bare status codes such as an unmatched route's 404.
+    /// </summary>
+    public static WebApplication UsePersonaGymProblemDetails(this WebApplication app)
+    {
+        app.UseExceptionHandler(new ExceptionHandlerOptions
+        {
+            StatusCodeSelector = exception => exception is BadHttpRequestException bad ? bad.StatusCode : StatusCodes.Status500InternalServerError,
+        });
+        app.UseStatusCodePages();
+        return app;
     }
 }

@@ -15,8 +15,7 @@ var app = builder.Build();
 // The Api owns the schema: migrations are applied before anything is served or consumed.
 await PersonaGymDatabase.MigrateAsync(app.Services);
 
-app.UseExceptionHandler();
-app.UseStatusCodePages();
+app.UsePersonaGymProblemDetails();
 app.MapDefaultEndpoints();
 app.MapOpenApi();
 app.MapPersonaGymApi();

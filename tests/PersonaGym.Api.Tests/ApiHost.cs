@@ -31,7 +31,6 @@ public sealed class ApiHost(PostgresServer postgres) : IAsyncLifetime
         ConnectionString = await postgres.CreateDatabaseAsync();
         _factory = new WebApplicationFactory<Program>().WithWebHostBuilder(web =>
         {
-            web.UseEnvironment("Development");
             web.UseSetting($"ConnectionStrings:{StageHostingExtensions.DatabaseConnectionName}", ConnectionString);
             web.UseSetting(StageHostingExtensions.InMemoryMessagingKey, "true");
             // A run that stops on its budget is resumed by the test, not by the sweeper.

@@ -76,6 +76,16 @@ public sealed class RequestValidationTests(ApiHost host) : IClassFixture<ApiHost
     }
 
     [Fact]
+    public async Task A_malformed_resume_body_is_a_400_problem_not_a_server_error()
+    {
+        using var client = host.Client();
+        var response = await client.PostAsync($"/api/runs/{Guid.NewGuid()}/resume", new StringContent("{ \"maxCalls\": ", Encoding.UTF8, "application/json"));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+    }
+
+    [Fact]
     public async Task A_run_id_that_is_not_a_guid_is_a_404_problem()
     {
         using var client = host.Client();
