@@ -15,6 +15,13 @@ public static class StageHostingExtensions
     public const string RabbitMqConnectionName = "rabbitmq";
 
     /// <summary>
+    /// Setting that puts the bus on MassTransit's in-memory transport instead of RabbitMQ (tests, and running one
+    /// service alone against a database). Nothing outside the process can reach an in-memory bus, so such a process
+    /// hosts every stage itself, whatever stages it asked for: otherwise its messages would never be consumed.
+    /// </summary>
+    public const string InMemoryMessagingKey = "PersonaGym:Messaging:InMemory";
+
+    /// <summary>
     /// Hosts the given pipeline stages as a service of the distributed system: Postgres through the Aspire Npgsql
     /// integration (retries, health check, telemetry), MassTransit on RabbitMQ with the stages' fixed queue names.
     /// Services never know whether the servers are containers, local processes or managed ones.
@@ -24,7 +31,8 @@ public static class StageHostingExtensions
     {
         var database = builder.Configuration.GetConnectionString(DatabaseConnectionName);
         var rabbitMq = builder.Configuration.GetConnectionString(RabbitMqConnectionName);
-        if (string.IsNullOrWhiteSpace(database) || string.IsNullOrWhiteSpace(rabbitMq))
+        var inMemory = builder.Configuration.GetValue<bool>(InMemoryMessagingKey);
+        if (string.IsNullOrWhiteSpace(database) || (string.IsNullOrWhiteSpace(rabbitMq) && !inMemory))
         {
             throw new InvalidOperationException(
                 $"ConnectionStrings:{DatabaseConnectionName} and ConnectionStrings:{RabbitMqConnectionName} must both be set " +
@@ -33,7 +41,10 @@ public static class StageHostingExtensions
 
         builder.Services.AddPersonaGymData(new DatabaseConnection(DatabaseProvider.Postgres, database));
         builder.EnrichNpgsqlDbContext<PostgresPersonaGymDbContext>();
-        builder.Services.AddPersonaGymPipeline(builder.Configuration, stages, rabbitMq);
+        builder.Services.AddPersonaGymPipeline(
+            builder.Configuration,
+            inMemory ? PipelineStages.All : stages,
+            inMemory ? null : rabbitMq);
         return builder;
     }
 }

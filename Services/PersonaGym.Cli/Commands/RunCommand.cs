@@ -139,7 +139,7 @@ public sealed class RunCommand(CliConsole io)
         var accepted = await client.SubmitAsync(request, ct);
         if (accepted.UsesOfflineModels) io.WarnOffline();
         io.Out.MarkupLine($"Run [bold]{accepted.Id}[/] submitted: {accepted.Personas} persona(s).");
-        return await FollowRemoteAsync(io, client, accepted.Id, 0, outputs, ct);
+        return await FollowRemoteAsync(io, client, accepted.Id, accepted.ExpectedBatches, outputs, ct);
     }
 
     public static async Task<int> FollowRemoteAsync(CliConsole io, ServerClient client, Guid runId, int expectedBatches, IReadOnlyList<string> outputs, CancellationToken ct)

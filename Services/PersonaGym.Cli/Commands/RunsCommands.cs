@@ -82,7 +82,7 @@ public sealed class RunsCommands(CliConsole io)
             {
                 await using var engine = await CommonOptions.OpenAsync(result.GetValue(db), startPipeline: false, ct);
                 await using var context = await engine.OpenAsync(ct);
-                runs = await ListAsync(context, ct);
+                runs = await RunListing.RunsAsync(context, ct);
             }
 
             if (runs.Count == 0)
@@ -108,21 +108,6 @@ public sealed class RunsCommands(CliConsole io)
             return ExitCodes.Success;
         }));
         return command;
-    }
-
-    public static async Task<IReadOnlyList<RunListItem>> ListAsync(PersonaGymDbContext db, CancellationToken ct)
-    {
-        var runs = await db.Runs.AsNoTracking()
-            .Select(r => new
-            {
-                r.Id, r.Name, r.Status, r.CreatedAt, r.CompletedAt, r.UsesOfflineModels,
-                Agents = r.Models.Where(m => m.Role == RunModelRole.Agent).OrderBy(m => m.Ordinal).Select(m => m.Spec).ToList(),
-                Personas = r.Personas.Count,
-            })
-            .ToListAsync(ct);
-        return runs.OrderByDescending(r => r.CreatedAt)
-            .Select(r => new RunListItem(r.Id, r.Name, r.Status, r.CreatedAt, r.CompletedAt, r.UsesOfflineModels, r.Agents, r.Personas))
-            .ToList();
     }
 
     public Command Show()

@@ -8,13 +8,10 @@ using PersonaGym.Pipeline.Runs;
 
 namespace PersonaGym.Cli.Remote;
 
-/// <summary>A run as the Api lists it.</summary>
-public sealed record RunListItem(Guid Id, string Name, RunStatus Status, DateTimeOffset CreatedAt, DateTimeOffset? CompletedAt, bool UsesOfflineModels, IReadOnlyList<string> Agents, int Personas);
-
-/// <summary>What the Api answers to a run submission.</summary>
-public sealed record RunAccepted(Guid Id, string Name, int Personas, bool UsesOfflineModels, string? Disclaimer);
-
-/// <summary>The CLI's side of the Api (<c>--server URL</c>): submit a run, follow it, fetch its results.</summary>
+/// <summary>
+/// The CLI's side of the Api (<c>--server URL</c>): submit a run, follow it, fetch its results. The shapes are the
+/// Pipeline's (<see cref="RunAccepted"/>, <see cref="RunDetails"/>, <see cref="RunListItem"/>), shared with the Api.
+/// </summary>
 public sealed class ServerClient(HttpClient http)
 {
     public static ServerClient For(string baseUrl)
@@ -30,17 +27,32 @@ public sealed class ServerClient(HttpClient http)
         return await ReadAsync<RunAccepted>(response, cancellationToken);
     }
 
-    public async Task<RunSummary?> SummaryAsync(Guid runId, CancellationToken cancellationToken)
+    /// <summary>The run's progress and usage, or null when the server has no such run.</summary>
+    public async Task<RunSummary?> SummaryAsync(Guid runId, CancellationToken cancellationToken) =>
+        (await DetailsAsync(runId, cancellationToken))?.Summary;
+
+    /// <summary>Progress, usage and problems (failed or stalled items with reasons), or null when the server has no such run.</summary>
+    public async Task<RunDetails?> DetailsAsync(Guid runId, CancellationToken cancellationToken)
     {
         using var response = await SendAsync(() => http.GetAsync($"api/runs/{runId}", cancellationToken));
         if (response.StatusCode == HttpStatusCode.NotFound) return null;
-        return await ReadAsync<RunSummary>(response, cancellationToken);
+        return await ReadAsync<RunDetails>(response, cancellationToken);
     }
 
+    /// <summary>The run's report, served in the documented JSON shape (docs/output-format.md) and read back from it.</summary>
     public async Task<RunReport> ReportAsync(Guid runId, CancellationToken cancellationToken)
     {
         using var response = await SendAsync(() => http.GetAsync($"api/runs/{runId}/results", cancellationToken));
-        return await ReadAsync<RunReport>(response, cancellationToken);
+        if (!response.IsSuccessStatusCode) await ReadAsync<JsonElement>(response, cancellationToken);
+        var json = await response.Content.ReadAsStringAsync(cancellationToken);
+        try
+        {
+            return RunReportReader.FromJson(json);
+        }
+        catch (FormatException ex)
+        {
+            throw new CliException($"the server's results for run {runId} are not a run report: {ex.Message}");
+        }
     }
 
     public async Task<IReadOnlyList<RunListItem>> ListAsync(CancellationToken cancellationToken)
@@ -49,10 +61,10 @@ public sealed class ServerClient(HttpClient http)
         return await ReadAsync<List<RunListItem>>(response, cancellationToken);
     }
 
-    public async Task ResumeAsync(Guid runId, long? maxCalls, long? maxTokens, CancellationToken cancellationToken)
+    public async Task<RunResumed> ResumeAsync(Guid runId, long? maxCalls, long? maxTokens, CancellationToken cancellationToken)
     {
-        using var response = await SendAsync(() => http.PostAsJsonAsync($"api/runs/{runId}/resume", new { maxCalls, maxTokens }, PersonaGymJson.Options, cancellationToken));
-        await ReadAsync<JsonElement>(response, cancellationToken);
+        using var response = await SendAsync(() => http.PostAsJsonAsync($"api/runs/{runId}/resume", new RunResumeRequest(maxCalls, maxTokens), PersonaGymJson.Options, cancellationToken));
+        return await ReadAsync<RunResumed>(response, cancellationToken);
     }
 
     private async Task<HttpResponseMessage> SendAsync(Func<Task<HttpResponseMessage>> send)

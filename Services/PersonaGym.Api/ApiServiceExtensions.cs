@@ -1,0 +1,42 @@
+using System.Text.Json.Serialization;
+
+namespace PersonaGym.Api;
+
+public static class ApiServiceExtensions
+{
+    /// <summary>
+    /// The Api's web conventions: RFC 7807 problem details for every error, the OpenAPI document
+    /// (<c>/openapi/v1.json</c>) and the JSON conventions the CLI reads with (<c>PersonaGymJson.Options</c>).
+    /// </summary>
+    public static TBuilder AddPersonaGymApi<TBuilder>(this TBuilder builder)
+        where TBuilder : IHostApplicationBuilder
+    {
+        builder.Services.AddProblemDetails(options => options.CustomizeProblemDetails = context =>
+        {
+            // A body that cannot be read is the client's mistake: say what was wrong with it.
+            if (context.Exception is BadHttpRequestException bad) context.ProblemDetails.Detail = bad.Message;
+        });
+        builder.Services.AddOpenApi();
+        builder.Services.ConfigureHttpJsonOptions(options =>
+        {
+            // Must match PersonaGymJson.Options: enums by name, NaN and infinities allowed rather than failing a response.
+            options.SerializerOptions.Converters.Add(new JsonStringEnumConverter());
+            options.SerializerOptions.NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals;
+        });
+        return builder;
+    }
+
+    /// <summary>
+    /// Every error answer is problem details: unhandled exceptions (500, no internals), unreadable request bodies
+    /// (their own 4xx instead of a 500) and bare status codes such as an unmatched route's 404.
+    /// </summary>
+    public static WebApplication UsePersonaGymProblemDetails(this WebApplication app)
+    {
+        app.UseExceptionHandler(new ExceptionHandlerOptions
+        {
+            StatusCodeSelector = exception => exception is BadHttpRequestException bad ? bad.StatusCode : StatusCodes.Status500InternalServerError,
+        });
+        app.UseStatusCodePages();
+        return app;
+    }
+}

@@ -1,0 +1,177 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using MassTransit;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.EntityFrameworkCore;
+using PersonaGym.Core.Reports;
+using PersonaGym.Data;
+using PersonaGym.Pipeline;
+using PersonaGym.Pipeline.Reports;
+using PersonaGym.Pipeline.Runs;
+
+namespace PersonaGym.Api;
+
+/// <summary>
+/// The REST Api: submit runs, follow them, read their results. Requests are validated exactly as the CLI validates
+/// them (<see cref="RunSubmitter.PlanAsync"/>), and every answer about a run says when offline models were used.
+/// </summary>
+public static class PersonaGymApi
+{
+    public const string ResultsContentType = "application/json";
+
+    public static IEndpointRouteBuilder MapPersonaGymApi(this IEndpointRouteBuilder app)
+    {
+        app.MapGet("/", LandingPage.RenderAsync).ExcludeFromDescription();
+
+        var runs = app.MapGroup("/api/runs").WithTags("Runs");
+        runs.MapPost("/", SubmitAsync)
+            .WithName("SubmitRun")
+            .WithSummary("Submit a run; validated completely before anything is stored or called.")
+            .Accepts<RunRequest>("application/json")
+            .Produces<RunAccepted>(StatusCodes.Status202Accepted)
+            .ProducesValidationProblem()
+            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType);
+        runs.MapGet("/", ListRunsAsync).WithName("ListRuns").WithSummary("Every run, newest first.");
+        runs.MapGet("/{id:guid}", GetRunAsync).WithName("GetRun")
+            .WithSummary("A run's status, progress per stage, usage and problems (failed or stalled items with reasons).");
+        runs.MapGet("/{id:guid}/results", GetResultsAsync).WithName("GetRunResults")
+            .WithSummary("The run's report per model, persona and task: the JSON shape of docs/output-format.md.")
+            .Produces(StatusCodes.Status200OK, contentType: ResultsContentType)
+            .ProducesProblem(StatusCodes.Status404NotFound);
+        runs.MapGet("/{id:guid}/validity", GetValidityAsync).WithName("GetRunJudgeValidity")
+            .WithSummary("How far the run's judges agree, per task and pooled (the report's judgeValidity section).")
+            .Produces(StatusCodes.Status200OK, contentType: ResultsContentType)
+            .ProducesProblem(StatusCodes.Status404NotFound);
+        runs.MapPost("/{id:guid}/resume", ResumeAsync).WithName("ResumeRun")
+            .WithSummary("Resume a stopped, failed or interrupted run, optionally with new budgets; stored work is never redone.");
+
+        app.MapGet("/api/question-sets", ListQuestionSetsAsync).WithTags("Question sets").WithName("ListQuestionSets")
+            .WithSummary("Stored question sets: imported benchmarks and sets generated for runs.");
+        app.MapGet("/api/leaderboard", GetLeaderboardAsync).WithTags("Leaderboard").WithName("GetLeaderboard")
+            .WithSummary("Every model under test of every run, best PersonaScore first; compare only within a question set.");
+        return app;
+    }
+
+    private static async Task<Results<Accepted<RunAccepted>, ValidationProblem, ProblemHttpResult>> SubmitAsync(
+        HttpRequest http, RunSubmitter submitter, IPublishEndpoint publish, IDbContextFactory<PersonaGymDbContext> contexts, CancellationToken ct)
+    {
+        if (!http.HasJsonContentType())
+        {
+            return TypedResults.Problem(statusCode: StatusCodes.Status415UnsupportedMediaType, title: "A run request is JSON",
+                detail: "Send the run request with Content-Type: application/json.");
+        }
+
+        RunRequest? request;
+        try
+        {
+            request = await http.ReadFromJsonAsync<RunRequest>(PersonaGymJson.Options, ct);
+        }
+        catch (JsonException e)
+        {
+            return Invalid([$"the body is not a valid run request: {e.Message}"]);
+        }
+
+        if (request is null) return Invalid(["the body is empty: send a run request as a JSON object"]);
+        var shapeProblems = ShapeProblems(request);
+        if (shapeProblems.Count > 0) return Invalid(shapeProblems);
+
+        RunPlan plan;
+        try
+        {
+            plan = await submitter.PlanAsync(request, ct);
+        }
+        catch (RunRequestException e)
+        {
+            return Invalid(e.Problems);
+        }
+
+        var runId = await submitter.CreateAsync(plan, ct);
+        // The run is stored: publish its first messages even if the client has gone away meanwhile.
+        await submitter.StartAsync(runId, publish, CancellationToken.None);
+
+        await using var db = await contexts.CreateDbContextAsync(ct);
+        var name = await db.Runs.AsNoTracking().Where(r => r.Id == runId).Select(r => r.Name).SingleAsync(ct);
+        var estimate = RunEstimates.For(plan);
+        return TypedResults.Accepted($"/api/runs/{runId}", new RunAccepted(
+            runId, name, plan.Personas.Count, plan.UsesOfflineModels,
+            plan.UsesOfflineModels ? ReportText.OfflineDisclaimer : null,
+            RunEstimates.ExpectedBatches(plan), estimate.Lines));
+    }
+
+    private static async Task<Ok<IReadOnlyList<RunListItem>>> ListRunsAsync(PersonaGymDbContext db, CancellationToken ct) =>
+        TypedResults.Ok(await RunListing.RunsAsync(db, ct));
+
+    private static async Task<Results<Ok<RunDetails>, ProblemHttpResult>> GetRunAsync(Guid id, PersonaGymDbContext db, CancellationToken ct)
+    {
+        var run = await db.Runs.AsNoTracking().FirstOrDefaultAsync(r => r.Id == id, ct);
+        if (run is null) return UnknownRun(id);
+        var summary = await db.RunSummaryAsync(id, ct);
+        if (summary is null) return UnknownRun(id);
+        return TypedResults.Ok(new RunDetails(summary, await RunReportBuilder.ProblemsAsync(db, run, ct)));
+    }
+
+    private static async Task<IResult> GetResultsAsync(Guid id, PersonaGymDbContext db, CancellationToken ct)
+    {
+        var report = await RunReportBuilder.BuildAsync(db, id, ct);
+        return report is null ? UnknownRun(id) : TypedResults.Text(RunReportWriter.ToJson(report), ResultsContentType);
+    }
+
+    private static async Task<IResult> GetValidityAsync(Guid id, PersonaGymDbContext db, CancellationToken ct)
+    {
+        var report = await RunReportBuilder.BuildAsync(db, id, ct);
+        if (report is null) return UnknownRun(id);
+        var body = new JsonObject
+        {
+            ["runId"] = report.RunId,
+            ["offline"] = report.Offline,
+            ["disclaimer"] = report.Disclaimer,
+            // Null until judgements exist.
+            ["judgeValidity"] = report.JudgeValidity is { } validity ? JsonNode.Parse(RunReportWriter.JudgeValidityJson(validity)) : null,
+        };
+        return TypedResults.Text(body.ToJsonString(), ResultsContentType);
+    }
+
+    private static async Task<Results<Ok<RunResumed>, ValidationProblem, ProblemHttpResult>> ResumeAsync(
+        Guid id, RunResumeRequest? budgets, RunSubmitter submitter, IPublishEndpoint publish, PersonaGymDbContext db, CancellationToken ct)
+    {
+        if (!await db.Runs.AnyAsync(r => r.Id == id, ct)) return UnknownRun(id);
+        try
+        {
+            var republished = await submitter.ResumeAsync(id, publish, budgets?.MaxCalls, budgets?.MaxTokens, ct);
+            var offline = await db.Runs.Where(r => r.Id == id).Select(r => r.UsesOfflineModels).SingleAsync(ct);
+            return TypedResults.Ok(new RunResumed(id, republished, offline ? ReportText.OfflineDisclaimer : null));
+        }
+        catch (RunRequestException e)
+        {
+            return Invalid(e.Problems);
+        }
+    }
+
+    private static async Task<Ok<IReadOnlyList<QuestionSetListItem>>> ListQuestionSetsAsync(PersonaGymDbContext db, CancellationToken ct) =>
+        TypedResults.Ok(await RunListing.QuestionSetsAsync(db, ct));
+
+    private static async Task<Ok<IReadOnlyList<LeaderboardEntry>>> GetLeaderboardAsync(PersonaGymDbContext db, CancellationToken ct) =>
+        TypedResults.Ok(await Leaderboard.BuildAsync(db, ct));
+
+    /// <summary>JSON <c>null</c> where a list is expected would otherwise reach the planner as a missing list.</summary>
+    private static List<string> ShapeProblems(RunRequest request)
+    {
+        var problems = new List<string>();
+        foreach (var (name, list) in new[] { ("personas", request.Personas), ("agents", request.Agents), ("judges", request.Judges), ("environments", request.Environments) })
+        {
+            if (list is null) problems.Add($"{name} must be a list (use [] for none)");
+            else if (list.Any(item => item is null)) problems.Add($"{name} must hold only strings");
+        }
+
+        return problems;
+    }
+
+    private static ValidationProblem Invalid(IReadOnlyList<string> problems) =>
+        TypedResults.ValidationProblem(
+            new Dictionary<string, string[]> { ["request"] = [.. problems] },
+            detail: $"{problems.Count} problem(s); nothing was stored.",
+            title: "The run request is invalid");
+
+    private static ProblemHttpResult UnknownRun(Guid id) =>
+        TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "No such run", detail: $"There is no run with id {id}.");
+}

@@ -1,0 +1,58 @@
+using PersonaGym.Core;
+using PersonaGym.Core.Reports;
+using PersonaGym.Core.Scoring;
+using PersonaGym.Data;
+
+namespace PersonaGym.Pipeline.Reports;
+
+/// <summary>One model under test of one run, with its scores derived from the stored judgements.</summary>
+/// <param name="QuestionSetId">Models are comparable only on the same question set: group or filter by it.</param>
+/// <param name="Tasks">Per task (keyed by the paper's task names), the mean over personas that have a score for it.</param>
+public sealed record LeaderboardEntry(
+    Guid RunId,
+    string RunName,
+    DateTimeOffset RunCreatedAt,
+    RunStatus RunStatus,
+    Guid QuestionSetId,
+    string Agent,
+    int Personas,
+    int PersonasWithScore,
+    double? PersonaScore,
+    IReadOnlyDictionary<string, double?> Tasks,
+    bool UsesOfflineModels)
+{
+    public string? Disclaimer => UsesOfflineModels ? ReportText.OfflineDisclaimer : null;
+}
+
+public static class Leaderboard
+{
+    /// <summary>
+    /// Every model under test of every run, best PersonaScore first (models without one last). Offline runs are listed
+    /// and flagged, never hidden: their numbers are not an evaluation.
+    /// </summary>
+    public static async Task<IReadOnlyList<LeaderboardEntry>> BuildAsync(PersonaGymDbContext db, CancellationToken cancellationToken = default)
+    {
+        var rows = await db.LeaderboardAsync(cancellationToken);
+        var entries = new List<LeaderboardEntry>(rows.Count);
+        foreach (var run in rows.GroupBy(r => r.RunId))
+        {
+            var scores = await db.PersonaScoresAsync(run.Key, cancellationToken: cancellationToken);
+            foreach (var row in run)
+            {
+                // The paper's tables: per task and overall, the mean over personas (PersonaScoring.Aggregate).
+                var overall = PersonaScoring.Aggregate(scores.Where(s => s.AgentId == row.AgentId).Select(s => s.Report));
+                entries.Add(new LeaderboardEntry(
+                    row.RunId, row.RunName, row.RunCreatedAt, row.RunStatus, row.QuestionSetId, row.AgentSpec,
+                    row.Personas, overall.PersonasWithScore, overall.PersonaScore,
+                    PersonaTasks.All.ToDictionary(t => t.DisplayName(), t => overall.TaskScores.TryGetValue(t, out var s) ? s : null),
+                    row.UsesOfflineModels));
+            }
+        }
+
+        return entries
+            .OrderBy(e => e.PersonaScore is null)
+            .ThenByDescending(e => e.PersonaScore)
+            .ThenByDescending(e => e.RunCreatedAt)
+            .ToList();
+    }
+}

@@ -1,0 +1,113 @@
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using PersonaGym.Testing;
+
+namespace PersonaGym.Api.Tests;
+
+[Collection(PostgresServer.Collection)]
+public sealed class RequestValidationTests(ApiHost host) : IClassFixture<ApiHost>
+{
+    private const string Judges = """ "judges": ["offline:judge-1", "offline:judge-2"] """;
+
+    public static TheoryData<string, string, string> InvalidRequests => new()
+    {
+        { "no personas", $$"""{ "agents": ["offline:agent"], {{Judges}} }""", "no personas given" },
+        { "unknown model spec", $$"""{ "personas": ["A 40-year-old baker from Lyon"], "agents": ["nosuchprovider:model"], {{Judges}} }""", "nosuchprovider" },
+        { "duplicate personas", $$"""{ "personas": ["A 40-year-old baker from Lyon", "A 40-year-old baker from Lyon"], {{Judges}} }""", "duplicate" },
+        { "zero questions per task", $$"""{ "personas": ["A 40-year-old baker from Lyon"], "questionsPerTask": 0, {{Judges}} }""", "questions per task must be between 1 and" },
+        { "malformed JSON", """{ "personas": ["A 40-year-old baker from Lyon" """, "not a valid run request" },
+        { "null list", """{ "personas": null }""", "personas must be a list" },
+    };
+
+    [Theory]
+    [MemberData(nameof(InvalidRequests))]
+    public async Task An_invalid_run_request_is_a_400_validation_problem_listing_its_problems_and_stores_nothing(string why, string body, string problem)
+    {
+        using var client = host.Client();
+        var before = await host.RunCountAsync();
+
+        var response = await client.PostAsync("/api/runs", new StringContent(body, Encoding.UTF8, "application/json"));
+
+        Assert.True(response.StatusCode == HttpStatusCode.BadRequest, why);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        Assert.Equal(400, json.RootElement.GetProperty("status").GetInt32());
+        var problems = json.RootElement.GetProperty("errors").EnumerateObject().SelectMany(e => e.Value.EnumerateArray()).Select(e => e.GetString()!).ToList();
+        Assert.Contains(problems, p => p.Contains(problem, StringComparison.OrdinalIgnoreCase));
+        Assert.Equal(before, await host.RunCountAsync());
+    }
+
+    [Fact]
+    public async Task Every_problem_of_a_request_is_listed_not_only_the_first()
+    {
+        using var client = host.Client();
+        var body = """{ "personas": [], "agents": ["nosuchprovider:model"], "judges": ["offline:j", "offline:j"], "questionsPerTask": 0, "batchSize": 0 }""";
+
+        var response = await client.PostAsync("/api/runs", new StringContent(body, Encoding.UTF8, "application/json"));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        var problems = json.RootElement.GetProperty("errors").GetProperty("request").EnumerateArray().Select(e => e.GetString()!).ToList();
+        Assert.Contains(problems, p => p.Contains("no personas given"));
+        Assert.Contains(problems, p => p.Contains("named twice"));
+        Assert.Contains(problems, p => p.Contains("questions per task"));
+        Assert.Contains(problems, p => p.Contains("batch size"));
+        Assert.Contains(problems, p => p.Contains("nosuchprovider"));
+    }
+
+    [Theory]
+    [InlineData("GET", "/api/runs/{0}")]
+    [InlineData("GET", "/api/runs/{0}/results")]
+    [InlineData("GET", "/api/runs/{0}/validity")]
+    [InlineData("POST", "/api/runs/{0}/resume")]
+    public async Task An_unknown_run_is_a_404_problem(string method, string route)
+    {
+        using var client = host.Client();
+        var request = new HttpRequestMessage(new HttpMethod(method), string.Format(route, Guid.NewGuid()));
+        if (method == "POST") request.Content = new StringContent("{}", Encoding.UTF8, "application/json");
+
+        var response = await client.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        Assert.Equal(404, json.RootElement.GetProperty("status").GetInt32());
+    }
+
+    [Fact]
+    public async Task A_malformed_resume_body_is_a_400_problem_not_a_server_error()
+    {
+        using var client = host.Client();
+        var response = await client.PostAsync($"/api/runs/{Guid.NewGuid()}/resume", new StringContent("{ \"maxCalls\": ", Encoding.UTF8, "application/json"));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+    }
+
+    [Fact]
+    public async Task A_run_id_that_is_not_a_guid_is_a_404_problem()
+    {
+        using var client = host.Client();
+        var response = await client.GetAsync("/api/runs/not-a-run");
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+    }
+
+    [Fact]
+    public async Task The_OpenAPI_document_lists_every_route()
+    {
+        using var client = host.Client();
+        using var document = JsonDocument.Parse(await client.GetStringAsync("/openapi/v1.json"));
+        var paths = document.RootElement.GetProperty("paths");
+
+        string[] expected =
+        [
+            "/api/runs", "/api/runs/{id}", "/api/runs/{id}/results", "/api/runs/{id}/validity", "/api/runs/{id}/resume",
+            "/api/question-sets", "/api/leaderboard",
+        ];
+        foreach (var path in expected) Assert.True(paths.TryGetProperty(path, out _), $"{path} is missing from the OpenAPI document");
+        Assert.True(paths.GetProperty("/api/runs").TryGetProperty("post", out _));
+        Assert.True(paths.GetProperty("/api/runs/{id}/resume").TryGetProperty("post", out _));
+    }
+}
