@@ -1,0 +1,167 @@
+using System.Diagnostics;
+using Aspire.Hosting;
+using Aspire.Hosting.ApplicationModel;
+using Aspire.Hosting.Testing;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using PersonaGym.Cli.Remote;
+using PersonaGym.Core;
+using PersonaGym.Data;
+using PersonaGym.Pipeline.Runs;
+using Xunit.Abstractions;
+
+namespace PersonaGym.AppHost.Tests;
+
+/// <summary>
+/// Whole evaluations through the real distributed system: the Api, the three worker services (two judge replicas),
+/// RabbitMQ and PostgreSQL, all started by the AppHost on this machine's installed servers.
+/// </summary>
+public sealed class DistributedRunTests(DistributedRunTests.SystemFixture system, ITestOutputHelper output)
+    : IClassFixture<DistributedRunTests.SystemFixture>
+{
+    /// <summary>A system of its own: one of its judge replicas gets killed.</summary>
+    public sealed class SystemFixture : IAsyncLifetime
+    {
+        private readonly LocalInfrastructureAppFixture _inner = new();
+
+        public DistributedApplication App => _inner.App;
+
+        public Task InitializeAsync() => _inner.InitializeAsync();
+
+        public Task DisposeAsync() => _inner.DisposeAsync();
+    }
+
+    private static readonly TimeSpan RunTimeout = TimeSpan.FromMinutes(4);
+
+    private async Task<PersonaGymDbContext> OpenDatabaseAsync()
+    {
+        var connectionString = await system.App.GetConnectionStringAsync("personagym");
+        return PersonaGymDatabase.CreateDbContext(new DatabaseConnection(DatabaseProvider.Postgres, connectionString!));
+    }
+
+    private static RunRequest Request(string name, int personas, int questionsPerTask) => new()
+    {
+        Name = name,
+        Personas = Enumerable.Range(1, personas)
+            .Select(i => $"A {30 + i}-year-old {name} tester number {i} who grows tomatoes and argues about football").ToList(),
+        Agents = ["offline:agent-a", "offline:agent-b"],
+        Judges = ["offline:judge-1", "offline:judge-2"],
+        QuestionsPerTask = questionsPerTask,
+    };
+
+    private async Task<RunSummaryStatus> WaitForRunAsync(ServerClient client, Guid runId)
+    {
+        using var timeout = new CancellationTokenSource(RunTimeout);
+        while (true)
+        {
+            var summary = await client.SummaryAsync(runId, timeout.Token);
+            Assert.NotNull(summary);
+            if (summary.Status is not (RunStatus.Pending or RunStatus.Running))
+            {
+                output.WriteLine($"run {runId}: {summary.Status}, {summary.Judgements} judgements, {summary.Usage.Calls} calls");
+                return new RunSummaryStatus(summary.Status, summary.Judgements);
+            }
+
+            await Task.Delay(250, timeout.Token);
+        }
+    }
+
+    private sealed record RunSummaryStatus(RunStatus Status, int Judgements);
+
+    [Fact]
+    public async Task A_run_submitted_to_the_api_completes_with_scores_equal_to_a_recomputation_from_the_database()
+    {
+        var client = new ServerClient(system.App.CreateHttpClient("api"));
+
+        var accepted = await client.SubmitAsync(Request("distributed", personas: 3, questionsPerTask: 2), CancellationToken.None);
+        var finished = await WaitForRunAsync(client, accepted.Id);
+
+        Assert.Equal(RunStatus.Completed, finished.Status);
+        var report = await client.ReportAsync(accepted.Id, CancellationToken.None);
+        Assert.True(report.Offline);
+
+        await using var db = await OpenDatabaseAsync();
+        // 3 personas × 5 tasks × 2 questions, answered by 2 agents, each answer graded by 2 judges.
+        Assert.Equal(3 * 10 * 2, await db.Answers.CountAsync(a => a.RunId == accepted.Id));
+        Assert.Equal(3 * 10 * 2 * 2, await db.Judgements.CountAsync(j => j.RunId == accepted.Id));
+
+        var judgements = await db.Judgements.AsNoTracking().Where(j => j.RunId == accepted.Id)
+            .Select(j => new { Agent = j.Answer.Agent.Spec, Persona = j.Answer.Question.QuestionSetPersona.Persona.Text, j.Answer.Question.Task, j.Answer.Question.BatchId, Judge = j.Judge.Spec, j.Score })
+            .ToListAsync();
+        foreach (var model in report.Models)
+        {
+            foreach (var persona in model.Personas)
+            {
+                var taskScores = PersonaTasks.All.Select(task => judgements
+                        .Where(j => j.Agent == model.Agent && j.Persona == persona.Persona && j.Task == task)
+                        .GroupBy(j => j.BatchId)
+                        .Select(b => b.GroupBy(j => j.Judge).Select(g => g.Where(j => j.Score != null).Average(j => (double)j.Score!.Value)).Average())
+                        .Average())
+                    .ToList();
+                for (var t = 0; t < taskScores.Count; t++)
+                    Assert.Equal(taskScores[t], persona.Scores[PersonaTasks.All[t]].Score!.Value, precision: 9);
+                Assert.Equal(taskScores.Average(), persona.Scores.PersonaScore!.Value, precision: 9);
+            }
+        }
+    }
+
+    [Fact]
+    public async Task Killing_a_judge_replica_mid_run_still_completes_with_one_judgement_per_answer_and_judge()
+    {
+        var client = new ServerClient(system.App.CreateHttpClient("api"));
+        var judges = await JudgeProcessIdsAsync();
+        Assert.Equal(2, judges.Count);
+
+        var accepted = await client.SubmitAsync(Request("replica-kill", personas: 8, questionsPerTask: 5), CancellationToken.None);
+
+        // Kill one replica outright as soon as judging has started, while batches are still queued and in flight.
+        await using (var db = await OpenDatabaseAsync())
+        {
+            using var timeout = new CancellationTokenSource(RunTimeout);
+            while (!await db.Judgements.AnyAsync(j => j.RunId == accepted.Id, timeout.Token))
+                await Task.Delay(20, timeout.Token);
+        }
+
+        using (var victim = Process.GetProcessById(judges[0]))
+        {
+            victim.Kill(entireProcessTree: true);
+            await victim.WaitForExitAsync();
+        }
+
+        output.WriteLine($"killed judge replica process {judges[0]}");
+
+        var finished = await WaitForRunAsync(client, accepted.Id);
+        Assert.Equal(RunStatus.Completed, finished.Status);
+
+        await using var check = await OpenDatabaseAsync();
+        var answers = await check.Answers.CountAsync(a => a.RunId == accepted.Id);
+        Assert.Equal(8 * 5 * 5 * 2, answers);
+        Assert.Equal(answers * 2, await check.Judgements.CountAsync(j => j.RunId == accepted.Id));
+        Assert.Equal(0, await check.Judgements.Where(j => j.RunId == accepted.Id)
+            .GroupBy(j => new { j.AnswerId, j.JudgeId }).CountAsync(g => g.Count() > 1));
+    }
+
+    /// <summary>The process ids of this system's judge replicas, from the AppHost's own resource snapshots.</summary>
+    private async Task<IReadOnlyList<int>> JudgeProcessIdsAsync()
+    {
+        var notifications = system.App.Services.GetRequiredService<ResourceNotificationService>();
+        var pids = new Dictionary<string, int>();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        try
+        {
+            await foreach (var resourceEvent in notifications.WatchAsync(timeout.Token))
+            {
+                if (resourceEvent.Resource.Name != "judge") continue;
+                var pid = resourceEvent.Snapshot.Properties.FirstOrDefault(p => p.Name == "executable.pid")?.Value;
+                if (pid is not null && int.TryParse(pid.ToString(), out var id)) pids[resourceEvent.ResourceId] = id;
+                if (pids.Count == 2) break;
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // Fall through with what was seen; the assertion names the count.
+        }
+
+        return pids.Values.ToList();
+    }
+}
