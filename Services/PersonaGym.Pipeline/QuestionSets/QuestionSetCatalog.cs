@@ -260,13 +260,13 @@ public sealed class QuestionSetCatalog(IDbContextFactory<PersonaGymDbContext> co
     /// <exception cref="ArgumentException">Empty, too long, or holding '@' or white space at either end.</exception>
     public static void CheckReference(string name, string version)
     {
-        if (string.IsNullOrWhiteSpace(name)) throw new ArgumentException("the question set's name is empty", nameof(name));
-        if (string.IsNullOrWhiteSpace(version)) throw new ArgumentException("the question set's version is empty", nameof(version));
+        if (string.IsNullOrWhiteSpace(name)) throw new ArgumentException("the question set's name is empty");
+        if (string.IsNullOrWhiteSpace(version)) throw new ArgumentException("the question set's version is empty");
         if (name != name.Trim() || version != version.Trim()) throw new ArgumentException("a question set's name and version cannot start or end with white space");
         // "name@version" is how runs name a set: an '@' inside either part would make that ambiguous.
         if (name.Contains('@') || version.Contains('@')) throw new ArgumentException($"a question set's name and version cannot hold '@' ({name}@{version})");
-        if (name.Length > 400) throw new ArgumentException("the question set's name is longer than 400 characters", nameof(name));
-        if (version.Length > 100) throw new ArgumentException("the question set's version is longer than 100 characters", nameof(version));
+        if (name.Length > 400) throw new ArgumentException("the question set's name is longer than 400 characters");
+        if (version.Length > 100) throw new ArgumentException("the question set's version is longer than 100 characters");
     }
 
     private static async Task<List<string>> IncompleteAsync(PersonaGymDbContext db, Run run, CancellationToken cancellationToken)
