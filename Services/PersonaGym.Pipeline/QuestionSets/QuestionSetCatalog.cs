@@ -274,8 +274,11 @@ public sealed class QuestionSetCatalog(IDbContextFactory<PersonaGymDbContext> co
         var runPersonas = await db.RunPersonas.AsNoTracking().Where(p => p.RunId == run.Id)
             .Select(p => new { p.PersonaId, p.Persona.Text }).ToListAsync(cancellationToken);
         var entries = await db.QuestionSetPersonas.AsNoTracking().Where(s => s.QuestionSetId == run.QuestionSetId)
-            .Select(s => new { s.PersonaId, s.Status, Tasks = s.Questions.Select(q => q.Task).Distinct().ToList() })
-            .ToListAsync(cancellationToken);
+            .Select(s => new { s.Id, s.PersonaId, s.Status }).ToListAsync(cancellationToken);
+        // Flat and distinct: a collection projection per row would need SQL APPLY, which SQLite lacks.
+        var tasks = (await db.Questions.AsNoTracking().Where(q => q.QuestionSetPersona.QuestionSetId == run.QuestionSetId)
+                .Select(q => new { q.QuestionSetPersonaId, q.Task }).Distinct().ToListAsync(cancellationToken))
+            .ToLookup(q => q.QuestionSetPersonaId, q => q.Task);
 
         var problems = new List<string>();
         foreach (var persona in runPersonas.OrderBy(p => p.Text, StringComparer.Ordinal))
@@ -287,7 +290,7 @@ public sealed class QuestionSetCatalog(IDbContextFactory<PersonaGymDbContext> co
                 continue;
             }
 
-            var missing = PersonaTasks.All.Where(t => !entry.Tasks.Contains(t)).ToList();
+            var missing = PersonaTasks.All.Where(t => !tasks[entry.Id].Contains(t)).ToList();
             if (missing.Count > 0)
                 problems.Add($"\"{Shorten(persona.Text)}\": no questions for {string.Join(", ", missing.Select(t => t.DisplayName()))}");
         }
