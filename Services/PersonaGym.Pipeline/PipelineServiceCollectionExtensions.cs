@@ -65,6 +65,7 @@ public static class PipelineServiceCollectionExtensions
         services.TryAddSingleton<RunCoordinator>();
         services.TryAddSingleton<StageServices>();
         services.TryAddSingleton<RunSubmitter>();
+        services.TryAddSingleton<QuestionSets.QuestionSetCatalog>();
         if (stages.HasFlag(PipelineStages.Coordination))
         {
             services.TryAddSingleton<Sweeper>();

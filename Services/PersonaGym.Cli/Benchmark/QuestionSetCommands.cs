@@ -173,7 +173,7 @@ public sealed class QuestionSetCommands(CliConsole io)
         return command;
     }
 
-    private static QuestionSetCatalog Catalog(LocalEngine engine) => ActivatorUtilities.CreateInstance<QuestionSetCatalog>(engine.Services);
+    private static QuestionSetCatalog Catalog(LocalEngine engine) => engine.Services.GetRequiredService<QuestionSetCatalog>();
 
     /// <summary>The default set name: the benchmark folder's own name (e.g. personagym-benchmark-v1).</summary>
     public static string DefaultName(string directory) =>

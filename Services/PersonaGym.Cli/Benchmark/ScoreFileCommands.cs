@@ -86,8 +86,8 @@ public sealed class ScoreFileCommands(CliConsole io)
         {
             var file = result.GetValue(human)!;
             if (!File.Exists(file)) throw new CliException($"--human: no file {file}");
-            var scores = HumanScoreCsv.Read(file);
-            if (!scores.IsValid) throw new CliException($"{file} cannot be used: {QuestionSetCommands.Count(scores.Problems.Count, "problem")}", scores.Problems);
+            var scores = HumanScoreFile.Read(file);
+            if (scores.Errors.Count > 0) throw new CliException($"{file} cannot be used: {QuestionSetCommands.Count(scores.Errors.Count, "problem")}", scores.Errors);
 
             await using var engine = await CommonOptions.OpenAsync(result.GetValue(db), startPipeline: false, ct);
             await using var context = await engine.OpenAsync(ct);
