@@ -218,9 +218,12 @@ public sealed class RunSubmitter(
         run.UpdatedAt = now;
         await db.SaveChangesAsync(cancellationToken);
 
-        await db.BatchWork.Where(w => w.RunId == runId && w.Stage == BatchStage.Failed)
-            .ExecuteUpdateAsync(s => s.SetProperty(w => w.Stage, w => db.Answers.Count(a => a.AgentId == w.AgentId && a.Question.BatchId == w.BatchId) == w.Batch.Questions.Count ? BatchStage.Judging : BatchStage.Answering)
-                .SetProperty(w => w.Error, (string?)null), cancellationToken);
+        // Two plain updates: EF Core cannot translate a setter that reads navigations (it failed on every resume).
+        // Fully answered batches go straight to judging; the others are answered again (only their missing answers).
+        var failed = db.BatchWork.Where(w => w.RunId == runId && w.Stage == BatchStage.Failed);
+        await failed.Where(w => db.Answers.Count(a => a.AgentId == w.AgentId && a.Question.BatchId == w.BatchId) == db.Questions.Count(q => q.BatchId == w.BatchId))
+            .ExecuteUpdateAsync(s => s.SetProperty(w => w.Stage, BatchStage.Judging).SetProperty(w => w.Error, (string?)null), cancellationToken);
+        await failed.ExecuteUpdateAsync(s => s.SetProperty(w => w.Stage, BatchStage.Answering).SetProperty(w => w.Error, (string?)null), cancellationToken);
         await db.RunPersonas.Where(p => p.RunId == runId && p.Status == RunPersonaStatus.Failed)
             .ExecuteUpdateAsync(s => s.SetProperty(p => p.Status, RunPersonaStatus.Pending).SetProperty(p => p.Error, (string?)null), cancellationToken);
         await db.RunPersonas.Where(p => p.RunId == runId && p.Status == RunPersonaStatus.Completed && db.BatchWork.Any(w => w.RunPersonaId == p.Id && w.Stage != BatchStage.Done))
