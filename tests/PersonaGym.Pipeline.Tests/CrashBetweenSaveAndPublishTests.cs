@@ -13,13 +13,14 @@ namespace PersonaGym.Pipeline.Tests;
 [Collection(PostgresServer.Collection)]
 public sealed class CrashBetweenSaveAndPublishTests(PostgresServer postgres)
 {
+    /// <summary>The hand-overs of the question, answer and judge stages.</summary>
     public static TheoryData<Type> HandOvers => [typeof(AnswerQuestions), typeof(JudgeAnswers), typeof(BatchJudged)];
 
     [Theory]
     [MemberData(nameof(HandOvers))]
     public async Task Redelivery_publishes_the_hand_over_without_new_LLM_calls(Type handOver)
     {
-        var fault = new PublishFault(handOver);
+        var fault = new HandOverCrash(handOver);
         await using var pipeline = await TestPipeline.StartAsync(await postgres.CreateDatabaseAsync(),
             new PipelineSetup { TestHarness = true, ConfigureHarness = fault.Install });
         // One persona, one agent: every stage's number of calls is fixed (no two deliveries share exemplars).
@@ -28,6 +29,8 @@ public sealed class CrashBetweenSaveAndPublishTests(PostgresServer postgres)
         var runId = await pipeline.SubmitAsync(request);
 
         Assert.Equal(RunStatus.Completed, await pipeline.WaitForRunAsync(runId));
+        // The crash stopped the hand-over before it reached the transport, and the sweeper is off: only the
+        // redelivery of the crashed message can have published it, or the run could not have finished.
         Assert.True(fault.Fired);
         Assert.Equal(TestRuns.Expected(request), await pipeline.CountRowsAsync(runId));
         const int tasks = 5, batches = tasks * 2;

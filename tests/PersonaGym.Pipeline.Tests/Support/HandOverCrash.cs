@@ -1,5 +1,4 @@
 using MassTransit;
-using Microsoft.Extensions.DependencyInjection;
 
 namespace PersonaGym.Pipeline.Tests.Support;
 
@@ -7,7 +6,12 @@ namespace PersonaGym.Pipeline.Tests.Support;
 /// A crash between a consumer's save and its publish: the first publish of <see cref="MessageType"/> throws, as
 /// when the process dies or the broker connection drops right after the database commit.
 /// </summary>
-public sealed class PublishFault(Type messageType)
+/// <remarks>
+/// A filter on each receive endpoint's publish pipe: the stages' in-memory outbox publishes through it once the
+/// consumer returned, so its exception fails the delivery, which MassTransit retries. (A publish observer's exception
+/// would not: MassTransit does not let observers fail a publish.)
+/// </remarks>
+public sealed class HandOverCrash(Type messageType) : IFilter<PublishContext>
 {
     private int _fired;
 
@@ -15,25 +19,16 @@ public sealed class PublishFault(Type messageType)
 
     public bool Fired => Volatile.Read(ref _fired) == 1;
 
-    public bool ShouldFail(Type messageType) => messageType == MessageType && Interlocked.Exchange(ref _fired, 1) == 0;
+    /// <summary>Installs the fault on every receive endpoint's publish pipe, where consumers publish their hand-overs.</summary>
+    public void Install(IBusRegistrationConfigurator bus) =>
+        bus.AddConfigureEndpointsCallback((_, _, endpoint) => endpoint.ConfigurePublish(publish => publish.UseFilter(this)));
 
-    /// <summary>Installs the fault on every receive endpoint's publish pipe (where consumers publish their hand-overs).</summary>
-    public void Install(IBusRegistrationConfigurator bus)
+    public Task Send(PublishContext context, IPipe<PublishContext> next)
     {
-        bus.AddSingleton(this);
-        bus.AddConfigureEndpointsCallback((context, _, endpoint) => endpoint.UsePublishFilter(typeof(FailFirstPublishFilter<>), context));
-    }
-}
-
-public sealed class FailFirstPublishFilter<T>(PublishFault fault) : IFilter<PublishContext<T>>
-    where T : class
-{
-    public Task Send(PublishContext<T> context, IPipe<PublishContext<T>> next)
-    {
-        if (fault.ShouldFail(typeof(T)))
-            throw new InvalidOperationException($"Simulated crash after the save, before publishing {typeof(T).Name}.");
+        if (typeof(PublishContext<>).MakeGenericType(MessageType).IsInstanceOfType(context) && Interlocked.Exchange(ref _fired, 1) == 0)
+            throw new InvalidOperationException($"Simulated crash after the save, before publishing {MessageType.Name}.");
         return next.Send(context);
     }
 
-    public void Probe(ProbeContext context) => context.CreateFilterScope("failFirstPublish");
+    public void Probe(ProbeContext context) => context.CreateFilterScope("handOverCrash");
 }

@@ -5,6 +5,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Npgsql;
 using PersonaGym.Core;
 using PersonaGym.Data;
 using PersonaGym.Models;
@@ -23,6 +24,7 @@ public sealed record PipelineSetup
 
     /// <summary>Extra bus configuration under the test harness (e.g. a publish filter).</summary>
     public Action<IBusRegistrationConfigurator>? ConfigureHarness { get; init; }
+
 
     /// <summary>RabbitMQ instead of the in-memory transport.</summary>
     public string? RabbitMq { get; init; }
@@ -66,7 +68,8 @@ public sealed class TestPipeline : IAsyncDisposable
     public static async Task<TestPipeline> StartAsync(string connectionString, PipelineSetup? setup = null)
     {
         setup ??= new PipelineSetup();
-        var connection = DatabaseConnection.Parse(connectionString);
+        // A bounded pool per process, emptied when it stops: many test databases share one server's connection limit.
+        var connection = DatabaseConnection.Parse(new NpgsqlConnectionStringBuilder(connectionString) { MaxPoolSize = 20 }.ConnectionString);
         await PersonaGymDatabase.MigrateAsync(connection);
 
         var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
@@ -125,13 +128,26 @@ public sealed class TestPipeline : IAsyncDisposable
     {
         if (statuses.Length == 0) statuses = [RunStatus.Completed, RunStatus.CompletedWithFailures];
         var status = RunStatus.Pending;
-        await Wait.UntilAsync(async () =>
+        await Wait.UntilAsync(
+            async () =>
             {
                 status = await StatusAsync(runId);
                 return Array.IndexOf(statuses, status) >= 0;
             },
-            $"run {runId} to reach {string.Join(" or ", statuses)} (it is {status})", TimeSpan.FromSeconds(60));
+            async () => $"run {runId} to reach {string.Join(" or ", statuses)}; it stands at: {await DescribeAsync(runId)}",
+            TimeSpan.FromSeconds(30));
         return status;
+    }
+
+    /// <summary>Where a run stands, for the message of a failed wait.</summary>
+    public async Task<string> DescribeAsync(Guid runId)
+    {
+        await using var db = NewContext();
+        var run = await db.Runs.AsNoTracking().SingleAsync(r => r.Id == runId);
+        var personas = await db.RunPersonas.AsNoTracking().Where(p => p.RunId == runId).Select(p => p.Status + (p.Error == null ? "" : " (" + p.Error + ")")).ToListAsync();
+        var work = await db.BatchWork.AsNoTracking().Where(w => w.RunId == runId).Select(w => w.Stage + (w.Error == null ? "" : " (" + w.Error + ")")).ToListAsync();
+        return $"{run.Status} {run.Error}; personas: {string.Join(", ", personas)}; batches: "
+            + string.Join(", ", work.GroupBy(w => w).Select(g => $"{g.Count()}× {g.Key}"));
     }
 
     public async Task<RowCounts> CountRowsAsync(Guid runId)
@@ -176,6 +192,8 @@ public sealed class TestPipeline : IAsyncDisposable
         await StopAsync();
         if (_host is IAsyncDisposable disposable) await disposable.DisposeAsync();
         else _host.Dispose();
+        await using var connection = new NpgsqlConnection(Connection.ConnectionString);
+        NpgsqlConnection.ClearPool(connection);
     }
 }
 
