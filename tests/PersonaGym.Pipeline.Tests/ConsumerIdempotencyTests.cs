@@ -25,11 +25,12 @@ public sealed class ConsumerIdempotencyTests(PostgresServer postgres)
         var runId = await pipeline.SubmitAsync(request);
         await WaitForWorkAsync(pipeline, runId, w => true, TestRuns.Expected(request).BatchWork);
 
-        var (calls, rows) = (await pipeline.CallsByStageAsync(runId), await pipeline.CountRowsAsync(runId));
+        var (calls, rows, paid) = (await pipeline.CallsByStageAsync(runId), await pipeline.CountRowsAsync(runId), pipeline.Models.Total);
         var handOvers = pipeline.Harness.Published.Select<AnswerQuestions>().Count();
         await RedeliverAsync<QuestionGenerationConsumer, EvaluatePersona>(pipeline);
 
         Assert.Equal(calls, await pipeline.CallsByStageAsync(runId));
+        Assert.Equal(paid, pipeline.Models.Total);
         Assert.Equal(rows, await pipeline.CountRowsAsync(runId));
         Assert.Equal(TestRuns.Expected(request).Questions, rows.Questions);
         Assert.Equal(2 * handOvers, pipeline.Harness.Published.Select<AnswerQuestions>().Count());
@@ -43,10 +44,11 @@ public sealed class ConsumerIdempotencyTests(PostgresServer postgres)
         var runId = await pipeline.SubmitAsync(request);
         await WaitForWorkAsync(pipeline, runId, w => w.Stage == BatchStage.Judging, TestRuns.Expected(request).BatchWork);
 
-        var (calls, rows) = (await pipeline.CallsByStageAsync(runId), await pipeline.CountRowsAsync(runId));
+        var (calls, rows, paid) = (await pipeline.CallsByStageAsync(runId), await pipeline.CountRowsAsync(runId), pipeline.Models.Total);
         await RedeliverAsync<AnswerConsumer, AnswerQuestions>(pipeline);
 
         Assert.Equal(calls, await pipeline.CallsByStageAsync(runId));
+        Assert.Equal(paid, pipeline.Models.Total);
         Assert.Equal(rows, await pipeline.CountRowsAsync(runId));
         Assert.Equal(TestRuns.Expected(request).Answers, rows.Answers);
         Assert.Equal(2 * TestRuns.Expected(request).BatchWork, pipeline.Harness.Published.Select<JudgeAnswers>().Count());
@@ -60,10 +62,11 @@ public sealed class ConsumerIdempotencyTests(PostgresServer postgres)
         var runId = await pipeline.SubmitAsync(request);
         await WaitForWorkAsync(pipeline, runId, w => w.Stage == BatchStage.Done, TestRuns.Expected(request).BatchWork);
 
-        var (calls, rows) = (await pipeline.CallsByStageAsync(runId), await pipeline.CountRowsAsync(runId));
+        var (calls, rows, paid) = (await pipeline.CallsByStageAsync(runId), await pipeline.CountRowsAsync(runId), pipeline.Models.Total);
         await RedeliverAsync<JudgeConsumer, JudgeAnswers>(pipeline);
 
         Assert.Equal(calls, await pipeline.CallsByStageAsync(runId));
+        Assert.Equal(paid, pipeline.Models.Total);
         Assert.Equal(rows, await pipeline.CountRowsAsync(runId));
         Assert.Equal(TestRuns.Expected(request).Exemplars, rows.Exemplars);
         Assert.Equal(TestRuns.Expected(request).Judgements, rows.Judgements);
