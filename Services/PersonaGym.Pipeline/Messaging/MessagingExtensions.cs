@@ -34,6 +34,11 @@ public static class MessagingExtensions
         // We send nothing anywhere.
         Environment.SetEnvironmentVariable("MASSTRANSIT_USAGE_TELEMETRY", "false");
 
+        // A started host means a connected bus with its queues bound. Otherwise a process that publishes right after
+        // start (the CLI's local mode, a test, the Api on a fresh broker) can publish into an exchange with no queue
+        // bound yet, and RabbitMQ drops the message: the run then waits for the sweeper.
+        services.AddOptions<MassTransitHostOptions>().Configure(options => options.WaitUntilStarted = true);
+
         services.AddMassTransit(bus =>
         {
             bus.AddPersonaGymConsumers(stages);

@@ -1,0 +1,120 @@
+using MassTransit;
+using MassTransit.Testing;
+using Microsoft.EntityFrameworkCore;
+using PersonaGym.Contracts;
+using PersonaGym.Data;
+using PersonaGym.Pipeline.Messaging;
+using PersonaGym.Pipeline.Stages;
+using PersonaGym.Pipeline.Tests.Support;
+using PersonaGym.Testing;
+
+namespace PersonaGym.Pipeline.Tests;
+
+/// <summary>
+/// Each stage under MassTransit's test harness: a message delivered a second time (as a broker redelivers after a
+/// lost ack) finds its work stored, makes no LLM call and writes no row, and hands the work on again.
+/// </summary>
+[Collection(PostgresServer.Collection)]
+public sealed class ConsumerIdempotencyTests(PostgresServer postgres)
+{
+    [Fact]
+    public async Task EvaluatePersona_delivered_twice_generates_questions_once()
+    {
+        await using var pipeline = await StartAsync(PipelineStages.QuestionGeneration);
+        var request = TestRuns.Request();
+        var runId = await pipeline.SubmitAsync(request);
+        await WaitForWorkAsync(pipeline, runId, w => true, TestRuns.Expected(request).BatchWork);
+
+        var (calls, rows, paid) = (await pipeline.CallsByStageAsync(runId), await pipeline.CountRowsAsync(runId), pipeline.Models.Total);
+        var handOvers = pipeline.Harness.Published.Select<AnswerQuestions>().Count();
+        await RedeliverAsync<QuestionGenerationConsumer, EvaluatePersona>(pipeline);
+
+        Assert.Equal(calls, await pipeline.CallsByStageAsync(runId));
+        Assert.Equal(paid, pipeline.Models.Total);
+        Assert.Equal(rows, await pipeline.CountRowsAsync(runId));
+        Assert.Equal(TestRuns.Expected(request).Questions, rows.Questions);
+        Assert.Equal(2 * handOvers, pipeline.Harness.Published.Select<AnswerQuestions>().Count());
+    }
+
+    [Fact]
+    public async Task AnswerQuestions_delivered_twice_answers_once()
+    {
+        await using var pipeline = await StartAsync(PipelineStages.QuestionGeneration | PipelineStages.Answering);
+        var request = TestRuns.Request();
+        var runId = await pipeline.SubmitAsync(request);
+        await WaitForWorkAsync(pipeline, runId, w => w.Stage == BatchStage.Judging, TestRuns.Expected(request).BatchWork);
+
+        var (calls, rows, paid) = (await pipeline.CallsByStageAsync(runId), await pipeline.CountRowsAsync(runId), pipeline.Models.Total);
+        await RedeliverAsync<AnswerConsumer, AnswerQuestions>(pipeline);
+
+        Assert.Equal(calls, await pipeline.CallsByStageAsync(runId));
+        Assert.Equal(paid, pipeline.Models.Total);
+        Assert.Equal(rows, await pipeline.CountRowsAsync(runId));
+        Assert.Equal(TestRuns.Expected(request).Answers, rows.Answers);
+        Assert.Equal(2 * TestRuns.Expected(request).BatchWork, pipeline.Harness.Published.Select<JudgeAnswers>().Count());
+    }
+
+    [Fact]
+    public async Task JudgeAnswers_delivered_twice_writes_exemplars_and_judgements_once()
+    {
+        await using var pipeline = await StartAsync(PipelineStages.QuestionGeneration | PipelineStages.Answering | PipelineStages.Judging);
+        var request = TestRuns.Request();
+        var runId = await pipeline.SubmitAsync(request);
+        await WaitForWorkAsync(pipeline, runId, w => w.Stage == BatchStage.Done, TestRuns.Expected(request).BatchWork);
+
+        var (calls, rows, paid) = (await pipeline.CallsByStageAsync(runId), await pipeline.CountRowsAsync(runId), pipeline.Models.Total);
+        await RedeliverAsync<JudgeConsumer, JudgeAnswers>(pipeline);
+
+        Assert.Equal(calls, await pipeline.CallsByStageAsync(runId));
+        Assert.Equal(paid, pipeline.Models.Total);
+        Assert.Equal(rows, await pipeline.CountRowsAsync(runId));
+        Assert.Equal(TestRuns.Expected(request).Exemplars, rows.Exemplars);
+        Assert.Equal(TestRuns.Expected(request).Judgements, rows.Judgements);
+        Assert.Equal(2 * TestRuns.Expected(request).BatchWork, pipeline.Harness.Published.Select<BatchJudged>().Count());
+    }
+
+    [Fact]
+    public async Task BatchJudged_delivered_twice_announces_the_finished_run_once()
+    {
+        await using var pipeline = await StartAsync(PipelineStages.All);
+        var runId = await pipeline.SubmitAsync(TestRuns.Request(personas: 1, agents: 1, judges: 1, questionsPerTask: 2));
+        Assert.Equal(RunStatus.Completed, await pipeline.WaitForRunAsync(runId));
+        await Wait.UntilAsync(() => Task.FromResult(pipeline.Harness.Published.Select<RunCompleted>().Any()), "RunCompleted to be published");
+
+        await RedeliverAsync<RunProgressConsumer, BatchJudged>(pipeline);
+
+        var completed = Assert.Single(pipeline.Harness.Published.Select<RunCompleted>());
+        Assert.Equal(runId, completed.Context.Message.RunId);
+        Assert.Equal(nameof(RunStatus.Completed), completed.Context.Message.Status);
+        Assert.Equal(RunStatus.Completed, await pipeline.StatusAsync(runId));
+    }
+
+    private async Task<TestPipeline> StartAsync(PipelineStages stages) =>
+        await TestPipeline.StartAsync(await postgres.CreateDatabaseAsync(), new PipelineSetup { Stages = stages, TestHarness = true });
+
+    private static Task WaitForWorkAsync(TestPipeline pipeline, Guid runId, Func<BatchWork, bool> reached, int expected) =>
+        Wait.UntilAsync(async () =>
+        {
+            await using var db = pipeline.NewContext();
+            var work = await db.BatchWork.AsNoTracking().Where(w => w.RunId == runId).ToListAsync();
+            return work.Count == expected && work.All(reached);
+        }, $"{expected} batches of work to reach the stage under test");
+
+    /// <summary>Delivers every message the consumer has consumed once more, one after the other, and waits until it consumed them all without a fault.</summary>
+    private static async Task RedeliverAsync<TConsumer, TMessage>(TestPipeline pipeline)
+        where TConsumer : class, IConsumer
+        where TMessage : class
+    {
+        var consumer = pipeline.Harness.GetConsumerHarness<TConsumer>();
+        var first = consumer.Consumed.Select<TMessage>().Select(m => m.Context.Message).ToList();
+        Assert.NotEmpty(first);
+        foreach (var message in first)
+        {
+            var before = consumer.Consumed.Select<TMessage>().Count();
+            await pipeline.Bus.Publish(message);
+            await Wait.UntilAsync(() => Task.FromResult(consumer.Consumed.Select<TMessage>().Count() > before), $"the redelivered {typeof(TMessage).Name} to be consumed");
+        }
+
+        Assert.Empty(consumer.Consumed.Select<TMessage>(m => m.Exception is not null));
+    }
+}
