@@ -22,6 +22,7 @@ public abstract class PersonaGymDbContext(DbContextOptions options) : DbContext(
     public DbSet<BatchWork> BatchWork => Set<BatchWork>();
     public DbSet<Answer> Answers => Set<Answer>();
     public DbSet<Exemplar> Exemplars => Set<Exemplar>();
+    public DbSet<ExemplarClaim> ExemplarClaims => Set<ExemplarClaim>();
     public DbSet<Judgement> Judgements => Set<Judgement>();
     public DbSet<LlmCall> LlmCalls => Set<LlmCall>();
     public DbSet<CacheEntry> CacheEntries => Set<CacheEntry>();
@@ -152,6 +153,15 @@ public abstract class PersonaGymDbContext(DbContextOptions options) : DbContext(
             exemplar.HasOne(e => e.Question).WithMany().HasForeignKey(e => e.QuestionId).OnDelete(DeleteBehavior.Cascade);
             exemplar.HasIndex(e => new { e.QuestionId, e.WriterSpec, e.RubricVersion, e.Score }).IsUnique();
             exemplar.ToTable(t => t.HasCheckConstraint("CK_Exemplars_Score", "\"Score\" BETWEEN 1 AND 5"));
+        });
+
+        modelBuilder.Entity<ExemplarClaim>(claim =>
+        {
+            ClientGeneratedId(claim);
+            claim.Property(c => c.WriterSpec).HasMaxLength(ShortText);
+            claim.Property(c => c.RubricVersion).HasMaxLength(100);
+            claim.HasOne(c => c.Batch).WithMany().HasForeignKey(c => c.BatchId).OnDelete(DeleteBehavior.Cascade);
+            claim.HasIndex(c => new { c.BatchId, c.WriterSpec, c.RubricVersion }).IsUnique();
         });
 
         modelBuilder.Entity<Judgement>(judgement =>

@@ -36,6 +36,12 @@ public sealed class PipelineOptions
     [Range(1, 100)]
     public int MaxSweeps { get; set; } = 5;
 
+    /// <summary>
+    /// How long a worker waits for exemplars another worker claimed before giving up (and after which a claim is
+    /// considered abandoned and taken over). Generous: an exemplar call writes 5×5 example answers.
+    /// </summary>
+    public TimeSpan ExemplarClaimTimeout { get; set; } = TimeSpan.FromMinutes(5);
+
     /// <summary>Optional folder of method overrides (rubrics, prompts, environments); see docs/core-api.md.</summary>
     public string? MethodAssetsFolder { get; set; }
 }

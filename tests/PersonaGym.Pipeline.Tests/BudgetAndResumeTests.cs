@@ -13,12 +13,9 @@ namespace PersonaGym.Pipeline.Tests;
 [Collection(PostgresServer.Collection)]
 public sealed class BudgetAndResumeTests(PostgresServer postgres)
 {
-    // One judge delivery at a time, so no two agents' judging of a batch both pay for its exemplars: an
-    // uninterrupted run then makes a fixed number of calls to compare with.
-    private static PipelineSetup Sequential() => new()
-    {
-        Settings = new Dictionary<string, string?> { ["PersonaGym:Pipeline:JudgeConcurrency"] = "1" },
-    };
+    // Default concurrency: exemplar claims keep agents judging the same batch from paying twice, so an
+    // uninterrupted run makes a fixed number of calls to compare with.
+    private static PipelineSetup DefaultSetup() => new();
 
     [Fact]
     public async Task A_call_budget_stops_the_run_and_resume_with_a_larger_budget_completes_it_without_paying_twice()
@@ -26,7 +23,7 @@ public sealed class BudgetAndResumeTests(PostgresServer postgres)
         var request = TestRuns.Request(maxCalls: 8);
         var uninterrupted = await UninterruptedPaidCallsAsync(request with { MaxCalls = null });
 
-        await using var pipeline = await TestPipeline.StartAsync(await postgres.CreateDatabaseAsync(), Sequential());
+        await using var pipeline = await TestPipeline.StartAsync(await postgres.CreateDatabaseAsync(), DefaultSetup());
         var runId = await pipeline.SubmitAsync(request);
 
         Assert.Equal(RunStatus.Stopped, await pipeline.WaitForRunAsync(runId, RunStatus.Stopped, RunStatus.Completed, RunStatus.CompletedWithFailures));
@@ -52,14 +49,14 @@ public sealed class BudgetAndResumeTests(PostgresServer postgres)
         var database = await postgres.CreateDatabaseAsync();
 
         Guid runId;
-        await using (var first = await TestPipeline.StartAsync(database, Sequential()))
+        await using (var first = await TestPipeline.StartAsync(database, DefaultSetup()))
         {
             runId = await first.SubmitAsync(request);
             await WaitForFirstJudgedBatchAsync(first, runId);
             await first.StopAsync();
         }
 
-        await using var second = await TestPipeline.StartAsync(database, Sequential());
+        await using var second = await TestPipeline.StartAsync(database, DefaultSetup());
         Assert.Equal(RunStatus.Running, await second.StatusAsync(runId));
         await second.ResumeAsync(runId);
 
@@ -76,7 +73,7 @@ public sealed class BudgetAndResumeTests(PostgresServer postgres)
         var database = await postgres.CreateDatabaseAsync();
 
         Guid runId;
-        await using (var first = await TestPipeline.StartAsync(database, Sequential()))
+        await using (var first = await TestPipeline.StartAsync(database, DefaultSetup()))
         {
             runId = await first.SubmitAsync(request);
             await WaitForFirstJudgedBatchAsync(first, runId);
@@ -84,9 +81,9 @@ public sealed class BudgetAndResumeTests(PostgresServer postgres)
         }
 
         // No resume: only the sweeper of the new process knows there is anything to do.
-        await using var second = await TestPipeline.StartAsync(database, Sequential() with
+        await using var second = await TestPipeline.StartAsync(database, DefaultSetup() with
         {
-            Settings = new Dictionary<string, string?>(Sequential().Settings)
+            Settings = new Dictionary<string, string?>(DefaultSetup().Settings)
             {
                 ["PersonaGym:Pipeline:SweepInterval"] = "00:00:00.200",
                 ["PersonaGym:Pipeline:StallTimeout"] = "00:00:00.500",
@@ -107,7 +104,7 @@ public sealed class BudgetAndResumeTests(PostgresServer postgres)
 
     private async Task<int> UninterruptedPaidCallsAsync(RunRequest request)
     {
-        await using var pipeline = await TestPipeline.StartAsync(await postgres.CreateDatabaseAsync(), Sequential());
+        await using var pipeline = await TestPipeline.StartAsync(await postgres.CreateDatabaseAsync(), DefaultSetup());
         var runId = await pipeline.SubmitAsync(request);
         Assert.Equal(RunStatus.Completed, await pipeline.WaitForRunAsync(runId));
         return await pipeline.PaidCallsAsync(runId);

@@ -47,9 +47,9 @@ public sealed class WholeRunTests(PostgresServer postgres)
     [Fact]
     public async Task A_run_makes_the_paper_s_number_of_calls_per_stage()
     {
-        // One agent, so no two judge deliveries race to write the same batch's exemplars.
+        // Three agents judged concurrently: each batch's exemplars are still written (and paid for) once.
         await using var pipeline = await TestPipeline.StartAsync(await postgres.CreateDatabaseAsync());
-        var request = TestRuns.Request(personas: 2, agents: 1, judges: 2, questionsPerTask: 4, batchSize: 2);
+        var request = TestRuns.Request(personas: 2, agents: 3, judges: 2, questionsPerTask: 4, batchSize: 2);
 
         var runId = await pipeline.SubmitAsync(request);
         await pipeline.WaitForRunAsync(runId);
@@ -58,9 +58,9 @@ public sealed class WholeRunTests(PostgresServer postgres)
         const int personas = 2, tasks = 5, batches = personas * tasks * 2;
         Assert.Equal(personas, calls[LlmCallStage.EnvironmentSelection]);
         Assert.Equal(personas * tasks, calls[LlmCallStage.QuestionGeneration]);
-        Assert.Equal(personas * tasks * 4, calls[LlmCallStage.Answering]);
+        Assert.Equal(personas * tasks * 4 * 3, calls[LlmCallStage.Answering]);
         Assert.Equal(batches, calls[LlmCallStage.Exemplars]);
-        Assert.Equal(batches * 2, calls[LlmCallStage.Judging]);
+        Assert.Equal(batches * 3 * 2, calls[LlmCallStage.Judging]);
         Assert.Equal(calls.Values.Sum(), pipeline.Models.Total);
     }
 }

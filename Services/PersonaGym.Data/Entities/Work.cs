@@ -138,3 +138,18 @@ public sealed class CacheEntry
 
     public TimeSpan? SlidingExpiration { get; set; }
 }
+
+/// <summary>
+/// Who is writing a batch's exemplars (for one writer and rubric version). Several models under test reach a batch's
+/// judging at once, in one process or many; the claim lets exactly one of them pay for the exemplar call while the
+/// others wait for its result. A claim older than the claim timeout is taken over (its writer died).
+/// </summary>
+public sealed class ExemplarClaim
+{
+    public Guid Id { get; set; } = Guid.CreateVersion7();
+    public Guid BatchId { get; set; }
+    public QuestionBatch Batch { get; set; } = null!;
+    public required string WriterSpec { get; set; }
+    public required string RubricVersion { get; set; }
+    public DateTimeOffset ClaimedAt { get; set; }
+}

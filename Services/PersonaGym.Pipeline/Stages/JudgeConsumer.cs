@@ -51,7 +51,7 @@ public sealed class JudgeConsumer(StageServices stage, ILogger<JudgeConsumer> lo
                 if (questions.Any(q => !answers.ContainsKey(q.Id)))
                     throw new InvalidOperationException("the batch is marked answered but some answers are missing");
 
-                var exemplars = await EnsureExemplarsAsync(run, persona, task, rubric.Version, questions.Select(q => (q.Id, q.Text)).ToList(), ct);
+                var exemplars = await EnsureExemplarsAsync(run, message.BatchId, persona, task, rubric.Version, questions.Select(q => (q.Id, q.Text)).ToList(), ct);
                 var items = questions.Select(q => new JudgeItem(q.Text, answers[q.Id].Text, exemplars[q.Id])).ToList();
                 var answerIds = questions.Select(q => answers[q.Id].Id).ToList();
 
@@ -78,13 +78,78 @@ public sealed class JudgeConsumer(StageServices stage, ILogger<JudgeConsumer> lo
         await context.Publish(new BatchJudged { RunId = message.RunId, RunPersonaId = message.RunPersonaId, BatchId = message.BatchId, AgentId = message.AgentId }, ct);
     }
 
-    /// <summary>The 1–5 exemplars of each question, from the database or written in one call for the whole batch.</summary>
+    /// <summary>
+    /// The 1–5 exemplars of each question, from the database or written in one call for the whole batch. When several
+    /// models under test reach the batch at once, an <see cref="ExemplarClaim"/> lets one of them write while the others
+    /// wait for its rows, so the exemplar call is paid for once.
+    /// </summary>
     private async Task<Dictionary<Guid, RubricExemplars>> EnsureExemplarsAsync(
-        Run run, string persona, PersonaTask task, string rubricVersion, IReadOnlyList<(Guid Id, string Text)> questions, CancellationToken ct)
+        Run run, Guid batchId, string persona, PersonaTask task, string rubricVersion, IReadOnlyList<(Guid Id, string Text)> questions, CancellationToken ct)
     {
-        var stored = await LoadExemplarsAsync(run.ExemplarWriterSpec, rubricVersion, questions, ct);
-        if (stored.Count == questions.Count) return stored;
+        var waitUntil = stage.Time.GetUtcNow() + stage.Options.ExemplarClaimTimeout;
+        while (true)
+        {
+            var stored = await LoadExemplarsAsync(run.ExemplarWriterSpec, rubricVersion, questions, ct);
+            if (stored.Count == questions.Count) return stored;
 
+            if (await TryClaimAsync(batchId, run.ExemplarWriterSpec, rubricVersion, ct) is { } claimId)
+            {
+                try
+                {
+                    // The previous holder may have stored them and let go between our look and our claim.
+                    stored = await LoadExemplarsAsync(run.ExemplarWriterSpec, rubricVersion, questions, ct);
+                    if (stored.Count < questions.Count)
+                        await WriteExemplarsAsync(run, persona, task, rubricVersion, questions, stored, ct);
+                }
+                finally
+                {
+                    // Done or failed, the claim goes: the rows now exist, or another delivery may try.
+                    await using var db = await stage.Contexts.CreateDbContextAsync(CancellationToken.None);
+                    await db.ExemplarClaims.Where(c => c.Id == claimId).ExecuteDeleteAsync(CancellationToken.None);
+                }
+
+                return await LoadExemplarsAsync(run.ExemplarWriterSpec, rubricVersion, questions, ct);
+            }
+
+            if (stage.Time.GetUtcNow() > waitUntil)
+                throw new TimeoutException($"the exemplars of batch {batchId} were claimed by another worker and did not appear in {stage.Options.ExemplarClaimTimeout}");
+            await Task.Delay(ClaimPollInterval, stage.Time, ct);
+        }
+    }
+
+    private static readonly TimeSpan ClaimPollInterval = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>Claims the batch's exemplars for this delivery, taking over a claim older than the claim timeout; null when someone else holds it.</summary>
+    private async Task<Guid?> TryClaimAsync(Guid batchId, string writer, string rubricVersion, CancellationToken ct)
+    {
+        var now = stage.Time.GetUtcNow();
+        await using var db = await stage.Contexts.CreateDbContextAsync(ct);
+        var claim = new ExemplarClaim { BatchId = batchId, WriterSpec = writer, RubricVersion = rubricVersion, ClaimedAt = now };
+        db.ExemplarClaims.Add(claim);
+        try
+        {
+            await db.SaveChangesAsync(ct);
+            return claim.Id;
+        }
+        catch (DbUpdateException ex) when (DbExceptions.IsUniqueViolation(ex))
+        {
+            db.ChangeTracker.Clear();
+        }
+
+        // Held by another delivery; a claim whose holder stopped renewing it is taken over, by one taker only.
+        var stale = now - stage.Options.ExemplarClaimTimeout;
+        var existing = await db.ExemplarClaims.AsNoTracking()
+            .FirstOrDefaultAsync(c => c.BatchId == batchId && c.WriterSpec == writer && c.RubricVersion == rubricVersion, ct);
+        if (existing is null || existing.ClaimedAt >= stale) return null;
+        var taken = await db.ExemplarClaims.Where(c => c.Id == existing.Id && c.ClaimedAt == existing.ClaimedAt)
+            .ExecuteUpdateAsync(s => s.SetProperty(c => c.ClaimedAt, now), ct);
+        return taken == 1 ? existing.Id : null;
+    }
+
+    private async Task WriteExemplarsAsync(
+        Run run, string persona, PersonaTask task, string rubricVersion, IReadOnlyList<(Guid Id, string Text)> questions,
+        IReadOnlyDictionary<Guid, RubricExemplars> stored, CancellationToken ct)
+    {
         var result = await stage.Method.WriteExemplarsAsync(
             stage.Model(run.ExemplarWriterSpec), persona, task, questions.Select(q => q.Text).ToList(), ct);
         var now = stage.Time.GetUtcNow();
@@ -112,11 +177,9 @@ public sealed class JudgeConsumer(StageServices stage, ILogger<JudgeConsumer> lo
         }
         catch (DbUpdateException ex) when (DbExceptions.IsUniqueViolation(ex))
         {
-            // Another agent's judging of the same batch stored them first: use theirs, so every agent is judged
-            // against the same exemplars.
+            // Written meanwhile by a delivery that took over a stale claim: theirs stand, so every model under test is
+            // judged against the same exemplars.
         }
-
-        return await LoadExemplarsAsync(run.ExemplarWriterSpec, rubricVersion, questions, ct);
     }
 
     private async Task<Dictionary<Guid, RubricExemplars>> LoadExemplarsAsync(

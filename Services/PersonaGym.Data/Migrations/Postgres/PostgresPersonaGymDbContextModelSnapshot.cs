@@ -180,6 +180,35 @@ namespace PersonaGym.Data.Migrations.Postgres
                         });
                 });
 
+            modelBuilder.Entity("PersonaGym.Data.ExemplarClaim", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .HasColumnType("uuid");
+
+                    b.Property<Guid>("BatchId")
+                        .HasColumnType("uuid");
+
+                    b.Property<DateTimeOffset>("ClaimedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<string>("RubricVersion")
+                        .IsRequired()
+                        .HasMaxLength(100)
+                        .HasColumnType("character varying(100)");
+
+                    b.Property<string>("WriterSpec")
+                        .IsRequired()
+                        .HasMaxLength(400)
+                        .HasColumnType("character varying(400)");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("BatchId", "WriterSpec", "RubricVersion")
+                        .IsUnique();
+
+                    b.ToTable("ExemplarClaims");
+                });
+
             modelBuilder.Entity("PersonaGym.Data.Judgement", b =>
                 {
                     b.Property<Guid>("Id")
@@ -656,6 +685,17 @@ namespace PersonaGym.Data.Migrations.Postgres
                         .IsRequired();
 
                     b.Navigation("Question");
+                });
+
+            modelBuilder.Entity("PersonaGym.Data.ExemplarClaim", b =>
+                {
+                    b.HasOne("PersonaGym.Data.QuestionBatch", "Batch")
+                        .WithMany()
+                        .HasForeignKey("BatchId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+
+                    b.Navigation("Batch");
                 });
 
             modelBuilder.Entity("PersonaGym.Data.Judgement", b =>

@@ -174,6 +174,35 @@ namespace PersonaGym.Data.Migrations.Sqlite
                         });
                 });
 
+            modelBuilder.Entity("PersonaGym.Data.ExemplarClaim", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .HasColumnType("TEXT");
+
+                    b.Property<Guid>("BatchId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("ClaimedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("RubricVersion")
+                        .IsRequired()
+                        .HasMaxLength(100)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("WriterSpec")
+                        .IsRequired()
+                        .HasMaxLength(400)
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("BatchId", "WriterSpec", "RubricVersion")
+                        .IsUnique();
+
+                    b.ToTable("ExemplarClaims");
+                });
+
             modelBuilder.Entity("PersonaGym.Data.Judgement", b =>
                 {
                     b.Property<Guid>("Id")
@@ -650,6 +679,17 @@ namespace PersonaGym.Data.Migrations.Sqlite
                         .IsRequired();
 
                     b.Navigation("Question");
+                });
+
+            modelBuilder.Entity("PersonaGym.Data.ExemplarClaim", b =>
+                {
+                    b.HasOne("PersonaGym.Data.QuestionBatch", "Batch")
+                        .WithMany()
+                        .HasForeignKey("BatchId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+
+                    b.Navigation("Batch");
                 });
 
             modelBuilder.Entity("PersonaGym.Data.Judgement", b =>
