@@ -1,4 +1,6 @@
+using PersonaGym.Contracts;
 using PersonaGym.Data;
+using PersonaGym.Pipeline.Messaging;
 using PersonaGym.Pipeline.Tests.Support;
 using PersonaGym.Testing;
 
@@ -20,5 +22,53 @@ public sealed class RabbitMqRunTests(PostgresServer postgres, RabbitMqServer rab
         Assert.Equal(RunStatus.Completed, await pipeline.WaitForRunAsync(runId));
         Assert.Equal(TestRuns.Expected(request), await pipeline.CountRowsAsync(runId));
         await TestRuns.AssertScoresMatchJudgementsAsync(pipeline, runId, expectedScores: request.Agents.Count * request.Personas.Count);
+    }
+
+    [Fact]
+    public async Task Work_submitted_before_the_worker_services_start_waits_in_their_queues()
+    {
+        var database = await postgres.CreateDatabaseAsync();
+        await using var coordinator = await TestPipeline.StartAsync(database,
+            new PipelineSetup { RabbitMq = rabbitMq.ConnectionString, Stages = PipelineStages.Coordination });
+        var request = TestRuns.Request(batchSize: 2);
+        var runId = await coordinator.SubmitAsync(request);
+
+        // Only now do the workers start (as when the Api answers before the worker services are up).
+        await using var workers = await TestPipeline.StartAsync(database, new PipelineSetup
+        {
+            RabbitMq = rabbitMq.ConnectionString,
+            Stages = PipelineStages.QuestionGeneration | PipelineStages.Answering | PipelineStages.Judging,
+        });
+
+        Assert.Equal(RunStatus.Completed, await coordinator.WaitForRunAsync(runId));
+        Assert.Equal(TestRuns.Expected(request), await coordinator.CountRowsAsync(runId));
+    }
+
+    [Fact]
+    public async Task A_published_message_reaches_its_stage_queue_once_although_two_bindings_lead_there()
+    {
+        var database = await postgres.CreateDatabaseAsync();
+        // A worker host declares the consumer's own topology, then stops: its queue stays, unconsumed.
+        await using (var worker = await TestPipeline.StartAsync(database, new PipelineSetup
+                     {
+                         RabbitMq = rabbitMq.ConnectionString, Stages = PipelineStages.QuestionGeneration,
+                     }))
+        {
+            await worker.StopAsync();
+        }
+
+        var factory = new RabbitMQ.Client.ConnectionFactory { Uri = new Uri(rabbitMq.ConnectionString) };
+        await using var connection = await factory.CreateConnectionAsync();
+        await using var channel = await connection.CreateChannelAsync();
+        await channel.QueuePurgeAsync(Endpoints.QuestionGenerator);
+
+        await using var coordinator = await TestPipeline.StartAsync(database,
+            new PipelineSetup { RabbitMq = rabbitMq.ConnectionString, Stages = PipelineStages.Coordination });
+        await coordinator.Bus.Publish(new EvaluatePersona { RunId = Guid.NewGuid(), RunPersonaId = Guid.NewGuid() });
+
+        await Wait.UntilAsync(async () => (await channel.QueueDeclarePassiveAsync(Endpoints.QuestionGenerator)).MessageCount > 0, "the message to arrive");
+        await Task.Delay(500); // a second copy, if routing made one, would be there by now
+        Assert.Equal(1u, (await channel.QueueDeclarePassiveAsync(Endpoints.QuestionGenerator)).MessageCount);
+        await channel.QueuePurgeAsync(Endpoints.QuestionGenerator);
     }
 }

@@ -1,4 +1,5 @@
 using MassTransit;
+using PersonaGym.Contracts;
 using Microsoft.Extensions.DependencyInjection;
 
 using PersonaGym.Pipeline.Stages;
@@ -54,6 +55,14 @@ public static class MessagingExtensions
                 bus.UsingRabbitMq((context, cfg) =>
                 {
                     cfg.Host(uri);
+                    // Every stage's queue exists, bound to its message's exchange, from the first publish on: work
+                    // submitted before a worker service has started waits in its queue instead of being dropped.
+                    // (RabbitMQ puts one copy in a queue however many bindings lead there, so the consumer's own
+                    // exchange-to-exchange binding does not double it.)
+                    cfg.Publish<EvaluatePersona>(p => p.BindQueue(p.Exchange.ExchangeName, Endpoints.QuestionGenerator));
+                    cfg.Publish<AnswerQuestions>(p => p.BindQueue(p.Exchange.ExchangeName, Endpoints.AgentRunner));
+                    cfg.Publish<JudgeAnswers>(p => p.BindQueue(p.Exchange.ExchangeName, Endpoints.Judge));
+                    cfg.Publish<BatchJudged>(p => p.BindQueue(p.Exchange.ExchangeName, Endpoints.Progress));
                     cfg.ConfigureEndpoints(context);
                 });
             }
