@@ -32,13 +32,18 @@ echo "Building PersonaGym…"
 dotnet build PersonaGym.sln -v quiet -nologo
 
 echo "Starting the AppHost (log: $log)…"
-dotnet run --no-build --project AppHost -- "${apphost_args[@]}" > >(tee "$log") 2>&1 &
+# Its own process group (job control on), so a stop reaches `dotnet run` and the AppHost under it alike,
+# as Ctrl+C in a terminal would.
+set -m
+dotnet run --no-build --project AppHost -- "${apphost_args[@]}" > "$log" 2>&1 &
 apphost=$!
+set +m
+tail -n +1 -f "$log" --pid "$apphost" | grep --line-buffered -E "Login to the dashboard|fail:|crit:|Unhandled|error" &
 stop() {
   trap - INT TERM EXIT
   if kill -0 "$apphost" 2> /dev/null; then
     echo "Stopping PersonaGym…"
-    kill -INT "$apphost" 2> /dev/null || true
+    kill -TERM -- "-$apphost" 2> /dev/null || true
     wait "$apphost" 2> /dev/null || true
   fi
 }
