@@ -6,8 +6,8 @@ namespace PersonaGym.Cli.Tests;
 /// <summary>A budget stops a benchmark run, and resuming it pays for nothing twice.</summary>
 public sealed class BenchmarkBudgetTests : IDisposable
 {
-    private readonly BenchmarkCliSession _interrupted = new("budget");
-    private readonly BenchmarkCliSession _uninterrupted = new("unbudgeted");
+    private readonly CliSession _interrupted = new("budget");
+    private readonly CliSession _uninterrupted = new("unbudgeted");
 
     public void Dispose()
     {
@@ -15,7 +15,7 @@ public sealed class BenchmarkBudgetTests : IDisposable
         _uninterrupted.Dispose();
     }
 
-    private static async Task ImportFixtureAsync(BenchmarkCliSession cli)
+    private static async Task ImportFixtureAsync(CliSession cli)
     {
         BenchmarkSource.WriteFixture(cli.PathOf("bench"));
         var import = await cli.RunAsync("benchmark", "import", cli.PathOf("bench"));
@@ -58,7 +58,7 @@ public sealed class BenchmarkBudgetTests : IDisposable
         Assert.Equal(2 * BenchmarkSource.FixtureQuestionsPerTask.Values.Sum(), answersResumed);
     }
 
-    private static async Task<(int PaidCalls, int Answers)> PaidCallsAsync(BenchmarkCliSession cli)
+    private static async Task<(int PaidCalls, int Answers)> PaidCallsAsync(CliSession cli)
     {
         await using var db = cli.OpenDatabase();
         return (await db.LlmCalls.CountAsync(c => !c.CacheHit), await db.Answers.CountAsync());

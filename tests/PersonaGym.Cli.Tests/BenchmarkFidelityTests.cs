@@ -11,7 +11,7 @@ namespace PersonaGym.Cli.Tests;
 /// </summary>
 public sealed class BenchmarkFidelityTests(ITestOutputHelper output) : IDisposable
 {
-    private readonly BenchmarkCliSession _cli = new("fidelity");
+    private readonly CliSession _cli = new("fidelity");
 
     public void Dispose() => _cli.Dispose();
 

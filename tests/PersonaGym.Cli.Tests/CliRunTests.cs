@@ -1,7 +1,6 @@
 using Microsoft.EntityFrameworkCore;
 using PersonaGym.Core;
 using PersonaGym.Data;
-using Spectre.Console;
 using Xunit.Abstractions;
 
 namespace PersonaGym.Cli.Tests;
@@ -30,19 +29,9 @@ public sealed class CliRunTests(ITestOutputHelper output) : IDisposable
 
     private async Task<(int ExitCode, string Out, string Err)> Cli(CancellationToken cancellationToken, params string[] args)
     {
-        var outWriter = new StringWriter();
-        var errWriter = new StringWriter();
-        var console = AnsiConsole.Create(new AnsiConsoleSettings
-        {
-            Out = new AnsiConsoleOutput(outWriter),
-            Ansi = AnsiSupport.No,
-            Interactive = InteractionSupport.No,
-        });
-        console.Profile.Width = 200;
-        var io = new CliConsole(console, errWriter) { PollInterval = TimeSpan.FromMilliseconds(50) };
-        var code = await PersonaGymCli.InvokeAsync(args, io, cancellationToken);
-        output.WriteLine($"$ personagym {string.Join(' ', args)}\n{outWriter}\n{errWriter}\n(exit {code})");
-        return (code, outWriter.ToString(), errWriter.ToString());
+        var result = await CliSession.InvokeAsync(args, cancellationToken);
+        output.WriteLine($"$ personagym {string.Join(' ', args)}\n{result}");
+        return (result.ExitCode, result.Out, result.Error);
     }
 
     private static PersonaGymDbContext Open(string db) => PersonaGymDatabase.CreateDbContext(DatabaseConnection.Parse(db));

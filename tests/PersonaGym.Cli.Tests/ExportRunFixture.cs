@@ -9,7 +9,7 @@ public sealed class ExportRunFixture : IAsyncLifetime, IDisposable
     public const string FirstAgent = "offline:first-agent";
     public const string SecondAgent = "offline:second-agent";
 
-    public BenchmarkCliSession Cli { get; } = new("scored");
+    public CliSession Cli { get; } = new("scored");
     public Guid RunId { get; private set; }
 
     public async Task InitializeAsync()

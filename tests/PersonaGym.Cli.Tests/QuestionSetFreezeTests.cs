@@ -8,7 +8,7 @@ namespace PersonaGym.Cli.Tests;
 /// <summary>A run's generated questions, frozen under a name, are asked again by later runs without a question call; and any set travels in the benchmark layout.</summary>
 public sealed class QuestionSetFreezeTests : IDisposable
 {
-    private readonly BenchmarkCliSession _cli = new("freeze");
+    private readonly CliSession _cli = new("freeze");
 
     private static readonly string[] TwoPersonas =
     [

@@ -6,7 +6,7 @@ namespace PersonaGym.Cli.Tests;
 
 public sealed class QuestionSetImportTests : IDisposable
 {
-    private readonly BenchmarkCliSession _cli = new("import");
+    private readonly CliSession _cli = new("import");
 
     public QuestionSetImportTests() => BenchmarkSource.WriteFixture(Fixture);
 
@@ -80,7 +80,7 @@ public sealed class QuestionSetImportTests : IDisposable
 /// <summary>A bad benchmark folder is reported item by item, exits with 2, and leaves no trace in the database.</summary>
 public sealed class BenchmarkValidationTests : IDisposable
 {
-    private readonly BenchmarkCliSession _cli = new("invalid");
+    private readonly CliSession _cli = new("invalid");
 
     public void Dispose() => _cli.Dispose();
 

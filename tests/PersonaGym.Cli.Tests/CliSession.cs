@@ -14,9 +14,9 @@ public sealed record CliResult(int ExitCode, string Out, string Error)
 /// A scratch folder with its own SQLite database, and the CLI driven in this process through
 /// <see cref="PersonaGymCli.InvokeAsync"/> with a captured, non-interactive console.
 /// </summary>
-public sealed class BenchmarkCliSession : IDisposable
+public sealed class CliSession : IDisposable
 {
-    public BenchmarkCliSession(string name = "cli")
+    public CliSession(string name = "cli")
     {
         Folder = Directory.CreateTempSubdirectory($"personagym-{name}-").FullName;
         DatabasePath = Path.Combine(Folder, "personagym.db");
@@ -30,7 +30,7 @@ public sealed class BenchmarkCliSession : IDisposable
     /// <summary>Runs <c>personagym ARGS --db THIS-DATABASE</c>.</summary>
     public Task<CliResult> RunAsync(params string[] args) => InvokeAsync([.. args, "--db", DatabasePath]);
 
-    public static async Task<CliResult> InvokeAsync(string[] args)
+    public static async Task<CliResult> InvokeAsync(string[] args, CancellationToken cancellationToken = default)
     {
         var output = new StringWriter();
         var error = new StringWriter();
@@ -43,7 +43,8 @@ public sealed class BenchmarkCliSession : IDisposable
         // Wide enough that no table cell or message is wrapped in the middle of what a test looks for.
         console.Profile.Width = 400;
         var io = new CliConsole(console, error) { PollInterval = TimeSpan.FromMilliseconds(100) };
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(3));
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(TimeSpan.FromMinutes(3));
         var exitCode = await PersonaGymCli.InvokeAsync(args, io, timeout.Token);
         return new CliResult(exitCode, output.ToString(), error.ToString());
     }
