@@ -121,8 +121,8 @@ param judgeQueueLength int = 10
 // ---- Derived values -------------------------------------------------------------------------------
 
 var effectiveLocation = empty(location) ? resourceGroup().location : location
-var name = toLower(environmentName)
-var resourceToken = uniqueString(subscription().id, resourceGroup().id, name)
+var deploymentName = toLower(environmentName)
+var resourceToken = uniqueString(subscription().id, resourceGroup().id, deploymentName)
 
 // The queue the judges consume: the endpoint name fixed in PersonaGym.Contracts.
 var judgeQueueName = 'judge'
@@ -145,7 +145,7 @@ module containerEnvironment 'modules/environment.bicep' = {
   name: 'environment'
   params: {
     location: effectiveLocation
-    environmentName: name
+    environmentName: deploymentName
   }
 }
 
@@ -153,7 +153,7 @@ module postgres 'modules/postgres.bicep' = {
   name: 'postgres'
   params: {
     location: effectiveLocation
-    serverName: 'psql-${name}-${resourceToken}'
+    serverName: 'psql-${deploymentName}-${resourceToken}'
     version: postgresVersion
     skuName: postgresSkuName
     skuTier: postgresSkuTier
@@ -176,7 +176,7 @@ module rabbitmq 'modules/rabbitmq.bicep' = {
 
 // The identity the apps pull their images with, so no registry password is stored anywhere.
 resource pullIdentity 'Microsoft.ManagedIdentity/userAssignedIdentities@2023-01-31' = {
-  name: 'id-${name}'
+  name: 'id-${deploymentName}'
   location: effectiveLocation
 }
 

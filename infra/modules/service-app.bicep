@@ -95,128 +95,127 @@ var providerKeys = filter([
 
 var scalesOnQueue = !empty(scaleQueueName)
 
-var secrets = concat(
-  [
-    {
-      name: 'personagym-connection-string'
-      value: databaseConnectionString
-    }
-    {
-      name: 'rabbitmq-connection-string'
-      value: messagingConnectionString
-    }
-  ],
-  map(providerKeys, key => {
-    name: key.secretName
-    value: key.value
-  }),
-  scalesOnQueue
-    ? [
-        {
-          name: 'rabbitmq-scaler-host'
-          value: scalerHost
-        }
-      ]
-    : []
-)
+var connectionSecrets = [
+  {
+    name: 'personagym-connection-string'
+    value: databaseConnectionString
+  }
+  {
+    name: 'rabbitmq-connection-string'
+    value: messagingConnectionString
+  }
+]
 
-var environmentVariables = concat(
-  [
-    {
-      name: 'ConnectionStrings__personagym'
-      secretRef: 'personagym-connection-string'
-    }
-    {
-      name: 'ConnectionStrings__rabbitmq'
-      secretRef: 'rabbitmq-connection-string'
-    }
-    {
-      name: 'PersonaGym__Models__QuestionWriter'
-      value: models.questionWriter
-    }
-    {
-      name: 'PersonaGym__Models__ExemplarWriter'
-      value: models.exemplarWriter
-    }
-    {
-      name: 'PersonaGym__Models__Judges'
-      value: models.judges
-    }
-    {
-      name: 'PersonaGym__Models__Agents'
-      value: models.agents
-    }
-    {
-      name: 'ASPNETCORE_HTTP_PORTS'
-      value: string(targetPort)
-    }
-  ],
-  map(providerKeys, key => {
-    name: key.environmentVariable
-    secretRef: key.secretName
-  })
-)
+var providerKeySecrets = map(providerKeys, key => {
+  name: key.secretName
+  value: key.value
+})
+
+var scalerSecrets = scalesOnQueue ? [
+  {
+    name: 'rabbitmq-scaler-host'
+    value: scalerHost
+  }
+] : []
+
+var secrets = concat(connectionSecrets, providerKeySecrets, scalerSecrets)
+
+var settingsVariables = [
+  {
+    name: 'ConnectionStrings__personagym'
+    secretRef: 'personagym-connection-string'
+  }
+  {
+    name: 'ConnectionStrings__rabbitmq'
+    secretRef: 'rabbitmq-connection-string'
+  }
+  {
+    name: 'PersonaGym__Models__QuestionWriter'
+    value: models.questionWriter
+  }
+  {
+    name: 'PersonaGym__Models__ExemplarWriter'
+    value: models.exemplarWriter
+  }
+  {
+    name: 'PersonaGym__Models__Judges'
+    value: models.judges
+  }
+  {
+    name: 'PersonaGym__Models__Agents'
+    value: models.agents
+  }
+  {
+    name: 'ASPNETCORE_HTTP_PORTS'
+    value: string(targetPort)
+  }
+]
+
+var providerKeyVariables = map(providerKeys, key => {
+  name: key.environmentVariable
+  secretRef: key.secretName
+})
+
+var environmentVariables = concat(settingsVariables, providerKeyVariables)
 
 // KEDA's rabbitmq scaler, as Container Apps exposes it: a custom rule whose `host` comes from a secret.
 // QueueLength mode asks for ceil(waiting messages / value) replicas, between min and max.
-var queueScaleRules = scalesOnQueue
-  ? [
-      {
-        name: '${scaleQueueName}-queue-length'
-        custom: {
-          type: 'rabbitmq'
-          metadata: {
-            queueName: scaleQueueName
-            mode: 'QueueLength'
-            value: string(scaleQueueLength)
-            protocol: 'amqp'
-            vhostName: '/'
-          }
-          auth: [
-            {
-              secretRef: 'rabbitmq-scaler-host'
-              triggerParameter: 'host'
-            }
-          ]
-        }
+var queueScaleRules = scalesOnQueue ? [
+  {
+    name: '${scaleQueueName}-queue-length'
+    custom: {
+      type: 'rabbitmq'
+      metadata: {
+        queueName: scaleQueueName
+        mode: 'QueueLength'
+        value: string(scaleQueueLength)
+        protocol: 'amqp'
+        vhostName: '/'
       }
-    ]
-  : []
+      auth: [
+        {
+          secretRef: 'rabbitmq-scaler-host'
+          triggerParameter: 'host'
+        }
+      ]
+    }
+  }
+] : []
+
+var appIdentity = empty(registryIdentityId) ? {
+  type: 'None'
+} : {
+  type: 'UserAssigned'
+  userAssignedIdentities: {
+    '${registryIdentityId}': {}
+  }
+}
+
+var ingress = ingressMode == 'none' ? null : {
+  external: ingressMode == 'external'
+  targetPort: targetPort
+  transport: 'auto'
+  allowInsecure: false
+}
+
+var registries = empty(registryServer) ? [] : [
+  {
+    server: registryServer
+    identity: registryIdentityId
+  }
+]
 
 resource app 'Microsoft.App/containerApps@2024-03-01' = {
   name: name
   location: location
-  identity: empty(registryIdentityId)
-    ? {
-        type: 'None'
-      }
-    : {
-        type: 'UserAssigned'
-        userAssignedIdentities: {
-          '${registryIdentityId}': {}
-        }
-      }
+  identity: appIdentity
   properties: {
     environmentId: environmentId
     workloadProfileName: 'Consumption'
     configuration: {
       activeRevisionsMode: 'Single'
-      ingress: ingressMode == 'none'
-        ? null
-        : {
-            external: ingressMode == 'external'
-            targetPort: targetPort
-            transport: 'auto'
-            allowInsecure: false
-          }
-      registries: empty(registryServer)
-        ? []
-        : [
-            {
-              server: registryServer
-              identity: registryIdentityId
-            }
-          ]
+      ingress: ingress
+      registries: registries
       secrets: secrets
     }
     template: {
