@@ -1,0 +1,86 @@
+// Azure Database for PostgreSQL Flexible Server with the `personagym` database. The Api applies the
+// schema migrations at start, so nothing here creates tables.
+
+@description('Azure region.')
+param location string
+
+@description('Server name: globally unique, 3-63 lowercase letters, digits and hyphens.')
+param serverName string
+
+@description('Name of the database the services use (their connection string is named after it).')
+param databaseName string = 'personagym'
+
+@description('PostgreSQL major version.')
+@allowed([
+  '15'
+  '16'
+])
+param version string = '16'
+
+@description('Compute size, e.g. Standard_B1ms (Burstable) or Standard_D2ds_v5 (GeneralPurpose).')
+param skuName string = 'Standard_B1ms'
+
+@allowed([
+  'Burstable'
+  'GeneralPurpose'
+  'MemoryOptimized'
+])
+param skuTier string = 'Burstable'
+
+@description('Storage in GB.')
+param storageSizeGB int = 32
+
+@description('Administrator login (not azure_superuser, admin, administrator, root, guest, public, or pg_*).')
+param administratorLogin string
+
+@secure()
+@description('Administrator password.')
+param administratorPassword string
+
+resource server 'Microsoft.DBforPostgreSQL/flexibleServers@2024-08-01' = {
+  name: serverName
+  location: location
+  sku: {
+    name: skuName
+    tier: skuTier
+  }
+  properties: {
+    version: version
+    administratorLogin: administratorLogin
+    administratorLoginPassword: administratorPassword
+    storage: {
+      storageSizeGB: storageSizeGB
+    }
+    backup: {
+      backupRetentionDays: 7
+      geoRedundantBackup: 'Disabled'
+    }
+    highAvailability: {
+      mode: 'Disabled'
+    }
+  }
+}
+
+// 0.0.0.0-0.0.0.0 is Azure's convention for "allow connections from Azure services": the container
+// apps' outbound addresses are not fixed on a Consumption environment without a virtual network.
+resource allowAzureServices 'Microsoft.DBforPostgreSQL/flexibleServers/firewallRules@2024-08-01' = {
+  parent: server
+  name: 'AllowAllAzureServicesAndResourcesWithinAzureIps'
+  properties: {
+    startIpAddress: '0.0.0.0'
+    endIpAddress: '0.0.0.0'
+  }
+}
+
+resource database 'Microsoft.DBforPostgreSQL/flexibleServers/databases@2024-08-01' = {
+  parent: server
+  name: databaseName
+  properties: {
+    charset: 'UTF8'
+    collation: 'en_US.utf8'
+  }
+}
+
+output serverName string = server.name
+output fullyQualifiedDomainName string = server.properties.fullyQualifiedDomainName
+output databaseName string = database.name
