@@ -37,10 +37,13 @@ public sealed class PipelineOptions
     public int MaxSweeps { get; set; } = 5;
 
     /// <summary>
-    /// How long a worker waits for exemplars another worker claimed before giving up (and after which a claim is
-    /// considered abandoned and taken over). Generous: an exemplar call writes 5×5 example answers.
+    /// The lease of an exemplar claim. The writer renews it while its call runs (every third of the lease); a claim
+    /// not renewed for this long belongs to a worker that died, and another one takes it over.
     /// </summary>
-    public TimeSpan ExemplarClaimTimeout { get; set; } = TimeSpan.FromMinutes(5);
+    public TimeSpan ExemplarClaimLease { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How long a worker waits, at most, for exemplars that another (live) worker is writing.</summary>
+    public TimeSpan ExemplarWaitLimit { get; set; } = TimeSpan.FromMinutes(30);
 
     /// <summary>Optional folder of method overrides (rubrics, prompts, environments); see docs/core-api.md.</summary>
     public string? MethodAssetsFolder { get; set; }

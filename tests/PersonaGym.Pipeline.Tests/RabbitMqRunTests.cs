@@ -1,3 +1,4 @@
+using Microsoft.EntityFrameworkCore;
 using PersonaGym.Contracts;
 using PersonaGym.Data;
 using PersonaGym.Pipeline.Messaging;
@@ -70,5 +71,54 @@ public sealed class RabbitMqRunTests(PostgresServer postgres, RabbitMqServer rab
         await Task.Delay(500); // a second copy, if routing made one, would be there by now
         Assert.Equal(1u, (await channel.QueueDeclarePassiveAsync(Endpoints.QuestionGenerator)).MessageCount);
         await channel.QueuePurgeAsync(Endpoints.QuestionGenerator);
+    }
+
+    [Fact]
+    public async Task An_exemplar_claim_left_by_a_dead_judge_is_taken_over_after_its_lease()
+    {
+        var database = await postgres.CreateDatabaseAsync();
+        await using var upstream = await TestPipeline.StartAsync(database, new PipelineSetup
+        {
+            RabbitMq = rabbitMq.ConnectionString,
+            Stages = PipelineStages.QuestionGeneration | PipelineStages.Answering | PipelineStages.Coordination,
+        });
+        var request = TestRuns.Request(personas: 1, agents: 2);
+        var runId = await upstream.SubmitAsync(request);
+        var batches = TestRuns.Expected(request).BatchWork / request.Agents.Count;
+
+        // Every batch answered, then claimed by a judge worker that died before writing (its claim is never renewed).
+        await Wait.UntilAsync(async () =>
+        {
+            await using var db = upstream.NewContext();
+            return await db.BatchWork.CountAsync(w => w.RunId == runId && w.Stage == BatchStage.Judging) == batches * request.Agents.Count;
+        }, "every batch to be answered");
+        await using (var db = upstream.NewContext())
+        {
+            var run = await db.Runs.SingleAsync(r => r.Id == runId);
+            var assets = PersonaGym.Core.MethodAssets.LoadDefault();
+            foreach (var batch in await db.BatchWork.Where(w => w.RunId == runId).Select(w => new { w.BatchId, w.Batch.Task }).Distinct().ToListAsync())
+            {
+                db.ExemplarClaims.Add(new ExemplarClaim
+                {
+                    BatchId = batch.BatchId, WriterSpec = run.ExemplarWriterSpec,
+                    RubricVersion = assets.Rubric(batch.Task).Version, ClaimedAt = DateTimeOffset.UtcNow,
+                });
+            }
+
+            await db.SaveChangesAsync();
+        }
+
+        await using var judges = await TestPipeline.StartAsync(database, new PipelineSetup
+        {
+            RabbitMq = rabbitMq.ConnectionString,
+            Stages = PipelineStages.Judging,
+            Settings = new Dictionary<string, string?> { ["PersonaGym:Pipeline:ExemplarClaimLease"] = "00:00:01" },
+        });
+
+        Assert.Equal(RunStatus.Completed, await upstream.WaitForRunAsync(runId));
+        // The orphaned claims were taken over: each batch's exemplars written once, for both agents.
+        Assert.Equal(batches, (await upstream.CallsByStageAsync(runId))[LlmCallStage.Exemplars]);
+        await using var check = upstream.NewContext();
+        Assert.Equal(0, await check.ExemplarClaims.CountAsync());
     }
 }

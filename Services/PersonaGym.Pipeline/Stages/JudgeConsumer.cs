@@ -81,12 +81,13 @@ public sealed class JudgeConsumer(StageServices stage, ILogger<JudgeConsumer> lo
     /// <summary>
     /// The 1–5 exemplars of each question, from the database or written in one call for the whole batch. When several
     /// models under test reach the batch at once, an <see cref="ExemplarClaim"/> lets one of them write while the others
-    /// wait for its rows, so the exemplar call is paid for once.
+    /// wait for its rows, so the exemplar call is paid for once; the writer renews the claim, so a dead writer's claim
+    /// is taken over after one lease.
     /// </summary>
     private async Task<Dictionary<Guid, RubricExemplars>> EnsureExemplarsAsync(
         Run run, Guid batchId, string persona, PersonaTask task, string rubricVersion, IReadOnlyList<(Guid Id, string Text)> questions, CancellationToken ct)
     {
-        var waitUntil = stage.Time.GetUtcNow() + stage.Options.ExemplarClaimTimeout;
+        var waitUntil = stage.Time.GetUtcNow() + stage.Options.ExemplarWaitLimit;
         while (true)
         {
             var stored = await LoadExemplarsAsync(run.ExemplarWriterSpec, rubricVersion, questions, ct);
@@ -94,6 +95,8 @@ public sealed class JudgeConsumer(StageServices stage, ILogger<JudgeConsumer> lo
 
             if (await TryClaimAsync(batchId, run.ExemplarWriterSpec, rubricVersion, ct) is { } claimId)
             {
+                using var renewal = CancellationTokenSource.CreateLinkedTokenSource(ct);
+                var renewing = RenewClaimAsync(claimId, renewal.Token);
                 try
                 {
                     // The previous holder may have stored them and let go between our look and our claim.
@@ -103,6 +106,8 @@ public sealed class JudgeConsumer(StageServices stage, ILogger<JudgeConsumer> lo
                 }
                 finally
                 {
+                    await renewal.CancelAsync();
+                    await renewing;
                     // Done or failed, the claim goes: the rows now exist, or another delivery may try.
                     await using var db = await stage.Contexts.CreateDbContextAsync(CancellationToken.None);
                     await db.ExemplarClaims.Where(c => c.Id == claimId).ExecuteDeleteAsync(CancellationToken.None);
@@ -112,12 +117,32 @@ public sealed class JudgeConsumer(StageServices stage, ILogger<JudgeConsumer> lo
             }
 
             if (stage.Time.GetUtcNow() > waitUntil)
-                throw new TimeoutException($"the exemplars of batch {batchId} were claimed by another worker and did not appear in {stage.Options.ExemplarClaimTimeout}");
+                throw new TimeoutException($"the exemplars of batch {batchId} were claimed by another worker and did not appear in {stage.Options.ExemplarWaitLimit}");
             await Task.Delay(ClaimPollInterval, stage.Time, ct);
         }
     }
 
     private static readonly TimeSpan ClaimPollInterval = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>Keeps the claim fresh while its exemplar call runs, so only a dead writer's claim goes stale.</summary>
+    private async Task RenewClaimAsync(Guid claimId, CancellationToken ct)
+    {
+        var every = stage.Options.ExemplarClaimLease / 3;
+        try
+        {
+            while (true)
+            {
+                await Task.Delay(every, stage.Time, ct);
+                var now = stage.Time.GetUtcNow();
+                await using var db = await stage.Contexts.CreateDbContextAsync(ct);
+                await db.ExemplarClaims.Where(c => c.Id == claimId).ExecuteUpdateAsync(s => s.SetProperty(c => c.ClaimedAt, now), ct);
+            }
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            // The writer finished.
+        }
+    }
 
     /// <summary>Claims the batch's exemplars for this delivery, taking over a claim older than the claim timeout; null when someone else holds it.</summary>
     private async Task<Guid?> TryClaimAsync(Guid batchId, string writer, string rubricVersion, CancellationToken ct)
@@ -137,7 +162,7 @@ public sealed class JudgeConsumer(StageServices stage, ILogger<JudgeConsumer> lo
         }
 
         // Held by another delivery; a claim whose holder stopped renewing it is taken over, by one taker only.
-        var stale = now - stage.Options.ExemplarClaimTimeout;
+        var stale = now - stage.Options.ExemplarClaimLease;
         var existing = await db.ExemplarClaims.AsNoTracking()
             .FirstOrDefaultAsync(c => c.BatchId == batchId && c.WriterSpec == writer && c.RubricVersion == rubricVersion, ct);
         if (existing is null || existing.ClaimedAt >= stale) return null;
