@@ -134,8 +134,16 @@ public sealed class JudgeConsumer(StageServices stage, ILogger<JudgeConsumer> lo
             {
                 await Task.Delay(every, stage.Time, ct);
                 var now = stage.Time.GetUtcNow();
-                await using var db = await stage.Contexts.CreateDbContextAsync(ct);
-                await db.ExemplarClaims.Where(c => c.Id == claimId).ExecuteUpdateAsync(s => s.SetProperty(c => c.ClaimedAt, now), ct);
+                try
+                {
+                    await using var db = await stage.Contexts.CreateDbContextAsync(ct);
+                    await db.ExemplarClaims.Where(c => c.Id == claimId).ExecuteUpdateAsync(s => s.SetProperty(c => c.ClaimedAt, now), ct);
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    // A missed renewal costs at most a second writer (and call); it must not fail the batch.
+                    logger.LogDebug(ex, "Could not renew exemplar claim {ClaimId}", claimId);
+                }
             }
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
@@ -144,7 +152,7 @@ public sealed class JudgeConsumer(StageServices stage, ILogger<JudgeConsumer> lo
         }
     }
 
-    /// <summary>Claims the batch's exemplars for this delivery, taking over a claim older than the claim timeout; null when someone else holds it.</summary>
+    /// <summary>Claims the batch's exemplars for this delivery, taking over a claim not renewed for a lease; null when someone else holds it.</summary>
     private async Task<Guid?> TryClaimAsync(Guid batchId, string writer, string rubricVersion, CancellationToken ct)
     {
         var now = stage.Time.GetUtcNow();
