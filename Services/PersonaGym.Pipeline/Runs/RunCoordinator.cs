@@ -164,14 +164,20 @@ public sealed class RunCoordinator(
 
         foreach (var item in items)
         {
-            if (item.Stage == BatchStage.Judging)
-                await publish.Publish(new JudgeAnswers { RunId = runId, RunPersonaId = item.RunPersonaId, BatchId = item.BatchId, AgentId = item.AgentId }, cancellationToken);
-            else
-                await publish.Publish(new AnswerQuestions { RunId = runId, RunPersonaId = item.RunPersonaId, BatchId = item.BatchId, AgentId = item.AgentId }, cancellationToken);
+            await PublishNextAsync(publish, runId, item.RunPersonaId, item.BatchId, item.AgentId,
+                item.Stage == BatchStage.Skipped ? BatchStage.Answering : item.Stage, cancellationToken);
         }
 
         return personaIds.Count + items.Count;
     }
+
+    /// <summary>The message that moves one agent's batch on from its stage: answering, or judging.</summary>
+    public static Task PublishNextAsync(IPublishEndpoint publish, Guid runId, Guid runPersonaId, Guid batchId, Guid agentId, BatchStage stage, CancellationToken cancellationToken) => stage switch
+    {
+        BatchStage.Answering => publish.Publish(new AnswerQuestions { RunId = runId, RunPersonaId = runPersonaId, BatchId = batchId, AgentId = agentId }, cancellationToken),
+        BatchStage.Judging => publish.Publish(new JudgeAnswers { RunId = runId, RunPersonaId = runPersonaId, BatchId = batchId, AgentId = agentId }, cancellationToken),
+        _ => Task.CompletedTask,
+    };
 
     public static string Truncate(string text) => text.Length > 4000 ? text[..4000] : text;
 }

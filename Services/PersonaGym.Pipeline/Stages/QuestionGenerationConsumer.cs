@@ -5,6 +5,7 @@ using PersonaGym.Contracts;
 using PersonaGym.Core;
 using PersonaGym.Data;
 using PersonaGym.Pipeline.Llm;
+using PersonaGym.Pipeline.Runs;
 
 namespace PersonaGym.Pipeline.Stages;
 
@@ -67,10 +68,7 @@ public sealed class QuestionGenerationConsumer(StageServices stage, ILogger<Ques
         var work = await EnsureBatchWorkAsync(run, runPersona.Id, setPersona.Id, ct);
         foreach (var item in work)
         {
-            if (item.Stage == BatchStage.Judging)
-                await context.Publish(new JudgeAnswers { RunId = run.Id, RunPersonaId = runPersona.Id, BatchId = item.BatchId, AgentId = item.AgentId }, ct);
-            else if (item.Stage == BatchStage.Answering)
-                await context.Publish(new AnswerQuestions { RunId = run.Id, RunPersonaId = runPersona.Id, BatchId = item.BatchId, AgentId = item.AgentId }, ct);
+            await RunCoordinator.PublishNextAsync(context, run.Id, runPersona.Id, item.BatchId, item.AgentId, item.Stage, ct);
         }
 
         if (work.Count == 0 || work.All(w => w.Stage is BatchStage.Done or BatchStage.Failed))
