@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Caching.Distributed;
 
@@ -9,6 +10,8 @@ namespace PersonaGym.Models;
 /// and PersonaGym's call metadata (<c>personagym.*</c> properties such as the stage tag) is left out of the key,
 /// because it describes the call for accounting and does not change what the model is asked.
 /// Responses served from the store are marked with <see cref="PersonaGymChatProperties.CacheHit"/>.
+/// Identical requests made at the same time in one process share one call (the first's answer is not stored yet, so
+/// the store alone would let both pay): the followers get the leader's response, marked as a cache hit.
 /// </summary>
 public sealed class ModelResponseCachingChatClient : DistributedCachingChatClient
 {
@@ -17,6 +20,58 @@ public sealed class ModelResponseCachingChatClient : DistributedCachingChatClien
     {
         ArgumentNullException.ThrowIfNull(spec);
         CacheKeyAdditionalValues = ["personagym-model", spec.Text];
+    }
+
+    private readonly ConcurrentDictionary<string, Task<ChatResponse>> _inFlight = new(StringComparer.Ordinal);
+
+    public override async Task<ChatResponse> GetResponseAsync(
+        IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        var list = messages as IReadOnlyList<ChatMessage> ?? messages.ToList();
+        var key = GetCacheKey(list, options);
+        var leader = new TaskCompletionSource<ChatResponse>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var inFlight = _inFlight.GetOrAdd(key, leader.Task);
+        if (inFlight != leader.Task)
+        {
+            try
+            {
+                var shared = await inFlight.WaitAsync(cancellationToken).ConfigureAwait(false);
+                return new ChatResponse(shared.Messages)
+                {
+                    ResponseId = shared.ResponseId,
+                    ModelId = shared.ModelId,
+                    CreatedAt = shared.CreatedAt,
+                    FinishReason = shared.FinishReason,
+                    Usage = shared.Usage,
+                    AdditionalProperties = new AdditionalPropertiesDictionary(shared.AdditionalProperties ?? [])
+                    {
+                        [PersonaGymChatProperties.CacheHit] = true,
+                    },
+                };
+            }
+            catch (Exception) when (!cancellationToken.IsCancellationRequested)
+            {
+                // The leader's call failed; this caller makes its own attempt.
+                return await base.GetResponseAsync(list, options, cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        try
+        {
+            var response = await base.GetResponseAsync(list, options, cancellationToken).ConfigureAwait(false);
+            leader.TrySetResult(response);
+            return response;
+        }
+        catch (Exception ex)
+        {
+            leader.TrySetException(ex);
+            _ = leader.Task.Exception; // observed: followers retry on their own
+            throw;
+        }
+        finally
+        {
+            _inFlight.TryRemove(new KeyValuePair<string, Task<ChatResponse>>(key, leader.Task));
+        }
     }
 
     protected override string GetCacheKey(IEnumerable<ChatMessage> messages, ChatOptions? options, params ReadOnlySpan<object?> additionalValues) =>

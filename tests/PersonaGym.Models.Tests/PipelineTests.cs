@@ -34,6 +34,26 @@ public class PipelineTests
     }
 
     [Fact]
+    public async Task Identical_calls_made_at_the_same_time_share_one_request_and_the_followers_are_hits()
+    {
+        var release = new TaskCompletionSource();
+        var offline = new CallbackChatClient(async (_, _, _) => { await release.Task; return Answer("shared"); });
+        var recorder = new ListRecorder();
+        var pipeline = new ModelPipelineFactory(TestModels.Clients(TestModels.Configuration(), _ => offline), TestModels.FastOptions(),
+            TestModels.MemoryCache(), recorder, null, TestTimeProvider.Instant());
+        var client = pipeline.GetChatClient("offline:sim");
+
+        var calls = Enumerable.Range(0, 3).Select(_ => client.GetResponseAsync("q", new ChatOptions { Temperature = 0 })).ToList();
+        while (offline.Calls == 0) await Task.Delay(5);
+        release.SetResult();
+        var responses = await Task.WhenAll(calls);
+
+        Assert.Equal(1, offline.Calls);
+        Assert.All(responses, r => Assert.Equal("shared", r.Text));
+        Assert.Equal(2, recorder.Records.Count(r => r.CacheHit));
+    }
+
+    [Fact]
     public async Task The_stage_tag_does_not_split_cache_entries_but_other_options_do()
     {
         var offline = new CallbackChatClient((_, _, _) => Task.FromResult(Answer("same")));

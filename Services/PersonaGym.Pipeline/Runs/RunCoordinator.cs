@@ -55,13 +55,21 @@ public sealed class RunCoordinator(
 
         if (reason is null) return false;
 
+        // Stop only under the budget just read: a resume may have raised it meanwhile, and then this work goes on.
         var now = time.GetUtcNow();
-        var changed = await db.Runs.Where(r => r.Id == runId && (r.Status == RunStatus.Running || r.Status == RunStatus.Pending))
+        var changed = await db.Runs.Where(r => r.Id == runId && (r.Status == RunStatus.Running || r.Status == RunStatus.Pending)
+                && r.MaxCalls == budget.MaxCalls && r.MaxTokens == budget.MaxTokens)
             .ExecuteUpdateAsync(s => s.SetProperty(r => r.Status, RunStatus.Stopped)
                 .SetProperty(r => r.Error, reason)
                 .SetProperty(r => r.UpdatedAt, now), cancellationToken);
-        if (changed > 0) logger.LogWarning("Run {RunId} stopped: {Reason}", runId, reason);
-        return true;
+        if (changed > 0)
+        {
+            logger.LogWarning("Run {RunId} stopped: {Reason}", runId, reason);
+            return true;
+        }
+
+        // Already stopped (or finished), or resumed with a new budget: go on only in the last case.
+        return !await IsActiveAsync(runId, cancellationToken) || await BudgetExhaustedAsync(runId, cancellationToken);
     }
 
     /// <summary>
