@@ -57,6 +57,37 @@ public sealed class QuestionBatch
     public int BatchIndex { get; set; }
 
     public List<Question> Questions { get; set; } = [];
+
+    /// <summary>
+    /// One task's questions of a persona, in order, cut into batches of <paramref name="batchSize"/> (the last may be
+    /// shorter); each batch carries its questions.
+    /// </summary>
+    public static List<QuestionBatch> Split(
+        Guid questionSetPersonaId, PersonaTask task, IReadOnlyList<string> texts, int batchSize, QuestionSource source)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
+        var batches = new List<QuestionBatch>();
+        for (var ordinal = 0; ordinal < texts.Count; ordinal++)
+        {
+            if (ordinal % batchSize == 0)
+            {
+                batches.Add(new QuestionBatch { QuestionSetPersonaId = questionSetPersonaId, Task = task, BatchIndex = ordinal / batchSize });
+            }
+
+            var batch = batches[^1];
+            batch.Questions.Add(new Question
+            {
+                QuestionSetPersonaId = questionSetPersonaId,
+                BatchId = batch.Id,
+                Task = task,
+                Ordinal = ordinal,
+                Text = texts[ordinal],
+                Source = source,
+            });
+        }
+
+        return batches;
+    }
 }
 
 public sealed class Question

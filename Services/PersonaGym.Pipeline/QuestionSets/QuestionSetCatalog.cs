@@ -104,25 +104,10 @@ public sealed class QuestionSetCatalog(IDbContextFactory<PersonaGymDbContext> co
 
                 foreach (var task in PersonaTasks.All)
                 {
-                    var texts = item.Questions[task];
-                    QuestionBatch? batch = null;
-                    for (var ordinal = 0; ordinal < texts.Count; ordinal++)
+                    foreach (var batch in QuestionBatch.Split(entry.Id, task, item.Questions[task], ImportedBatchSize, QuestionSource.Imported))
                     {
-                        if (ordinal % ImportedBatchSize == 0)
-                        {
-                            batch = new QuestionBatch { QuestionSetPersonaId = entry.Id, Task = task, BatchIndex = ordinal / ImportedBatchSize };
-                            batches.Add(batch);
-                        }
-
-                        questions.Add(new Question
-                        {
-                            QuestionSetPersonaId = entry.Id,
-                            BatchId = batch!.Id,
-                            Task = task,
-                            Ordinal = ordinal,
-                            Text = texts[ordinal],
-                            Source = QuestionSource.Imported,
-                        });
+                        batches.Add(batch);
+                        questions.AddRange(batch.Questions);
                     }
                 }
             }

@@ -110,24 +110,10 @@ public sealed class QuestionGenerationConsumer(StageServices stage, ILogger<Ques
         };
         foreach (var (task, questions) in perTask)
         {
-            for (var b = 0; b * run.BatchSize < questions.Count; b++)
+            foreach (var batch in QuestionBatch.Split(setPersona.Id, task, questions, run.BatchSize, QuestionSource.Generated))
             {
-                var batch = new QuestionBatch { QuestionSetPersonaId = setPersona.Id, Task = task, BatchIndex = b };
                 setPersona.Batches.Add(batch);
-                for (var i = b * run.BatchSize; i < Math.Min(questions.Count, (b + 1) * run.BatchSize); i++)
-                {
-                    var question = new Question
-                    {
-                        QuestionSetPersonaId = setPersona.Id,
-                        BatchId = batch.Id,
-                        Task = task,
-                        Ordinal = i,
-                        Text = questions[i],
-                        Source = QuestionSource.Generated,
-                    };
-                    batch.Questions.Add(question);
-                    setPersona.Questions.Add(question);
-                }
+                setPersona.Questions.AddRange(batch.Questions);
             }
         }
 
