@@ -32,6 +32,9 @@ public sealed class LocalPostgresDatabaseResource(string name, string databaseNa
 
 internal static class LocalPostgresExtensions
 {
+    /// <summary>Room for the pools of the Api, the workers and every judge replica (the default is 100).</summary>
+    internal const int MaxConnections = 500;
+
     private const string InstallCommand = "apt-get install -y postgresql";
 
     /// <summary>Debian/Ubuntu install the server binaries per major version, outside PATH.</summary>
@@ -88,7 +91,9 @@ internal static class LocalPostgresExtensions
             .AddAsyncCheck(databaseHealthCheck, ct => CanQueryAsync(databaseConnectionString, ct));
 
         var serverBuilder = builder.AddResource(server)
-            .WithArgs([.. dropPrivileges, "-D", dataDirectory, "-p", port.ToString(CultureInfo.InvariantCulture)])
+            // Every service keeps its own Npgsql pool (up to 100 connections each) and the stages work on many
+            // batches at once: PostgreSQL's default of 100 connections runs out ("too many clients") under load.
+            .WithArgs([.. dropPrivileges, "-D", dataDirectory, "-p", port.ToString(CultureInfo.InvariantCulture), "-c", $"max_connections={MaxConnections}"])
             .WithHealthCheck(serverHealthCheck)
             .ExcludeFromManifest();
 

@@ -16,6 +16,7 @@ namespace PersonaGym.AppHost.Tests;
 /// Whole evaluations through the real distributed system: the Api, the three worker services (two judge replicas),
 /// RabbitMQ and PostgreSQL, all started by the AppHost on this machine's installed servers.
 /// </summary>
+[Collection(SystemCollection.Name)]
 public sealed class DistributedRunTests(DistributedRunTests.SystemFixture system, ITestOutputHelper output)
     : IClassFixture<DistributedRunTests.SystemFixture>
 {

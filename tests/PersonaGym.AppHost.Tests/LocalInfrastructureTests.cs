@@ -7,6 +7,7 @@ using RabbitMQ.Client;
 
 namespace PersonaGym.AppHost.Tests;
 
+[Collection(SystemCollection.Name)]
 public sealed class LocalInfrastructureTests(LocalInfrastructureAppFixture fixture) : IClassFixture<LocalInfrastructureAppFixture>
 {
     [Fact]
