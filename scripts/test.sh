@@ -28,6 +28,34 @@ read -r passed failed skipped < <(
     END { print p + 0, f + 0, s + 0 }'
 )
 
+# The failures again, at the end where a reader (or a CI log tail) sees them: name, then the start of the message.
+if [ "$failed" -ne 0 ]; then
+  echo
+  echo "Failed tests:"
+  find "$results" -name '*.trx' -print0 | xargs -0 -r awk '
+    BEGIN { RS = "</UnitTestResult>" }
+    function decode(text) {
+      gsub(/&#xD;/, "", text); gsub(/&lt;/, "<", text); gsub(/&gt;/, ">", text)
+      gsub(/&quot;/, "\"", text); gsub(/&apos;/, "\047", text); gsub(/&amp;/, "\\&", text)
+      return text
+    }
+    {
+      # Passed tests are mostly self-closing elements: the result this record closes is its last one.
+      n = split($0, chunk, "<UnitTestResult ")
+      result = chunk[n]
+      if (n < 2 || result !~ /outcome="(Failed|Error|Timeout|Aborted)"/) next
+      name = result; sub(/^.*testName="/, "", name); sub(/".*/, "", name)
+      message = ""
+      if (match(result, /<Message>[^<]*<\/Message>/)) message = substr(result, RSTART + 9, RLENGTH - 19)
+      message = decode(message)
+      print "  - " decode(name)
+      lines = split(message, part, "\n")
+      for (i = 1; i <= lines && i <= 40; i++) print "      " part[i]
+      if (lines > 40) print "      ... (" lines - 40 " more lines in the TRX file)"
+    }'
+  echo
+fi
+
 if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then
   echo "dotnet test exited with $status (build or test host failure; see above)" >&2
 fi

@@ -30,6 +30,8 @@ public sealed class DistributedRunTests(DistributedRunTests.SystemFixture system
         public Task InitializeAsync() => _inner.InitializeAsync();
 
         public Task DisposeAsync() => _inner.DisposeAsync();
+
+        public string DescribeResources() => _inner.DescribeResources();
     }
 
     private static readonly TimeSpan RunTimeout = TimeSpan.FromMinutes(4);
@@ -53,21 +55,35 @@ public sealed class DistributedRunTests(DistributedRunTests.SystemFixture system
     private async Task<RunSummaryStatus> WaitForRunAsync(ServerClient client, Guid runId)
     {
         using var timeout = new CancellationTokenSource(RunTimeout);
-        while (true)
+        RunSummary? summary = null;
+        try
         {
-            var summary = await client.SummaryAsync(runId, timeout.Token);
-            Assert.NotNull(summary);
-            if (summary.Status is not (RunStatus.Pending or RunStatus.Running))
+            while (true)
             {
-                output.WriteLine($"run {runId}: {summary.Status}, {summary.Judgements} judgements, {summary.Usage.Calls} calls");
-                return new RunSummaryStatus(summary.Status, summary.Judgements);
-            }
+                summary = await client.SummaryAsync(runId, timeout.Token);
+                Assert.NotNull(summary);
+                if (summary.Status is not (RunStatus.Pending or RunStatus.Running))
+                {
+                    output.WriteLine($"run {runId}: {summary.Status}, {summary.Judgements} judgements, {summary.Usage.Calls} calls");
+                    return new RunSummaryStatus(summary.Status, summary.Judgements);
+                }
 
-            await Task.Delay(250, timeout.Token);
+                await Task.Delay(250, timeout.Token);
+            }
+        }
+        catch (OperationCanceledException) when (timeout.IsCancellationRequested)
+        {
+            throw new TimeoutException(
+                $"Run {runId} did not finish within {RunTimeout}; last seen: {summary?.Status}, {summary?.Judgements} judgements. " +
+                $"Resources:{Environment.NewLine}{system.DescribeResources()}");
         }
     }
 
     private sealed record RunSummaryStatus(RunStatus Status, int Judgements);
+
+    private void AssertCompleted(RunSummaryStatus finished) =>
+        Assert.True(finished.Status == RunStatus.Completed,
+            $"The run ended {finished.Status} after {finished.Judgements} judgements. Resources:{Environment.NewLine}{system.DescribeResources()}");
 
     [Fact]
     public async Task A_run_submitted_to_the_api_completes_with_scores_equal_to_a_recomputation_from_the_database()
@@ -77,7 +93,7 @@ public sealed class DistributedRunTests(DistributedRunTests.SystemFixture system
         var accepted = await client.SubmitAsync(Request("distributed", personas: 3, questionsPerTask: 2), CancellationToken.None);
         var finished = await WaitForRunAsync(client, accepted.Id);
 
-        Assert.Equal(RunStatus.Completed, finished.Status);
+        AssertCompleted(finished);
         var report = await client.ReportAsync(accepted.Id, CancellationToken.None);
         Assert.True(report.Offline);
 
@@ -132,7 +148,7 @@ public sealed class DistributedRunTests(DistributedRunTests.SystemFixture system
         output.WriteLine($"killed judge replica process {judges[0]}");
 
         var finished = await WaitForRunAsync(client, accepted.Id);
-        Assert.Equal(RunStatus.Completed, finished.Status);
+        AssertCompleted(finished);
 
         await using var check = await OpenDatabaseAsync();
         var answers = await check.Answers.CountAsync(a => a.RunId == accepted.Id);

@@ -2,6 +2,7 @@ using Aspire.Hosting;
 using Aspire.Hosting.ApplicationModel;
 using Aspire.Hosting.Testing;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 
 namespace PersonaGym.AppHost.Tests;
 
@@ -15,15 +16,22 @@ public sealed class LocalInfrastructureAppFixture : IAsyncLifetime
     public static readonly string[] ResourceNames =
         ["postgres", "personagym", "rabbitmq", "api", "question-generator", "agent-runner", "judge"];
 
-    /// <summary>Generous (first start runs initdb and compiles nothing), but bounded.</summary>
-    public static readonly TimeSpan StartTimeout = TimeSpan.FromMinutes(3);
+    /// <summary>
+    /// A bound against a hang, not a speed check: a start here takes well under a minute, but a cold machine runs
+    /// initdb, RabbitMQ's first boot and every service's first start while other test projects share its cores.
+    /// </summary>
+    public static readonly TimeSpan StartTimeout = TimeSpan.FromMinutes(5);
 
     private readonly string _dataDirectory =
         Path.Combine(Path.GetTempPath(), $"personagym-apphost-tests-{Guid.NewGuid():N}");
 
     private DistributedApplication? _app;
+    private ResourceWatch? _watch;
 
     public DistributedApplication App => _app ?? throw new InvalidOperationException("The application has not started.");
+
+    /// <summary>Every resource's state and last log lines, for a failure message.</summary>
+    public string DescribeResources() => _watch?.Describe() ?? "(the application was not built)";
 
     public async Task InitializeAsync()
     {
@@ -32,18 +40,40 @@ public sealed class LocalInfrastructureAppFixture : IAsyncLifetime
             ["--Infrastructure:Mode=local", $"--Infrastructure:DataDirectory={_dataDirectory}", "--Judge:Replicas=2"],
             timeout.Token);
 
-        _app = await builder.BuildAsync(timeout.Token);
-        await _app.StartAsync(timeout.Token);
+        // The AppHost forwards every resource's console to its own log, and a whole run is tens of thousands of
+        // lines: a failing test quotes what matters instead (ResourceWatch).
+        builder.Services.AddLogging(logging => logging
+            .AddFilter("PersonaGym.AppHost.Resources", LogLevel.None)
+            .AddFilter("Microsoft.Extensions.Diagnostics.HealthChecks", LogLevel.None)
+            .AddFilter("System.Net.Http.HttpClient", LogLevel.Warning));
 
-        var notifications = _app.Services.GetRequiredService<ResourceNotificationService>();
-        foreach (var name in ResourceNames)
+        _app = await builder.BuildAsync(timeout.Token);
+        _watch = new ResourceWatch(_app);
+        try
         {
-            await notifications.WaitForResourceHealthyAsync(name, timeout.Token);
+            await _app.StartAsync(timeout.Token);
+
+            var notifications = _app.Services.GetRequiredService<ResourceNotificationService>();
+            foreach (var name in ResourceNames)
+            {
+                await notifications.WaitForResourceHealthyAsync(name, timeout.Token);
+            }
+        }
+        catch (Exception exception)
+        {
+            var what = timeout.IsCancellationRequested ? $"did not become healthy within {StartTimeout}" : "failed to start";
+            throw new InvalidOperationException(
+                $"The system {what}. Resources:{Environment.NewLine}{DescribeResources()}", exception);
         }
     }
 
     public async Task DisposeAsync()
     {
+        if (_watch is not null)
+        {
+            await _watch.DisposeAsync();
+        }
+
         if (_app is not null)
         {
             await _app.StopAsync();

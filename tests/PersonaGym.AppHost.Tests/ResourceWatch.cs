@@ -1,0 +1,111 @@
+using System.Collections.Concurrent;
+using System.Text;
+using Aspire.Hosting;
+using Aspire.Hosting.ApplicationModel;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+
+namespace PersonaGym.AppHost.Tests;
+
+/// <summary>
+/// Follows every resource of a system from before it starts: its latest state and its last log lines, so a test that
+/// fails can say which resource was stuck or dead, and what it printed, in the failure message itself.
+/// </summary>
+public sealed class ResourceWatch : IAsyncDisposable
+{
+    private const int KeptLines = 40;
+
+    private readonly ConcurrentDictionary<string, ResourceEvent> _latest = new();
+    private readonly ConcurrentDictionary<string, ConcurrentQueue<string>> _logs = new();
+    private readonly CancellationTokenSource _stop = new();
+    private readonly ResourceLoggerService _loggers;
+    private readonly ConcurrentBag<Task> _watches = [];
+
+    public ResourceWatch(DistributedApplication app)
+    {
+        var notifications = app.Services.GetRequiredService<ResourceNotificationService>();
+        _loggers = app.Services.GetRequiredService<ResourceLoggerService>();
+        _watches.Add(Task.Run(() => WatchStatesAsync(notifications)));
+    }
+
+    private async Task WatchStatesAsync(ResourceNotificationService notifications)
+    {
+        try
+        {
+            await foreach (var resourceEvent in notifications.WatchAsync(_stop.Token))
+            {
+                if (_latest.TryAdd(resourceEvent.ResourceId, resourceEvent))
+                {
+                    var id = resourceEvent.ResourceId;
+                    _watches.Add(Task.Run(() => WatchLogsAsync(id)));
+                }
+                else
+                {
+                    _latest[resourceEvent.ResourceId] = resourceEvent;
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    private async Task WatchLogsAsync(string resourceId)
+    {
+        var lines = _logs.GetOrAdd(resourceId, _ => new ConcurrentQueue<string>());
+        try
+        {
+            await foreach (var batch in _loggers.WatchAsync(resourceId).WithCancellation(_stop.Token))
+            {
+                foreach (var line in batch)
+                {
+                    lines.Enqueue(line.Content);
+                    while (lines.Count > KeptLines) lines.TryDequeue(out _);
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    /// <summary>Every resource's state and health; the failing ones with their health reports and last log lines.</summary>
+    public string Describe()
+    {
+        var text = new StringBuilder();
+        foreach (var (id, resourceEvent) in _latest.OrderBy(entry => entry.Key, StringComparer.Ordinal))
+        {
+            var snapshot = resourceEvent.Snapshot;
+            var state = snapshot.State?.Text ?? "(no state)";
+            var health = snapshot.HealthStatus?.ToString() ?? "(no health)";
+            text.Append(id).Append(": ").Append(state).Append(", ").Append(health);
+            if (snapshot.ExitCode is { } exitCode) text.Append(", exit code ").Append(exitCode);
+            text.AppendLine();
+
+            if (snapshot.HealthStatus == HealthStatus.Healthy) continue;
+            foreach (var report in snapshot.HealthReports.Where(r => r.Status != HealthStatus.Healthy))
+            {
+                text.Append("    health check ").Append(report.Name).Append(": ").Append(report.Status?.ToString() ?? "not run")
+                    .Append(' ').AppendLine(report.Description ?? FirstLine(report.ExceptionText));
+            }
+
+            if (_logs.TryGetValue(id, out var lines) && !lines.IsEmpty)
+            {
+                text.AppendLine($"    last {lines.Count} log lines:");
+                foreach (var line in lines) text.Append("      ").AppendLine(line);
+            }
+        }
+
+        return text.Length == 0 ? "(no resource reported any state)" : text.ToString();
+    }
+
+    private static string FirstLine(string? text) =>
+        text is null ? "" : text.Split('\n', 2)[0].TrimEnd('\r');
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync();
+        await Task.WhenAll(_watches);
+        _stop.Dispose();
+    }
+}
