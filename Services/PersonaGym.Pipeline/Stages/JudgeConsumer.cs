@@ -157,27 +157,39 @@ public sealed class JudgeConsumer(StageServices stage, ILogger<JudgeConsumer> lo
     {
         var now = stage.Time.GetUtcNow();
         await using var db = await stage.Contexts.CreateDbContextAsync(ct);
-        var claim = new ExemplarClaim { BatchId = batchId, WriterSpec = writer, RubricVersion = rubricVersion, ClaimedAt = now };
-        db.ExemplarClaims.Add(claim);
-        try
+        // Looked up first: when several models under test reach a batch, most deliveries find the claim held, and
+        // inserting blindly would make each of them a unique-index violation in the database's and the worker's logs.
+        var existing = await FindClaimAsync(db, batchId, writer, rubricVersion, ct);
+        if (existing is null)
         {
-            await db.SaveChangesAsync(ct);
-            return claim.Id;
-        }
-        catch (DbUpdateException ex) when (DbExceptions.IsUniqueViolation(ex))
-        {
-            db.ChangeTracker.Clear();
+            var claim = new ExemplarClaim { BatchId = batchId, WriterSpec = writer, RubricVersion = rubricVersion, ClaimedAt = now };
+            db.ExemplarClaims.Add(claim);
+            try
+            {
+                await db.SaveChangesAsync(ct);
+                return claim.Id;
+            }
+            catch (DbUpdateException ex) when (DbExceptions.IsUniqueViolation(ex))
+            {
+                // Claimed between the look-up and the insert.
+                db.ChangeTracker.Clear();
+            }
+
+            existing = await FindClaimAsync(db, batchId, writer, rubricVersion, ct);
         }
 
         // Held by another delivery; a claim whose holder stopped renewing it is taken over, by one taker only.
         var stale = now - stage.Options.ExemplarClaimLease;
-        var existing = await db.ExemplarClaims.AsNoTracking()
-            .FirstOrDefaultAsync(c => c.BatchId == batchId && c.WriterSpec == writer && c.RubricVersion == rubricVersion, ct);
         if (existing is null || existing.ClaimedAt >= stale) return null;
         var taken = await db.ExemplarClaims.Where(c => c.Id == existing.Id && c.ClaimedAt == existing.ClaimedAt)
             .ExecuteUpdateAsync(s => s.SetProperty(c => c.ClaimedAt, now), ct);
         return taken == 1 ? existing.Id : null;
     }
+
+    private static Task<ExemplarClaim?> FindClaimAsync(
+        PersonaGymDbContext db, Guid batchId, string writer, string rubricVersion, CancellationToken ct) =>
+        db.ExemplarClaims.AsNoTracking()
+            .FirstOrDefaultAsync(c => c.BatchId == batchId && c.WriterSpec == writer && c.RubricVersion == rubricVersion, ct);
 
     private async Task WriteExemplarsAsync(
         Run run, string persona, PersonaTask task, string rubricVersion, IReadOnlyList<(Guid Id, string Text)> questions,
