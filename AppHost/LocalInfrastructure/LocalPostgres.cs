@@ -74,7 +74,7 @@ internal static class LocalPostgresExtensions
         var passwordFile = Path.Combine(serverDirectory, "superuser-password");
         Directory.CreateDirectory(serverDirectory);
         var password = ReadOrCreatePassword(passwordFile);
-        var port = OsProcess.FreeLoopbackPort();
+        var port = LoopbackPorts.Free();
 
         string[] dropPrivileges = runAsPostgresUser
             ? ["--reuid=postgres", "--regid=postgres", "--init-groups", "--", postgres]

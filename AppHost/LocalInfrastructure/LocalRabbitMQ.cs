@@ -42,10 +42,10 @@ internal static class LocalRabbitMQExtensions
         }
 
         var brokerDirectory = Path.Combine(settings.DataDirectory, "rabbitmq");
-        var amqpPort = OsProcess.FreeLoopbackPort();
-        var distributionPort = OsProcess.FreeLoopbackPort();
-        var epmdPort = OsProcess.FreeLoopbackPort();
-        var managementPort = OsProcess.FreeLoopbackPort();
+        var amqpPort = LoopbackPorts.Free();
+        var distributionPort = LoopbackPorts.Free();
+        var epmdPort = LoopbackPorts.Free();
+        var managementPort = LoopbackPorts.Free();
         var files = new BrokerFiles(brokerDirectory);
         files.Write(amqpPort, managementPort);
 

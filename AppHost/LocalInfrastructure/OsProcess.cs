@@ -15,16 +15,6 @@ internal static class OsProcess
 
     public static bool IsRoot => !OperatingSystem.IsWindows() && geteuid() == 0;
 
-    /// <summary>A loopback port nobody listens on right now.</summary>
-    public static int FreeLoopbackPort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        return port;
-    }
-
     /// <summary>Finds an executable: in <paramref name="directory"/> when given, else in the candidates, else on PATH.</summary>
     public static string? FindExecutable(string name, string? directory, IEnumerable<string> candidateDirectories)
     {

@@ -70,21 +70,6 @@ internal static class ExternalProcess
     /// <summary>The last lines of a log, for an error message.</summary>
     public static string Tail(ConcurrentQueue<string> log, int lines = 40) => string.Join('\n', log.TakeLast(lines));
 
-    /// <summary>A TCP port on the loopback interface that nothing listens on right now.</summary>
-    public static int FreeLoopbackPort()
-    {
-        var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        listener.Start();
-        try
-        {
-            return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
-        }
-        finally
-        {
-            listener.Stop();
-        }
-    }
-
     /// <summary>Gives a folder to an OS user, so a server running as that user can write into it.</summary>
     public static Task ChownAsync(string path, string user) =>
         RunAsync(StartInfo("chown", ["-R", $"{user}:{user}", path], user: null), TimeSpan.FromSeconds(30));

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using Npgsql;
+using PersonaGym.AppHost.LocalInfrastructure;
 
 namespace PersonaGym.Testing;
 
@@ -92,7 +93,7 @@ public sealed class PostgresServer : IAsyncLifetime
                 ["-D", data, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-locale", "--no-sync"], user),
             TimeSpan.FromMinutes(2));
 
-        var port = ExternalProcess.FreeLoopbackPort();
+        var port = LoopbackPorts.Free();
         _server = ExternalProcess.Start(
             ExternalProcess.StartInfo(Path.Combine(_binaries, "postgres"),
             [

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Net.Sockets;
+using PersonaGym.AppHost.LocalInfrastructure;
 
 namespace PersonaGym.Testing;
 
@@ -84,10 +85,10 @@ public sealed class RabbitMqServer : IAsyncLifetime
         await File.WriteAllTextAsync(pluginsFile, "[].");
         if (root) await ExternalProcess.ChownAsync(_folder, ServiceUser);
 
-        var port = ExternalProcess.FreeLoopbackPort();
-        var distributionPort = ExternalProcess.FreeLoopbackPort();
+        var port = LoopbackPorts.Free();
+        var distributionPort = LoopbackPorts.Free();
         // A private port mapper, so the node starts one of its own and DisposeAsync can stop it again.
-        _epmdPort = ExternalProcess.FreeLoopbackPort();
+        _epmdPort = LoopbackPorts.Free();
         NodeName = $"pg-test-{Guid.NewGuid().ToString("N")[..8]}@localhost";
 
         var info = ExternalProcess.StartInfo(executable, [], user: null);
