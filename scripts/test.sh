@@ -48,10 +48,14 @@ if [ "$failed" -ne 0 ]; then
       message = ""
       if (match(result, /<Message>[^<]*<\/Message>/)) message = substr(result, RSTART + 9, RLENGTH - 19)
       message = decode(message)
-      print "  - " decode(name)
+      name = decode(name)
+      print "  - " name
+      # Tests failing for one cause (a fixture that did not start) share a message: it is printed once.
+      if (message in first) { print "      (the same message as " first[message] ")"; next }
+      first[message] = name
       lines = split(message, part, "\n")
-      for (i = 1; i <= lines && i <= 40; i++) print "      " part[i]
-      if (lines > 40) print "      ... (" lines - 40 " more lines in the TRX file)"
+      for (i = 1; i <= lines && i <= 50; i++) print "      " part[i]
+      if (lines > 50) print "      ... (" lines - 50 " more lines in the TRX file)"
     }'
   echo
 fi

@@ -61,7 +61,9 @@ public sealed class LocalInfrastructureAppFixture : IAsyncLifetime
         }
         catch (Exception exception)
         {
-            var what = timeout.IsCancellationRequested ? $"did not become healthy within {StartTimeout}" : "failed to start";
+            var what = timeout.IsCancellationRequested
+                ? $"did not become healthy within {StartTimeout}"
+                : $"failed to start ({exception.GetType().Name}: {exception.Message.Split('\n', 2)[0]})";
             throw new InvalidOperationException(
                 $"The system {what}. Resources:{Environment.NewLine}{DescribeResources()}", exception);
         }

@@ -69,20 +69,26 @@ public sealed class ResourceWatch : IAsyncDisposable
         }
     }
 
-    /// <summary>Every resource's state and health; the failing ones with their health reports and last log lines.</summary>
-    public string Describe()
+    /// <summary>
+    /// The resources that are not healthy first, each with its state, failing health checks and last log lines; then
+    /// one line naming the healthy ones. Compact on purpose: it ends up in a test failure message and a CI log's tail.
+    /// </summary>
+    public string Describe(int logLinesPerResource = 12)
     {
+        var resources = _latest
+            .Where(entry => !(entry.Value.Snapshot.State?.Text == KnownResourceStates.NotStarted && entry.Key.Contains("-rebuilder-", StringComparison.Ordinal)))
+            .OrderBy(entry => entry.Key, StringComparer.Ordinal)
+            .ToList();
+        var healthy = resources.Where(entry => entry.Value.Snapshot.HealthStatus == HealthStatus.Healthy).Select(entry => entry.Key).ToList();
         var text = new StringBuilder();
-        foreach (var (id, resourceEvent) in _latest.OrderBy(entry => entry.Key, StringComparer.Ordinal))
+        foreach (var (id, resourceEvent) in resources.Where(entry => entry.Value.Snapshot.HealthStatus != HealthStatus.Healthy))
         {
             var snapshot = resourceEvent.Snapshot;
-            var state = snapshot.State?.Text ?? "(no state)";
-            var health = snapshot.HealthStatus?.ToString() ?? "(no health)";
-            text.Append(id).Append(": ").Append(state).Append(", ").Append(health);
+            var state = string.IsNullOrEmpty(snapshot.State?.Text) ? "(no state)" : snapshot.State.Text;
+            text.Append(id).Append(": ").Append(state).Append(", ").Append(snapshot.HealthStatus?.ToString() ?? "no health yet");
             if (snapshot.ExitCode is { } exitCode) text.Append(", exit code ").Append(exitCode);
             text.AppendLine();
 
-            if (snapshot.HealthStatus == HealthStatus.Healthy) continue;
             foreach (var report in snapshot.HealthReports.Where(r => r.Status != HealthStatus.Healthy))
             {
                 text.Append("    health check ").Append(report.Name).Append(": ").Append(report.Status?.ToString() ?? "not run")
@@ -91,11 +97,13 @@ public sealed class ResourceWatch : IAsyncDisposable
 
             if (_logs.TryGetValue(id, out var lines) && !lines.IsEmpty)
             {
-                text.AppendLine($"    last {lines.Count} log lines:");
-                foreach (var line in lines) text.Append("      ").AppendLine(line);
+                var last = lines.TakeLast(logLinesPerResource).ToList();
+                text.AppendLine($"    last {last.Count} log lines:");
+                foreach (var line in last) text.Append("      ").AppendLine(line);
             }
         }
 
+        if (healthy.Count > 0) text.Append("healthy: ").AppendLine(string.Join(", ", healthy));
         return text.Length == 0 ? "(no resource reported any state)" : text.ToString();
     }
 
