@@ -48,7 +48,8 @@ public sealed class CliRunTests(ITestOutputHelper output) : IDisposable
     [Fact]
     public async Task Run_stores_every_artefact_once_and_reports_scores_recomputable_from_the_judgements()
     {
-        var json = Path.Combine(_folder, "results.json");
+        // Into a folder that does not exist yet, as the README's examples do with results/.
+        var json = Path.Combine(_folder, "results", "run.json");
         var (code, stdout, _) = await Cli(RunArgs(Db(), "--output", json));
 
         Assert.Equal(ExitCodes.Success, code);
@@ -197,6 +198,19 @@ public sealed class CliRunTests(ITestOutputHelper output) : IDisposable
 
         Assert.Equal(ExitCodes.InvalidInput, code);
         Assert.Contains(".xlsx", err);
+        Assert.False(File.Exists(Db()));
+    }
+
+    [Fact]
+    public async Task An_output_whose_folder_cannot_be_created_is_refused_before_the_run()
+    {
+        var file = Path.Combine(_folder, "taken");
+        await File.WriteAllTextAsync(file, "a file, not a folder");
+
+        var (code, _, err) = await Cli("run", "--db", Db(), "--persona", "A nurse from Italy", "--output", Path.Combine(file, "run.json"));
+
+        Assert.Equal(ExitCodes.InvalidInput, code);
+        Assert.Contains("is a file", err);
         Assert.False(File.Exists(Db()));
     }
 
