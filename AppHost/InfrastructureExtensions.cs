@@ -107,8 +107,18 @@ public static class InfrastructureExtensions
     {
         var settings = LocalInfrastructureSettings.From(builder);
 
-        var database = builder.AddLocalPostgres(PostgresServerName, DatabaseName, settings);
-        var messaging = builder.AddLocalRabbitMQ(MessagingName, settings);
+        // Both servers are looked for before either writes a file, and one message names everything missing.
+        var postgres = LocalPostgresExtensions.FindBinaries(settings, out var postgresProblem);
+        var rabbitmq = LocalRabbitMQExtensions.FindBinaries(settings, out var rabbitmqProblem);
+        if (postgres is null || rabbitmq is null)
+        {
+            var problems = string.Join(". ", new[] { postgresProblem, rabbitmqProblem }.Where(p => p is not null));
+            throw new DistributedApplicationException(
+                $"{problems}. scripts/up.sh installs what is missing; or choose another Infrastructure:Mode.");
+        }
+
+        var database = builder.AddLocalPostgres(PostgresServerName, DatabaseName, settings, postgres);
+        var messaging = builder.AddLocalRabbitMQ(MessagingName, settings, rabbitmq);
 
         return new PersonaGymInfrastructure(InfrastructureMode.Local, database, messaging);
     }

@@ -45,8 +45,11 @@ internal static class LocalPostgresExtensions
                 .Select(dir => Path.Combine(dir, "bin"))
             : [];
 
-    public static IResourceBuilder<LocalPostgresDatabaseResource> AddLocalPostgres(
-        this IDistributedApplicationBuilder builder, string serverName, string databaseName, LocalInfrastructureSettings settings)
+    /// <summary>The server binaries (postgres, initdb), or why they cannot be used; looked for before anything is written.</summary>
+    internal sealed record Binaries(string Postgres, string Initdb);
+
+    /// <summary>Finds the binaries; null with a problem naming the install command when one is missing.</summary>
+    internal static Binaries? FindBinaries(LocalInfrastructureSettings settings, out string? problem)
     {
         var binDirectories = DebianBinDirectories().ToList();
         var postgres = OsProcess.FindExecutable("postgres", settings.PostgresBinDirectory, binDirectories);
@@ -54,10 +57,19 @@ internal static class LocalPostgresExtensions
         if (postgres is null || initdb is null)
         {
             var where = settings.PostgresBinDirectory ?? "/usr/lib/postgresql/*/bin or PATH";
-            throw new DistributedApplicationException(
-                $"PostgreSQL server binaries (postgres, initdb) were not found in {where}. " +
-                $"Install them with: {InstallCommand} (or run scripts/up.sh), or choose another Infrastructure:Mode.");
+            problem = $"PostgreSQL server binaries (postgres, initdb) were not found in {where}. Install them with: {InstallCommand}";
+            return null;
         }
+
+        problem = null;
+        return new Binaries(postgres, initdb);
+    }
+
+    public static IResourceBuilder<LocalPostgresDatabaseResource> AddLocalPostgres(
+        this IDistributedApplicationBuilder builder, string serverName, string databaseName, LocalInfrastructureSettings settings,
+        Binaries binaries)
+    {
+        var (postgres, initdb) = binaries;
 
         // PostgreSQL refuses to run as root. setpriv (util-linux) drops to the package's 'postgres'
         // account and then execs the server, so the process the AppHost starts and stops is the
@@ -69,7 +81,10 @@ internal static class LocalPostgresExtensions
                 "The AppHost runs as root and PostgreSQL refuses root; 'setpriv' (util-linux) is needed to start it as the 'postgres' account.");
         }
 
-        var serverDirectory = Path.Combine(settings.DataDirectory, "postgres");
+        var preferredServerDirectory = Path.Combine(settings.DataDirectory, "postgres");
+        var serverDirectory = runAsPostgresUser
+            ? DirectoryThePostgresAccountReaches(preferredServerDirectory)
+            : preferredServerDirectory;
         var dataDirectory = Path.Combine(serverDirectory, "data");
         var passwordFile = Path.Combine(serverDirectory, "superuser-password");
         Directory.CreateDirectory(serverDirectory);
@@ -100,6 +115,13 @@ internal static class LocalPostgresExtensions
         builder.Eventing.Subscribe<BeforeStartEvent>(async (@event, ct) =>
         {
             var logger = @event.Services.GetRequiredService<ILoggerFactory>().CreateLogger("PersonaGym.LocalPostgres");
+            if (serverDirectory != preferredServerDirectory)
+            {
+                logger.LogInformation(
+                    "The 'postgres' account cannot reach {Preferred} (a parent folder is private to its owner), so PostgreSQL keeps its data in {ServerDirectory}",
+                    preferredServerDirectory, serverDirectory);
+            }
+
             await OsProcess.StopLeftoverAsync(Path.Combine(dataDirectory, "postmaster.pid"), "postgres", OsProcess.SigInt, logger, ct);
             await InitializeDataDirectoryAsync(initdb, serverDirectory, dataDirectory, passwordFile, runAsPostgresUser, logger, ct);
         });
@@ -189,6 +211,41 @@ internal static class LocalPostgresExtensions
         var quoted = "\"" + databaseName.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
         await using var create = new NpgsqlCommand($"CREATE DATABASE {quoted}", connection);
         await create.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    /// <summary>Where data folders go when the preferred one is out of the 'postgres' account's reach.</summary>
+    internal const string SharedDataRoot = "/var/lib/personagym";
+
+    /// <summary>
+    /// PostgreSQL runs as 'postgres' and must pass through every parent of its data folder. A clone under /root (mode
+    /// 0700) is out of its reach; its data then lives under <see cref="SharedDataRoot"/>, in a folder named after the
+    /// preferred one, so the same clone finds the same database at every start.
+    /// </summary>
+    internal static string DirectoryThePostgresAccountReaches(string preferred)
+    {
+        // The folder is created (by root, open to others) only later: what matters is its nearest existing parent.
+        var existing = Path.GetFullPath(preferred);
+        while (!Directory.Exists(existing) && Path.GetDirectoryName(existing) is { } parent)
+        {
+            existing = parent;
+        }
+
+        if (OsProcess.CanReachAs(LocalPostgresServerResource.SuperUser, existing))
+        {
+            return preferred;
+        }
+
+        var key = Convert.ToHexStringLower(SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(Path.GetFullPath(preferred))))[..16];
+        var fallback = Path.Combine(SharedDataRoot, key, "postgres");
+        Directory.CreateDirectory(fallback);
+        if (!OsProcess.CanReachAs(LocalPostgresServerResource.SuperUser, fallback))
+        {
+            throw new DistributedApplicationException(
+                $"The 'postgres' account can reach neither {preferred} nor {fallback} (or the account is missing: apt-get install -y postgresql creates it). " +
+                "Set Infrastructure:DataDirectory to a folder whose parents it may pass through.");
+        }
+
+        return fallback;
     }
 
     private static string ReadOrCreatePassword(string passwordFile)

@@ -26,8 +26,11 @@ internal static class LocalRabbitMQExtensions
     /// </summary>
     private const string NodeName = "personagym@localhost";
 
-    public static IResourceBuilder<LocalRabbitMQServerResource> AddLocalRabbitMQ(
-        this IDistributedApplicationBuilder builder, string name, LocalInfrastructureSettings settings)
+    /// <summary>The broker's start script and Erlang's port mapper.</summary>
+    internal sealed record Binaries(string RabbitMQServer, string Epmd);
+
+    /// <summary>Finds the binaries; null with a problem naming the install command when one is missing.</summary>
+    internal static Binaries? FindBinaries(LocalInfrastructureSettings settings, out string? problem)
     {
         // Debian's /usr/sbin/rabbitmq-server is a wrapper that switches to the 'rabbitmq' account through
         // su; the script it wraps starts the broker directly, so the AppHost can stop it by signal.
@@ -36,10 +39,18 @@ internal static class LocalRabbitMQExtensions
         if (rabbitmqServer is null || epmd is null)
         {
             var where = settings.RabbitMQBinDirectory ?? "/usr/lib/rabbitmq/bin or PATH";
-            throw new DistributedApplicationException(
-                $"RabbitMQ (rabbitmq-server with Erlang's epmd) was not found in {where}. " +
-                $"Install it with: {InstallCommand} (or run scripts/up.sh), or choose another Infrastructure:Mode.");
+            problem = $"RabbitMQ (rabbitmq-server with Erlang's epmd) was not found in {where}. Install it with: {InstallCommand}";
+            return null;
         }
+
+        problem = null;
+        return new Binaries(rabbitmqServer, epmd);
+    }
+
+    public static IResourceBuilder<LocalRabbitMQServerResource> AddLocalRabbitMQ(
+        this IDistributedApplicationBuilder builder, string name, LocalInfrastructureSettings settings, Binaries binaries)
+    {
+        var (rabbitmqServer, epmd) = binaries;
 
         var brokerDirectory = Path.Combine(settings.DataDirectory, "rabbitmq");
         var amqpPort = LoopbackPorts.Free();

@@ -15,6 +15,28 @@ internal static class OsProcess
 
     public static bool IsRoot => !OperatingSystem.IsWindows() && geteuid() == 0;
 
+    /// <summary>
+    /// Whether <paramref name="user"/> can pass through every parent of <paramref name="directory"/> and into it
+    /// (asked of the system as that user, so ACLs and group rights count). Needs root, like the switch of user itself.
+    /// </summary>
+    public static bool CanReachAs(string user, string directory)
+    {
+        var start = new ProcessStartInfo("setpriv")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var argument in (string[])[$"--reuid={user}", $"--regid={user}", "--init-groups", "--", "test", "-d", directory, "-a", "-x", directory])
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        using var process = Process.Start(start) ?? throw new DistributedApplicationException("Could not start setpriv.");
+        process.WaitForExit();
+        return process.ExitCode == 0;
+    }
+
     /// <summary>Finds an executable: in <paramref name="directory"/> when given, else in the candidates, else on PATH.</summary>
     public static string? FindExecutable(string name, string? directory, IEnumerable<string> candidateDirectories)
     {

@@ -2,6 +2,7 @@ using Aspire.Hosting;
 using Aspire.Hosting.ApplicationModel;
 using Aspire.Hosting.Testing;
 using Microsoft.Extensions.DependencyInjection;
+using PersonaGym.AppHost.LocalInfrastructure;
 using Microsoft.Extensions.Logging;
 
 namespace PersonaGym.AppHost.Tests;
@@ -22,8 +23,11 @@ public sealed class LocalInfrastructureAppFixture : IAsyncLifetime
     /// </summary>
     public static readonly TimeSpan StartTimeout = TimeSpan.FromMinutes(5);
 
-    private readonly string _dataDirectory =
-        Path.Combine(Path.GetTempPath(), $"personagym-apphost-tests-{Guid.NewGuid():N}");
+    /// <summary>
+    /// Private to its owner (0700), like a clone under /root: when the tests run as root, PostgreSQL (run as the
+    /// 'postgres' account) cannot reach it, and the AppHost must put its data where it can.
+    /// </summary>
+    public string DataDirectory { get; } = Directory.CreateTempSubdirectory("personagym-apphost-tests-").FullName;
 
     private DistributedApplication? _app;
     private ResourceWatch? _watch;
@@ -37,7 +41,7 @@ public sealed class LocalInfrastructureAppFixture : IAsyncLifetime
     {
         using var timeout = new CancellationTokenSource(StartTimeout);
         var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.PersonaGym_AppHost>(
-            ["--Infrastructure:Mode=local", $"--Infrastructure:DataDirectory={_dataDirectory}", "--Judge:Replicas=2"],
+            ["--Infrastructure:Mode=local", $"--Infrastructure:DataDirectory={DataDirectory}", "--Judge:Replicas=2"],
             timeout.Token);
 
         // The AppHost forwards every resource's console to its own log, and a whole run is tens of thousands of
@@ -76,15 +80,26 @@ public sealed class LocalInfrastructureAppFixture : IAsyncLifetime
             await _watch.DisposeAsync();
         }
 
+        // PostgreSQL's folder, wherever the AppHost put it (inside DataDirectory or under the shared data root);
+        // outside DataDirectory it sits in a folder of its own, named after the data directory: that goes too.
+        var postgresDirectory = _app?.Services.GetRequiredService<DistributedApplicationModel>()
+            .Resources.OfType<LocalPostgresServerResource>().SingleOrDefault()?.WorkingDirectory;
+        var ownFolder = postgresDirectory is not null && !postgresDirectory.StartsWith(DataDirectory, StringComparison.Ordinal)
+            ? Path.GetDirectoryName(postgresDirectory)
+            : null;
+
         if (_app is not null)
         {
             await _app.StopAsync();
             await _app.DisposeAsync();
         }
 
-        if (Directory.Exists(_dataDirectory))
+        foreach (var directory in new[] { ownFolder, DataDirectory })
         {
-            Directory.Delete(_dataDirectory, recursive: true);
+            if (directory is not null && Directory.Exists(directory))
+            {
+                Directory.Delete(directory, recursive: true);
+            }
         }
     }
 }

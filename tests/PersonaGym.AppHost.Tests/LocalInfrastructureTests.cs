@@ -3,6 +3,7 @@ using Aspire.Hosting.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Npgsql;
+using PersonaGym.AppHost.LocalInfrastructure;
 using RabbitMQ.Client;
 
 namespace PersonaGym.AppHost.Tests;
@@ -23,6 +24,20 @@ public sealed class LocalInfrastructureTests(LocalInfrastructureAppFixture fixtu
             var resourceEvent = await notifications.WaitForResourceHealthyAsync(name, timeout.Token);
             Assert.Equal(HealthStatus.Healthy, resourceEvent.Snapshot.HealthStatus);
         }
+    }
+
+    [Fact]
+    public void PostgresDataLivesWhereThePostgresAccountCanReachIt()
+    {
+        var server = fixture.App.Services.GetRequiredService<DistributedApplicationModel>()
+            .Resources.OfType<LocalPostgresServerResource>().Single();
+        var insidePrivateFolder = Path.GetFullPath(server.WorkingDirectory)
+            .StartsWith(Path.GetFullPath(fixture.DataDirectory) + Path.DirectorySeparatorChar, StringComparison.Ordinal);
+
+        Assert.True(File.Exists(Path.Combine(server.WorkingDirectory, "data", "PG_VERSION")));
+        // As root the server runs as 'postgres', which cannot pass through the fixture's 0700 folder; as anyone else
+        // it runs as that user, who can.
+        Assert.Equal(!Environment.IsPrivilegedProcess, insidePrivateFolder);
     }
 
     [Fact]

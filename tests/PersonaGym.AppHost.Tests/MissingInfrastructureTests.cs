@@ -32,6 +32,25 @@ public sealed class MissingInfrastructureTests : IDisposable
         Assert.False(reachedStart, "The missing binary was noticed only when the application started.");
     }
 
+    [Fact]
+    public async Task BothServersMissingAreNamedInOneMessage()
+    {
+        var exception = await Record.ExceptionAsync(async () =>
+        {
+            var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.PersonaGym_AppHost>(
+                ["--Infrastructure:Mode=local", $"--Infrastructure:PostgresBinDirectory={_emptyDirectory}",
+                 $"--Infrastructure:RabbitMQBinDirectory={_emptyDirectory}", $"--Infrastructure:DataDirectory={_emptyDirectory}"]);
+            await using var app = await builder.BuildAsync();
+        });
+
+        Assert.NotNull(exception);
+        var messages = AllMessages(exception);
+        Assert.Contains("apt-get install -y postgresql", messages);
+        Assert.Contains("apt-get install -y rabbitmq-server", messages);
+        // Nothing was written before the check: no server folder in the data directory.
+        Assert.Empty(Directory.EnumerateFileSystemEntries(_emptyDirectory));
+    }
+
     public void Dispose() => Directory.Delete(_emptyDirectory, recursive: true);
 
     private static string AllMessages(Exception exception)
