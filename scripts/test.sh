@@ -9,6 +9,12 @@ source "$repo/scripts/prerequisites.sh"
 ensure_local_servers always
 cd "$repo"
 
+# The whole-system tests start every service with 'dotnet run'; on a machine without internet, nothing there
+# should wait on the SDK's update checks or telemetry.
+export DOTNET_CLI_WORKLOAD_UPDATE_NOTIFY_DISABLE="${DOTNET_CLI_WORKLOAD_UPDATE_NOTIFY_DISABLE:-1}"
+export DOTNET_CLI_TELEMETRY_OPTOUT="${DOTNET_CLI_TELEMETRY_OPTOUT:-1}"
+export DOTNET_NOLOGO="${DOTNET_NOLOGO:-1}"
+
 results="$repo/artifacts/test-results"
 rm -rf "$results"
 mkdir -p "$results"
