@@ -2,8 +2,8 @@ using Aspire.Hosting;
 using Aspire.Hosting.ApplicationModel;
 using Aspire.Hosting.Testing;
 using Microsoft.Extensions.DependencyInjection;
-using PersonaGym.AppHost.LocalInfrastructure;
 using Microsoft.Extensions.Logging;
+using PersonaGym.AppHost.LocalInfrastructure;
 
 namespace PersonaGym.AppHost.Tests;
 
@@ -84,7 +84,7 @@ public sealed class LocalInfrastructureAppFixture : IAsyncLifetime
         // outside DataDirectory it sits in a folder of its own, named after the data directory: that goes too.
         var postgresDirectory = _app?.Services.GetRequiredService<DistributedApplicationModel>()
             .Resources.OfType<LocalPostgresServerResource>().SingleOrDefault()?.WorkingDirectory;
-        var ownFolder = postgresDirectory is not null && !postgresDirectory.StartsWith(DataDirectory, StringComparison.Ordinal)
+        var ownFolder = postgresDirectory is not null && !postgresDirectory.StartsWith(DataDirectory + Path.DirectorySeparatorChar, StringComparison.Ordinal)
             ? Path.GetDirectoryName(postgresDirectory)
             : null;
 

@@ -19,13 +19,14 @@ public sealed class ResourceWatch : IAsyncDisposable
     private readonly ConcurrentDictionary<string, ConcurrentQueue<string>> _logs = new();
     private readonly CancellationTokenSource _stop = new();
     private readonly ResourceLoggerService _loggers;
-    private readonly ConcurrentBag<Task> _watches = [];
+    private readonly ConcurrentBag<Task> _logWatches = [];
+    private readonly Task _stateWatch;
 
     public ResourceWatch(DistributedApplication app)
     {
         var notifications = app.Services.GetRequiredService<ResourceNotificationService>();
         _loggers = app.Services.GetRequiredService<ResourceLoggerService>();
-        _watches.Add(Task.Run(() => WatchStatesAsync(notifications)));
+        _stateWatch = Task.Run(() => WatchStatesAsync(notifications));
     }
 
     private async Task WatchStatesAsync(ResourceNotificationService notifications)
@@ -37,7 +38,7 @@ public sealed class ResourceWatch : IAsyncDisposable
                 if (_latest.TryAdd(resourceEvent.ResourceId, resourceEvent))
                 {
                     var id = resourceEvent.ResourceId;
-                    _watches.Add(Task.Run(() => WatchLogsAsync(id)));
+                    _logWatches.Add(Task.Run(() => WatchLogsAsync(id)));
                 }
                 else
                 {
@@ -113,7 +114,9 @@ public sealed class ResourceWatch : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await _stop.CancelAsync();
-        await Task.WhenAll(_watches);
+        // The state watch is the only one that starts log watches: once it ends, the set of them is complete.
+        await _stateWatch;
+        await Task.WhenAll(_logWatches);
         _stop.Dispose();
     }
 }
