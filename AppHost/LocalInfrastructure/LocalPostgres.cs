@@ -87,7 +87,7 @@ internal static class LocalPostgresExtensions
             : preferredServerDirectory;
         var dataDirectory = Path.Combine(serverDirectory, "data");
         var passwordFile = Path.Combine(serverDirectory, "superuser-password");
-        Directory.CreateDirectory(serverDirectory);
+        CreateDirectoryOthersCanEnter(serverDirectory);
         var password = ReadOrCreatePassword(passwordFile);
         var port = LoopbackPorts.Free();
 
@@ -237,7 +237,7 @@ internal static class LocalPostgresExtensions
 
         var key = Convert.ToHexStringLower(SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(Path.GetFullPath(preferred))))[..16];
         var fallback = Path.Combine(SharedDataRoot, key, "postgres");
-        Directory.CreateDirectory(fallback);
+        CreateDirectoryOthersCanEnter(fallback);
         if (!OsProcess.CanReachAs(LocalPostgresServerResource.SuperUser, fallback))
         {
             throw new DistributedApplicationException(
@@ -246,6 +246,29 @@ internal static class LocalPostgresExtensions
         }
 
         return fallback;
+    }
+
+    /// <summary>
+    /// Creates the folder and any missing parents open for others to pass through (0755) whatever the umask, so the
+    /// 'postgres' account reaches the folder it is then given. Existing folders are left as they are.
+    /// </summary>
+    private static void CreateDirectoryOthersCanEnter(string directory)
+    {
+        var missing = new Stack<string>();
+        for (var current = Path.GetFullPath(directory); !Directory.Exists(current); current = Path.GetDirectoryName(current)!)
+        {
+            missing.Push(current);
+        }
+
+        while (missing.TryPop(out var folder))
+        {
+            Directory.CreateDirectory(folder);
+            if (!OperatingSystem.IsWindows())
+            {
+                File.SetUnixFileMode(folder, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute |
+                    UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute);
+            }
+        }
     }
 
     private static string ReadOrCreatePassword(string passwordFile)
