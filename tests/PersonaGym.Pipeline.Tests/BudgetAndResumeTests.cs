@@ -46,15 +46,7 @@ public sealed class BudgetAndResumeTests(PostgresServer postgres)
     {
         var request = TestRuns.Request();
         var uninterrupted = await UninterruptedPaidCallsAsync(request);
-        var database = await postgres.CreateDatabaseAsync();
-
-        Guid runId;
-        await using (var first = await TestPipeline.StartAsync(database, DefaultSetup()))
-        {
-            runId = await first.SubmitAsync(request);
-            await WaitForFirstJudgedBatchAsync(first, runId);
-            await first.StopAsync();
-        }
+        var (database, runId) = await StopAfterTheFirstJudgedBatchAsync(request);
 
         await using var second = await TestPipeline.StartAsync(database, DefaultSetup());
         Assert.Equal(RunStatus.Running, await second.StatusAsync(runId));
@@ -70,15 +62,7 @@ public sealed class BudgetAndResumeTests(PostgresServer postgres)
     {
         var request = TestRuns.Request();
         var uninterrupted = await UninterruptedPaidCallsAsync(request);
-        var database = await postgres.CreateDatabaseAsync();
-
-        Guid runId;
-        await using (var first = await TestPipeline.StartAsync(database, DefaultSetup()))
-        {
-            runId = await first.SubmitAsync(request);
-            await WaitForFirstJudgedBatchAsync(first, runId);
-            await first.StopAsync();
-        }
+        var (database, runId) = await StopAfterTheFirstJudgedBatchAsync(request);
 
         // No resume: only the sweeper of the new process knows there is anything to do.
         await using var second = await TestPipeline.StartAsync(database, DefaultSetup() with
@@ -95,12 +79,20 @@ public sealed class BudgetAndResumeTests(PostgresServer postgres)
         Assert.Equal(uninterrupted, await second.PaidCallsAsync(runId));
     }
 
-    private static Task WaitForFirstJudgedBatchAsync(TestPipeline pipeline, Guid runId) =>
-        Wait.UntilAsync(async () =>
+    /// <summary>Submits the run in a first process on a fresh database and stops that process once a batch is judged.</summary>
+    private async Task<(string Database, Guid RunId)> StopAfterTheFirstJudgedBatchAsync(RunRequest request)
+    {
+        var database = await postgres.CreateDatabaseAsync();
+        await using var first = await TestPipeline.StartAsync(database, DefaultSetup());
+        var runId = await first.SubmitAsync(request);
+        await Wait.UntilAsync(async () =>
         {
-            await using var db = pipeline.NewContext();
+            await using var db = first.NewContext();
             return await db.BatchWork.AnyAsync(w => w.RunId == runId && w.Stage == BatchStage.Done);
         }, "the first batch to be judged");
+        await first.StopAsync();
+        return (database, runId);
+    }
 
     private async Task<int> UninterruptedPaidCallsAsync(RunRequest request)
     {
