@@ -36,32 +36,15 @@ internal sealed class AttemptTimeoutChatClient(IChatClient inner, ModelSpec spec
             attempt.CancelAfter(timeout);
         }
 
-        var updates = base.GetStreamingResponseAsync(messages, options, attempt.Token).GetAsyncEnumerator(attempt.Token);
-        try
+        var updates = StreamingFailures.Replace(
+            base.GetStreamingResponseAsync(messages, options, attempt.Token),
+            ex => ex is OperationCanceledException && attempt.IsCancellationRequested && !cancellationToken.IsCancellationRequested
+                ? TimedOut()
+                : null,
+            attempt.Token);
+        await foreach (var update in updates.ConfigureAwait(false))
         {
-            while (true)
-            {
-                ChatResponseUpdate update;
-                try
-                {
-                    if (!await updates.MoveNextAsync().ConfigureAwait(false))
-                    {
-                        yield break;
-                    }
-
-                    update = updates.Current;
-                }
-                catch (OperationCanceledException) when (attempt.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
-                {
-                    throw TimedOut();
-                }
-
-                yield return update;
-            }
-        }
-        finally
-        {
-            await updates.DisposeAsync().ConfigureAwait(false);
+            yield return update;
         }
     }
 

@@ -32,32 +32,11 @@ internal sealed partial class ProviderFailureTranslatingChatClient(IChatClient i
     public override async IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(
         IEnumerable<ChatMessage> messages, ChatOptions? options = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
-        var updates = base.GetStreamingResponseAsync(messages, options, cancellationToken).GetAsyncEnumerator(cancellationToken);
-        try
+        var updates = StreamingFailures.Replace(
+            base.GetStreamingResponseAsync(messages, options, cancellationToken), ex => Translate(ex, cancellationToken), cancellationToken);
+        await foreach (var update in updates.ConfigureAwait(false))
         {
-            while (true)
-            {
-                ChatResponseUpdate update;
-                try
-                {
-                    if (!await updates.MoveNextAsync().ConfigureAwait(false))
-                    {
-                        yield break;
-                    }
-
-                    update = updates.Current;
-                }
-                catch (Exception ex) when (Translate(ex, cancellationToken) is { } translated)
-                {
-                    throw translated;
-                }
-
-                yield return update;
-            }
-        }
-        finally
-        {
-            await updates.DisposeAsync().ConfigureAwait(false);
+            yield return update;
         }
     }
 

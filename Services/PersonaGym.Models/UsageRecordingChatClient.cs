@@ -39,40 +39,24 @@ internal sealed class UsageRecordingChatClient(IChatClient inner, ModelSpec spec
         var started = time.GetTimestamp();
         long? input = null, output = null;
         var cacheHit = false;
-        var updates = base.GetStreamingResponseAsync(messages, options, cancellationToken).GetAsyncEnumerator(cancellationToken);
-        try
-        {
-            while (true)
+        var updates = StreamingFailures.Intercept(
+            base.GetStreamingResponseAsync(messages, options, cancellationToken),
+            async ex =>
             {
-                ChatResponseUpdate update;
-                try
-                {
-                    if (!await updates.MoveNextAsync().ConfigureAwait(false))
-                    {
-                        break;
-                    }
-
-                    update = updates.Current;
-                }
-                catch (Exception ex)
-                {
-                    await RecordFailureAsync(options, at, started, ex).ConfigureAwait(false);
-                    throw;
-                }
-
-                cacheHit |= IsCacheHit(update.AdditionalProperties);
-                foreach (var usage in update.Contents.OfType<UsageContent>())
-                {
-                    input = (input ?? 0) + (usage.Details.InputTokenCount ?? 0);
-                    output = (output ?? 0) + (usage.Details.OutputTokenCount ?? 0);
-                }
-
-                yield return update;
-            }
-        }
-        finally
+                await RecordFailureAsync(options, at, started, ex).ConfigureAwait(false);
+                return null;
+            },
+            cancellationToken);
+        await foreach (var update in updates.ConfigureAwait(false))
         {
-            await updates.DisposeAsync().ConfigureAwait(false);
+            cacheHit |= IsCacheHit(update.AdditionalProperties);
+            foreach (var usage in update.Contents.OfType<UsageContent>())
+            {
+                input = (input ?? 0) + (usage.Details.InputTokenCount ?? 0);
+                output = (output ?? 0) + (usage.Details.OutputTokenCount ?? 0);
+            }
+
+            yield return update;
         }
 
         await recorder.RecordAsync(

@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.AI;
 using PersonaGym.Models.Tests.Support;
 
@@ -96,6 +97,54 @@ public class OpenAIWireTests
         Assert.Equal((400, ModelFailureKind.Rejected, false), (failure.StatusCode, failure.Kind, failure.IsTransient));
         Assert.Contains($"openai:llama3@{server.BaseAddress}v1", failure.Message);
         Assert.Contains("max_tokens is too large", failure.Message);
+        var record = Assert.Single(recorder.Records);
+        Assert.False(record.Succeeded);
+        Assert.Equal(failure.Message, record.Error);
+    }
+
+    [Fact]
+    public async Task A_streamed_answer_arrives_in_pieces_and_is_recorded_once_with_its_usage()
+    {
+        await using var server = await StubServer.StartAsync(async (_, context) =>
+        {
+            context.Response.ContentType = "text/event-stream";
+            foreach (var chunk in (string[])[
+                """{"id":"c","object":"chat.completion.chunk","created":1700000000,"model":"llama3","choices":[{"index":0,"delta":{"role":"assistant","content":"I am "},"finish_reason":null}]}""",
+                """{"id":"c","object":"chat.completion.chunk","created":1700000000,"model":"llama3","choices":[{"index":0,"delta":{"content":"Ada."},"finish_reason":"stop"}]}""",
+                """{"id":"c","object":"chat.completion.chunk","created":1700000000,"model":"llama3","choices":[],"usage":{"prompt_tokens":12,"completion_tokens":3,"total_tokens":15}}""",
+                "[DONE]"])
+            {
+                await context.Response.WriteAsync($"data: {chunk}\n\n");
+            }
+        });
+        var recorder = new ListRecorder();
+        var client = Pipeline(recorder, TestTimeProvider.Instant()).GetChatClient($"openai:llama3@{server.BaseAddress}v1");
+
+        var text = new System.Text.StringBuilder();
+        await foreach (var update in client.GetStreamingResponseAsync(PersonaConversation, new ChatOptions().WithStage("agent-answer")))
+            text.Append(update.Text);
+
+        Assert.Equal("I am Ada.", text.ToString());
+        var record = Assert.Single(recorder.Records);
+        Assert.True(record.Succeeded);
+        Assert.Equal(("agent-answer", 12L, 3L), (record.Stage, record.InputTokens, record.OutputTokens));
+    }
+
+    [Fact]
+    public async Task A_stream_the_provider_rejects_fails_naming_the_model_and_is_recorded_as_failed()
+    {
+        await using var server = await StubServer.StartAsync((_, context) =>
+            StubServer.WriteJsonAsync(context, 400, """{"error":{"message":"stream is not allowed","type":"invalid_request_error"}}"""));
+        var recorder = new ListRecorder();
+        var client = Pipeline(recorder, TestTimeProvider.Instant()).GetChatClient($"openai:llama3@{server.BaseAddress}v1");
+
+        var failure = await Assert.ThrowsAsync<ModelCallException>(async () =>
+        {
+            await foreach (var _ in client.GetStreamingResponseAsync(PersonaConversation)) { }
+        });
+
+        Assert.Equal((400, ModelFailureKind.Rejected), (failure.StatusCode, failure.Kind));
+        Assert.Contains("stream is not allowed", failure.Message);
         var record = Assert.Single(recorder.Records);
         Assert.False(record.Succeeded);
         Assert.Equal(failure.Message, record.Error);
