@@ -37,6 +37,9 @@ internal static class LocalPostgresExtensions
 
     private const string InstallCommand = "apt-get install -y postgresql";
 
+    /// <summary>The operating-system account the Debian package creates, which the server runs as when we are root.</summary>
+    private const string ServiceAccount = "postgres";
+
     /// <summary>Debian/Ubuntu install the server binaries per major version, outside PATH.</summary>
     private static IEnumerable<string> DebianBinDirectories() =>
         Directory.Exists("/usr/lib/postgresql")
@@ -75,7 +78,7 @@ internal static class LocalPostgresExtensions
         // account and then execs the server, so the process the AppHost starts and stops is the
         // postmaster itself (runuser/su would stay in between as a parent).
         var runAsPostgresUser = OsProcess.IsRoot;
-        if (runAsPostgresUser && OsProcess.FindExecutable("setpriv", null, ["/usr/bin", "/bin"]) is null)
+        if (runAsPostgresUser && OsProcess.FindExecutable(OsProcess.Setpriv, null, ["/usr/bin", "/bin"]) is null)
         {
             throw new DistributedApplicationException(
                 "The AppHost runs as root and PostgreSQL refuses root; 'setpriv' (util-linux) is needed to start it as the 'postgres' account.");
@@ -92,10 +95,10 @@ internal static class LocalPostgresExtensions
         var port = LoopbackPorts.Free();
 
         string[] dropPrivileges = runAsPostgresUser
-            ? ["--reuid=postgres", "--regid=postgres", "--init-groups", "--", postgres]
+            ? [.. OsProcess.AsUser(ServiceAccount), postgres]
             : [];
         var server = new LocalPostgresServerResource(
-            serverName, runAsPostgresUser ? "setpriv" : postgres, serverDirectory, port, password);
+            serverName, runAsPostgresUser ? OsProcess.Setpriv : postgres, serverDirectory, port, password);
 
         var serverHealthCheck = $"{serverName}-accepts-connections";
         var databaseHealthCheck = $"{databaseName}-accepts-connections";
@@ -230,7 +233,7 @@ internal static class LocalPostgresExtensions
             existing = parent;
         }
 
-        if (OsProcess.CanReachAs(LocalPostgresServerResource.SuperUser, existing))
+        if (OsProcess.CanReachAs(ServiceAccount, existing))
         {
             return preferred;
         }
@@ -238,7 +241,7 @@ internal static class LocalPostgresExtensions
         var key = Convert.ToHexStringLower(SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(Path.GetFullPath(preferred))))[..16];
         var fallback = Path.Combine(SharedDataRoot, key, "postgres");
         CreateDirectoryOthersCanEnter(fallback);
-        if (!OsProcess.CanReachAs(LocalPostgresServerResource.SuperUser, fallback))
+        if (!OsProcess.CanReachAs(ServiceAccount, fallback))
         {
             throw new DistributedApplicationException(
                 $"The 'postgres' account can reach neither {preferred} nor {fallback} (or the account is missing: apt-get install -y postgresql creates it). " +
@@ -294,7 +297,7 @@ internal static class LocalPostgresExtensions
         if (runAsPostgresUser)
         {
             // The server (running as 'postgres') must own its folder and read the password file at initdb.
-            var (chownExit, chownOutput) = await OsProcess.RunAsync("chown", ["-R", "postgres:postgres", serverDirectory], ct);
+            var (chownExit, chownOutput) = await OsProcess.RunAsync("chown", ["-R", $"{ServiceAccount}:{ServiceAccount}", serverDirectory], ct);
             if (chownExit != 0)
             {
                 throw new DistributedApplicationException($"Could not hand {serverDirectory} to the 'postgres' account: {chownOutput}");
@@ -319,7 +322,7 @@ internal static class LocalPostgresExtensions
             "--no-locale",
         ];
         var (exitCode, output) = runAsPostgresUser
-            ? await OsProcess.RunAsync("setpriv", ["--reuid=postgres", "--regid=postgres", "--init-groups", "--", initdb, .. initdbArguments], ct, serverDirectory)
+            ? await OsProcess.RunAsync(OsProcess.Setpriv, [.. OsProcess.AsUser(ServiceAccount), initdb, .. initdbArguments], ct, serverDirectory)
             : await OsProcess.RunAsync(initdb, initdbArguments, ct, serverDirectory);
         if (exitCode != 0)
         {

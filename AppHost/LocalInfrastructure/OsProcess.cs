@@ -19,23 +19,16 @@ internal static class OsProcess
     /// Whether <paramref name="user"/> can pass through every parent of <paramref name="directory"/> and into it
     /// (asked of the system as that user, so ACLs and group rights count). Needs root, like the switch of user itself.
     /// </summary>
-    public static bool CanReachAs(string user, string directory)
-    {
-        var start = new ProcessStartInfo("setpriv")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (var argument in (string[])[$"--reuid={user}", $"--regid={user}", "--init-groups", "--", "test", "-d", directory, "-a", "-x", directory])
-        {
-            start.ArgumentList.Add(argument);
-        }
+    public static bool CanReachAs(string user, string directory) =>
+        // Asked while the AppHost builds its model, which is synchronous; a console host has no context to deadlock.
+        RunAsync(Setpriv, [.. AsUser(user), "test", "-d", directory, "-a", "-x", directory], CancellationToken.None)
+            .GetAwaiter().GetResult().ExitCode == 0;
 
-        using var process = Process.Start(start) ?? throw new DistributedApplicationException("Could not start setpriv.");
-        process.WaitForExit();
-        return process.ExitCode == 0;
-    }
+    /// <summary>util-linux's switch of user, which then execs the command: the process started is the command itself.</summary>
+    public const string Setpriv = "setpriv";
+
+    /// <summary><see cref="Setpriv"/>'s arguments that run the command following them as <paramref name="user"/>.</summary>
+    public static string[] AsUser(string user) => [$"--reuid={user}", $"--regid={user}", "--init-groups", "--"];
 
     /// <summary>Finds an executable: in <paramref name="directory"/> when given, else in the candidates, else on PATH.</summary>
     public static string? FindExecutable(string name, string? directory, IEnumerable<string> candidateDirectories)
