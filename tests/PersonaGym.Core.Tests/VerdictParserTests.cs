@@ -84,11 +84,12 @@ public class VerdictParserTests
     }
 
     [Fact]
-    public void Fails_items_beyond_the_verdicts_a_headerless_output_gives()
+    public void Fails_every_item_when_a_headerless_output_has_fewer_verdicts_than_items()
     {
+        // Which item the one verdict belongs to cannot be told: shifting it onto item 1 would be a guess.
         var verdicts = VerdictParser.Parse("Apt. Therefore, the final score is 4", 2);
-        Assert.Equal(4, verdicts[0].Score);
-        Assert.NotNull(verdicts[1].Failure);
+        Assert.All(verdicts, v => Assert.Null(v.Score));
+        Assert.Contains("cannot be told", verdicts[0].Failure);
     }
 
     [Fact]
@@ -110,9 +111,92 @@ public class VerdictParserTests
     }
 
     [Fact]
-    public void Takes_the_first_verdict_when_an_item_is_repeated()
+    public void Reads_neither_verdict_when_an_item_is_repeated()
     {
         var verdicts = VerdictParser.Parse("### Item 1\nTherefore, the final score is 4\n### Item 1\nTherefore, the final score is 1", 1);
-        Assert.Equal(4, verdicts[0].Score);
+        Assert.Null(verdicts[0].Score);
+        Assert.Contains("more than once", verdicts[0].Failure);
+    }
+
+    [Theory]
+    [InlineData("Strong, specific actions.\nFinal score (1-5): 4", 4)]
+    [InlineData("Final score (1–5): 2", 2)]
+    [InlineData("Therefore, the final score is 3. A final score of 5 would need more detail.", 3)]
+    [InlineData("To earn a final score of 5 the answer needs idioms. Therefore, the final score is 4", 4)]
+    [InlineData("It is closer to the example for score 2 than to the one for score 3. Therefore, the final score is 2", 2)]
+    [InlineData("Therefore, the final score is 3, matching the example for score 3.", 3)]
+    [InlineData("**Final Score:** 4/5", 4)]
+    [InlineData("Final score — **5**", 5)]
+    [InlineData("On a 1-5 scale, I would give it a 4.", 4)]
+    [InlineData("Par conséquent, la note finale est 4", 4)]
+    [InlineData("Por lo tanto, la puntuación final es 2.", 2)]
+    [InlineData("Daher ist die endgültige Bewertung 5.", 5)]
+    [InlineData("因此，最终得分：3", 3)]
+    public void Reads_the_final_score_statement_and_no_other_number(string verdict, int expected)
+    {
+        var (score, failure) = VerdictParser.ExtractScore(verdict);
+        Assert.Null(failure);
+        Assert.Equal(expected, score);
+    }
+
+    [Theory]
+    [InlineData("Final score: 4. On reflection, the final score is 2.")]
+    [InlineData("Score: 3\nTherefore, the final score is 5")]
+    public void Two_different_final_scores_are_a_failure_not_a_pick(string verdict)
+    {
+        var (score, failure) = VerdictParser.ExtractScore(verdict);
+        Assert.Null(score);
+        Assert.Contains("different final scores", failure);
+    }
+
+    [Theory]
+    [InlineData("A final score of 5 would need more concrete detail.")]
+    [InlineData("The scale runs 1-5 and the answer sits between the examples.")]
+    [InlineData("It resembles the example for score 2 more than the one for score 4.")]
+    public void Numbers_in_other_roles_are_no_score(string verdict)
+    {
+        var (score, failure) = VerdictParser.ExtractScore(verdict);
+        Assert.Null(score);
+        Assert.NotNull(failure);
+    }
+
+    [Fact]
+    public void A_reasoning_line_that_starts_with_response_or_question_is_no_item_header()
+    {
+        var verdicts = VerdictParser.Parse(
+            "### Item 1\nResponse 2 of the examples is close.\nQuestion 1 asked for actions. Therefore, the final score is 4\n" +
+            "### Item 2\nGeneric. Therefore, the final score is 2", 2);
+        Assert.Equal([4, 2], verdicts.Select(v => v.Score));
+    }
+
+    [Fact]
+    public void Missing_and_out_of_range_items_are_reported_never_shifted()
+    {
+        var verdicts = VerdictParser.Parse(
+            "### Item 1\nTherefore, the final score is 4\n### Item 3\nTherefore, the final score is 2\n### Item 6\nTherefore, the final score is 5", 3);
+        Assert.Equal([4, null, 2], verdicts.Select(v => v.Score));
+        Assert.Contains("no verdict for item 2", verdicts[1].Failure);
+        Assert.Contains("item 6", verdicts[1].Failure);
+    }
+
+    [Theory]
+    [InlineData("**Item 1**\nFine. Therefore, the final score is 3\n**Item 2**\nGreat. Therefore, the final score is 5")]
+    [InlineData("Item 1 -\nFine. Therefore, the final score is 3\nItem 2 -\nGreat. Therefore, the final score is 5")]
+    [InlineData("## Item 1:\nFine. Therefore, the final score is 3\n## Item 2:\nGreat. Therefore, the final score is 5\n\n## Summary\nScores: 3 and 5.")]
+    [InlineData("Item 1: 3\nItem 2: 5")]
+    [InlineData("```json\n[{\"item\": 1, \"reasoning\": \"Fine\", \"score\": 3}, {\"item\": 2, \"reasoning\": \"Great\", \"score\": 5}]\n```")]
+    [InlineData("| Item | Reasoning | Score |\n|---|---|---|\n| 1 | Fine | 3 |\n| 2 | Great | **5** |")]
+    [InlineData("1. Fine, if plain. Therefore, the final score is 3\n2. Great. Therefore, the final score is 5")]
+    public void Reads_the_layouts_judges_write(string output)
+    {
+        Assert.Equal([3, 5], VerdictParser.Parse(output, 2).Select(v => v.Score));
+    }
+
+    [Fact]
+    public void A_follow_up_fills_only_the_items_it_was_asked_for()
+    {
+        var verdicts = VerdictParser.Parse("### Item 2\nTherefore, the final score is 4\n### Item 4\nTherefore, the final score is 1", 5, [2, 4]);
+        Assert.Equal([1, 3], verdicts.Select(v => v.ItemIndex));
+        Assert.Equal([4, 1], verdicts.Select(v => v.Score));
     }
 }

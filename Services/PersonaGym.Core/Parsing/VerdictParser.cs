@@ -1,72 +1,458 @@
 using System.Globalization;
+using System.Text.Json;
 using System.Text.RegularExpressions;
 
 namespace PersonaGym.Core.Parsing;
 
 /// <summary>
-/// Reads a judge's output for a batch: one verdict per item, each reasoning that ends in
-/// "Therefore, the final score is N" (paper's judge format). Also accepts the variants judges drift into
-/// ("final score is **4**", "Score: 4/5", "4 out of 5"). A verdict without a usable 1..5 score is a failure with
-/// its reason (refusal, truncation, out of range), never a 0.
+/// Reads a judge's output for a batch: one verdict per item, each reasoning that ends in "Therefore, the final score
+/// is N" (the paper's judge format), or one of the layouts judges really write instead (bold or trailing-colon item
+/// headers, "Score: 4/5" lines, JSON, tables, one verdict per line). The rule is that of a careful reader: an item's
+/// score is the one its final-score statement gives; numbers in other roles (scales and ranges such as "(1-5)",
+/// hypotheticals such as "a final score of 5 would need…", comparisons with the examples, other items) are not
+/// scores; two different final scores for one item, a missing, repeated or out-of-range item, or anything else a
+/// reader could doubt is a failure with its reason. Never a guess, never a 0. See docs/verdicts.md.
 /// </summary>
 public static partial class VerdictParser
 {
-    public static IReadOnlyList<JudgeVerdict> Parse(string? output, int itemCount)
+    /// <summary>Reads the verdicts of items 1..<paramref name="itemCount"/>.</summary>
+    public static IReadOnlyList<JudgeVerdict> Parse(string? output, int itemCount) =>
+        Parse(output, itemCount, Enumerable.Range(1, Math.Max(0, itemCount)).ToList());
+
+    /// <summary>
+    /// Reads the verdicts of the given 1-based item numbers of a batch of <paramref name="itemCount"/> (a follow-up
+    /// that asked for some items only). Verdicts come back in the order of <paramref name="wanted"/>, each with its
+    /// 0-based <see cref="JudgeVerdict.ItemIndex"/>.
+    /// </summary>
+    public static IReadOnlyList<JudgeVerdict> Parse(string? output, int itemCount, IReadOnlyList<int> wanted)
     {
-        var verdicts = new List<JudgeVerdict>(itemCount);
+        ArgumentNullException.ThrowIfNull(wanted);
         if (string.IsNullOrWhiteSpace(output))
-        {
-            for (var i = 0; i < itemCount; i++) verdicts.Add(new JudgeVerdict(i, null, "", "the judge's output is empty"));
-            return verdicts;
-        }
+            return wanted.Select(n => new JudgeVerdict(n - 1, null, "", "the judge's output is empty")).ToList();
 
         var text = output.ReplaceLineEndings("\n");
-        var blocks = SplitByHeaders(text);
-        if (blocks.Count == 0)
+        var blocks = ReadBlocks(text, itemCount, wanted);
+        return wanted.Select(number =>
         {
-            blocks = itemCount == 1 ? new Dictionary<int, string> { [1] = text } : SplitAfterFinalScores(text);
-        }
-
-        for (var number = 1; number <= itemCount; number++)
-        {
-            if (!blocks.TryGetValue(number, out var block))
-            {
-                verdicts.Add(new JudgeVerdict(number - 1, null, "", $"no verdict for item {number} in the judge's output"));
-                continue;
-            }
-            var reasoning = block.Trim();
-            var (score, failure) = ExtractScore(reasoning);
-            verdicts.Add(new JudgeVerdict(number - 1, score, reasoning, failure));
-        }
-        return verdicts;
+            var block = blocks.TryGetValue(number, out var b) ? b : Block.Missing(Missing(number, blocks, itemCount));
+            if (block.Failure is not null) return new JudgeVerdict(number - 1, null, block.Text.Trim(), block.Failure);
+            var (score, failure) = block.Score is { } known ? (known, null) : ExtractScore(block.Text);
+            return new JudgeVerdict(number - 1, score, block.Text.Trim(), failure);
+        }).ToList();
     }
 
-    /// <summary>The score a single verdict ends with, or the reason none can be read.</summary>
+    /// <summary>The score a single verdict gives, or the reason none can be read.</summary>
     public static (int? Score, string? Failure) ExtractScore(string verdict)
     {
         if (string.IsNullOrWhiteSpace(verdict)) return (null, "the verdict is empty");
+        var text = verdict.ReplaceLineEndings("\n");
 
-        var match = LastMatch(FinalScore(), verdict) ?? LastMatch(LabelledScore(), verdict) ?? LastMatch(ScoreOutOf(), verdict);
-        if (match is null)
+        var statements = ScoreStatements(text);
+        if (statements.Count == 0)
         {
-            return RefusalPattern().IsMatch(verdict)
-                ? (null, "the judge declined to grade: " + Snippet(verdict))
-                : (null, "no final score in the verdict (the output may be truncated): " + Snippet(verdict, fromEnd: true));
+            if (BareScore().Match(text) is { Success: true } bare) statements.Add(new Statement(bare.Groups["value"].Value, Scale(bare)));
+            else if (LeadingScore().Match(text) is { Success: true } leading) statements.Add(new Statement(leading.Groups["value"].Value, Scale(leading)));
         }
 
-        var valueText = match.Groups["value"].Value;
-        var scale = match.Groups["scale"].Success ? match.Groups["scale"].Value : null;
-        if (scale is not null && scale != "5") return (null, $"the score {valueText}/{scale} is not on the 1-5 scale");
-        if (!int.TryParse(valueText, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var score))
-            return (null, $"the score {valueText} is not a whole number from 1 to 5");
-        if (score is < 1 or > 5) return (null, $"the score {score} is outside the 1-5 scale");
-        return (score, null);
+        if (statements.Count == 0)
+        {
+            return RefusalPattern().IsMatch(text)
+                ? (null, "the judge declined to grade: " + Snippet(text))
+                : (null, "no final score in the verdict (the output may be truncated): " + Snippet(text, fromEnd: true));
+        }
+
+        var values = new List<int>();
+        foreach (var statement in statements)
+        {
+            if (statement.Scale is { } scale && scale != "5") return (null, $"the score {statement.Value}/{scale} is not on the 1-5 scale");
+            if (!int.TryParse(statement.Value, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var score))
+                return (null, $"the score {statement.Value} is not a whole number from 1 to 5");
+            if (score is < 1 or > 5) return (null, $"the score {score} is outside the 1-5 scale");
+            values.Add(score);
+        }
+
+        var distinct = values.Distinct().ToList();
+        return distinct.Count == 1
+            ? (distinct[0], null)
+            : (null, $"the verdict gives different final scores ({string.Join(" and ", distinct)}); it is not read as either");
     }
 
-    private static Match? LastMatch(Regex pattern, string text)
+    private sealed record Block(string Text, int? Score = null, string? Failure = null)
     {
-        var matches = pattern.Matches(text);
-        return matches.Count == 0 ? null : matches[^1];
+        public static Block Missing(string reason) => new("", null, reason);
+    }
+
+    private sealed record Statement(string Value, string? Scale);
+
+    private static Dictionary<int, Block> ReadBlocks(string text, int itemCount, IReadOnlyList<int> wanted)
+    {
+        var unfenced = Unfence(text);
+        if (JsonBlocks(unfenced, itemCount) is { } json) return json;
+
+        var headers = HeaderBlocks(text);
+        if (headers.Count > 0) return headers;
+
+        if (TableBlocks(text) is { Count: > 0 } table) return table;
+
+        // A batch of one, or a follow-up that asked for one item: the whole reply is its verdict.
+        if (itemCount == 1 || wanted.Count == 1) return new Dictionary<int, Block> { [wanted.Count == 1 ? wanted[0] : 1] = new(text) };
+
+        if (NumberedBlocks(text, wanted) is { } numbered) return numbered;
+        return BlocksBetweenFinalScores(text, wanted);
+    }
+
+    private static string Missing(int number, Dictionary<int, Block> blocks, int itemCount)
+    {
+        if (blocks.Count == 0) return $"no verdict for item {number} in the judge's output";
+        var outOfRange = blocks.Keys.Where(k => k < 1 || k > itemCount).Order().ToList();
+        var extra = outOfRange.Count == 0 ? "" : $" (it has verdicts for item {string.Join(", ", outOfRange)}, which the batch does not have)";
+        return $"no verdict for item {number} in the judge's output" + extra;
+    }
+
+    // ---- Item headers -------------------------------------------------------------------------------------------
+
+    private static Dictionary<int, Block> HeaderBlocks(string text)
+    {
+        var found = new List<(int Number, int Start, int End, string Tail)>();
+        var lines = Lines(text);
+        var terminatedAt = text.Length;
+        foreach (var (line, start) in lines)
+        {
+            var header = HeaderLine().Match(line);
+            if (header.Success && IsHeader(header))
+            {
+                var number = int.Parse(header.Groups["n"].Value, CultureInfo.InvariantCulture);
+                found.Add((number, start, start + line.Length, header.Groups["rest"].Value));
+                continue;
+            }
+            // A closing "## Summary" ends the last verdict: the scores it repeats are not read again.
+            if (found.Count > 0 && ClosingHeading().IsMatch(line))
+            {
+                terminatedAt = start;
+                break;
+            }
+        }
+
+        var blocks = new Dictionary<int, Block>();
+        var repeated = new HashSet<int>();
+        for (var i = 0; i < found.Count; i++)
+        {
+            var end = i + 1 < found.Count ? found[i + 1].Start : terminatedAt;
+            var body = found[i].Tail + (found[i].End < end ? text[found[i].End..end] : "");
+            if (!blocks.TryAdd(found[i].Number, new Block(body))) repeated.Add(found[i].Number);
+        }
+        foreach (var number in repeated)
+            blocks[number] = new Block("", null, $"item {number} appears more than once in the judge's output; neither verdict is read");
+        return blocks;
+    }
+
+    /// <summary>"Item 3" begins a header only when the number is followed by nothing, a separator or closing emphasis.</summary>
+    private static bool IsHeader(Match header) =>
+        header.Groups["sep"].Success || header.Groups["close"].Length > 0 || header.Groups["rest"].Value.Trim().Length == 0 || header.Groups["hash"].Success;
+
+    // ---- JSON ---------------------------------------------------------------------------------------------------
+
+    private static readonly JsonDocumentOptions JsonReading = new() { AllowTrailingCommas = true, CommentHandling = JsonCommentHandling.Skip };
+
+    private static readonly string[] NumberKeys = ["item", "item_number", "itemnumber", "item_id", "itemid", "index", "id", "number", "item_index"];
+    private static readonly string[] ScoreKeys = ["final_score", "finalscore", "score", "rating", "grade"];
+    private static readonly string[] ReasonKeys = ["reasoning", "explanation", "justification", "rationale", "analysis", "comment", "comments", "reason", "feedback"];
+
+    private static Dictionary<int, Block>? JsonBlocks(string text, int itemCount)
+    {
+        var trimmed = text.Trim();
+        if (trimmed.Length == 0 || trimmed[0] is not ('[' or '{')) return null;
+        JsonDocument document;
+        try
+        {
+            document = JsonDocument.Parse(trimmed, JsonReading);
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+
+        using (document)
+        {
+            var root = document.RootElement;
+            // {"verdicts": [...]} and friends: a single array property holds the items.
+            if (root.ValueKind == JsonValueKind.Object && !HasAny(root, ScoreKeys))
+            {
+                var arrays = root.EnumerateObject().Where(p => p.Value.ValueKind == JsonValueKind.Array).ToList();
+                if (arrays.Count == 1 && root.EnumerateObject().Count() == 1) root = arrays[0].Value;
+            }
+
+            var blocks = new Dictionary<int, Block>();
+            var repeated = new HashSet<int>();
+            void Add(int number, Block block)
+            {
+                if (!blocks.TryAdd(number, block)) repeated.Add(number);
+            }
+
+            if (root.ValueKind == JsonValueKind.Array)
+            {
+                var elements = root.EnumerateArray().ToList();
+                for (var i = 0; i < elements.Count; i++)
+                {
+                    if (elements[i].ValueKind != JsonValueKind.Object) return null;
+                    var number = NumberOf(elements[i]);
+                    if (number is null)
+                    {
+                        // Without item numbers, position is the item only when every item is there.
+                        if (elements.Count != itemCount) return null;
+                        number = i + 1;
+                    }
+                    Add(number.Value, JsonVerdict(elements[i]));
+                }
+            }
+            else if (root.ValueKind == JsonValueKind.Object)
+            {
+                if (HasAny(root, ScoreKeys))
+                {
+                    Add(NumberOf(root) ?? 1, JsonVerdict(root));
+                }
+                else
+                {
+                    foreach (var property in root.EnumerateObject())
+                    {
+                        var key = ItemKey().Match(property.Name);
+                        if (!key.Success) return null;
+                        var number = int.Parse(key.Groups["n"].Value, CultureInfo.InvariantCulture);
+                        Add(number, property.Value.ValueKind == JsonValueKind.Object
+                            ? JsonVerdict(property.Value)
+                            : JsonScore(property.Value, ""));
+                    }
+                }
+            }
+            else
+            {
+                return null;
+            }
+
+            foreach (var number in repeated)
+                blocks[number] = new Block("", null, $"item {number} appears more than once in the judge's output; neither verdict is read");
+            return blocks.Count == 0 ? null : blocks;
+        }
+    }
+
+    private static Block JsonVerdict(JsonElement element)
+    {
+        var reasoning = ReasonKeys.Select(k => Property(element, k)).FirstOrDefault(p => p is { ValueKind: JsonValueKind.String });
+        var text = reasoning?.GetString() ?? "";
+        var scores = ScoreKeys.Select(k => Property(element, k)).OfType<JsonElement>().ToList();
+        if (scores.Count == 0) return new Block(text, null, "the verdict has no score field");
+        return JsonScore(scores[0], text);
+    }
+
+    private static Block JsonScore(JsonElement value, string reasoning)
+    {
+        var raw = value.ValueKind switch
+        {
+            JsonValueKind.Number => value.GetRawText(),
+            JsonValueKind.String => value.GetString() ?? "",
+            JsonValueKind.Null => "",
+            _ => value.GetRawText(),
+        };
+        var match = BareScore().Match(raw);
+        if (!match.Success) return new Block(reasoning, null, $"the score field \"{Shorten(raw)}\" is not a score from 1 to 5");
+        var (score, failure) = ExtractScore(raw);
+        return new Block(reasoning, score, failure);
+    }
+
+    private static int? NumberOf(JsonElement element)
+    {
+        foreach (var key in NumberKeys)
+        {
+            if (Property(element, key) is not { } value) continue;
+            if (value.ValueKind == JsonValueKind.Number && value.TryGetInt32(out var n)) return n;
+            if (value.ValueKind == JsonValueKind.String && ItemKey().Match(value.GetString() ?? "") is { Success: true } m)
+                return int.Parse(m.Groups["n"].Value, CultureInfo.InvariantCulture);
+        }
+        return null;
+    }
+
+    private static bool HasAny(JsonElement element, string[] keys) => keys.Any(k => Property(element, k) is not null);
+
+    private static JsonElement? Property(JsonElement element, string key)
+    {
+        if (element.ValueKind != JsonValueKind.Object) return null;
+        foreach (var property in element.EnumerateObject())
+        {
+            var name = property.Name.Replace(" ", "_", StringComparison.Ordinal).Replace("-", "_", StringComparison.Ordinal);
+            if (name.Equals(key, StringComparison.OrdinalIgnoreCase) || name.Replace("_", "", StringComparison.Ordinal).Equals(key, StringComparison.OrdinalIgnoreCase))
+                return property.Value;
+        }
+        return null;
+    }
+
+    private static string Unfence(string text)
+    {
+        var fence = JsonFence().Match(text);
+        if (!fence.Success) return text;
+        // Only a fence that holds the whole answer: prose around it may carry the verdicts itself.
+        var outside = (text[..fence.Index] + text[(fence.Index + fence.Length)..]).Trim();
+        return outside.Length <= 200 && !FinalScorePhrase().IsMatch(outside) ? fence.Groups["body"].Value : text;
+    }
+
+    // ---- Tables -------------------------------------------------------------------------------------------------
+
+    private static Dictionary<int, Block>? TableBlocks(string text)
+    {
+        var rows = Lines(text).Select(l => l.Line.Trim()).Where(l => l.StartsWith('|')).ToList();
+        if (rows.Count < 3) return null;
+        var header = Cells(rows[0]);
+        var itemColumn = header.FindIndex(c => TableItemHeader().IsMatch(c));
+        var scoreColumn = header.FindLastIndex(c => TableScoreHeader().IsMatch(c));
+        if (itemColumn < 0 || scoreColumn < 0 || itemColumn == scoreColumn) return null;
+        var reasonColumn = header.FindIndex(c => !TableItemHeader().IsMatch(c) && !TableScoreHeader().IsMatch(c));
+
+        var blocks = new Dictionary<int, Block>();
+        var repeated = new HashSet<int>();
+        foreach (var row in rows.Skip(1))
+        {
+            var cells = Cells(row);
+            if (cells.All(c => TableRule().IsMatch(c))) continue;
+            if (cells.Count <= Math.Max(itemColumn, scoreColumn)) return null;
+            var item = ItemKey().Match(Plain(cells[itemColumn]));
+            if (!item.Success) return null;
+            var number = int.Parse(item.Groups["n"].Value, CultureInfo.InvariantCulture);
+            var reasoning = reasonColumn >= 0 && reasonColumn < cells.Count ? cells[reasonColumn] : "";
+            var scoreCell = Plain(cells[scoreColumn]);
+            var block = BareScore().IsMatch(scoreCell)
+                ? new Block(reasoning, ExtractScore(scoreCell).Score, ExtractScore(scoreCell).Failure)
+                : new Block(reasoning, null, $"the score cell \"{Shorten(scoreCell)}\" is not a score from 1 to 5");
+            if (!blocks.TryAdd(number, block)) repeated.Add(number);
+        }
+        foreach (var number in repeated)
+            blocks[number] = new Block("", null, $"item {number} appears more than once in the judge's output; neither verdict is read");
+        return blocks;
+    }
+
+    private static List<string> Cells(string row) =>
+        row.Trim().Trim('|').Split('|').Select(c => c.Trim()).ToList();
+
+    private static string Plain(string cell) => cell.Trim().Trim('*', '_', '`', ' ');
+
+    // ---- Without headers ----------------------------------------------------------------------------------------
+
+    /// <summary>Lines numbered "1." … "N." in order, each number once: a numbered list of verdicts.</summary>
+    private static Dictionary<int, Block>? NumberedBlocks(string text, IReadOnlyList<int> wanted)
+    {
+        var starts = Lines(text).Select(l => (l.Start, Match: NumberedLine().Match(l.Line))).Where(x => x.Match.Success).ToList();
+        var numbers = starts.Select(s => int.Parse(s.Match.Groups["n"].Value, CultureInfo.InvariantCulture)).ToList();
+        if (numbers.Count != wanted.Count || !numbers.SequenceEqual(wanted)) return null;
+        var blocks = new Dictionary<int, Block>();
+        for (var i = 0; i < starts.Count; i++)
+        {
+            var begin = starts[i].Start + starts[i].Match.Length;
+            var end = i + 1 < starts.Count ? starts[i + 1].Start : text.Length;
+            blocks[numbers[i]] = new Block(text[begin..end]);
+        }
+        return blocks;
+    }
+
+    /// <summary>
+    /// Without headers, each final-score statement closes one verdict, in item order; that order is trusted only when
+    /// there are exactly as many statements as items asked for, since otherwise no one can tell which item is missing.
+    /// </summary>
+    private static Dictionary<int, Block> BlocksBetweenFinalScores(string text, IReadOnlyList<int> wanted)
+    {
+        var ends = ScoreStatementMatches(text).Select(m => m.Index + m.Length).ToList();
+        if (ends.Count != wanted.Count)
+        {
+            var reason = ends.Count == 0
+                ? "no item headers and no final-score statements in the judge's output"
+                : $"the judge's output has no item headers and {ends.Count} final scores for {wanted.Count} items, so which item each belongs to cannot be told";
+            return wanted.ToDictionary(n => n, _ => Block.Missing(reason));
+        }
+        var blocks = new Dictionary<int, Block>();
+        var start = 0;
+        for (var i = 0; i < ends.Count; i++)
+        {
+            // A statement's line may go on past the score ("… is 4/5."): the rest of that line belongs to it.
+            var end = text.IndexOf('\n', ends[i]);
+            end = end < 0 ? text.Length : end;
+            if (i + 1 < ends.Count && end > ends[i + 1]) end = ends[i];
+            blocks[wanted[i]] = new Block(text[start..end]);
+            start = end;
+        }
+        return blocks;
+    }
+
+    // ---- Score statements ---------------------------------------------------------------------------------------
+
+    private static List<Statement> ScoreStatements(string text) =>
+        ScoreStatementMatches(text).Select(m => new Statement(m.Groups["value"].Value, Scale(m))).ToList();
+
+    /// <summary>Every statement that gives a score, in text order: hypotheticals, ranges and example references excluded.</summary>
+    private static List<Match> ScoreStatementMatches(string text)
+    {
+        var found = new List<Match>();
+        foreach (var pattern in new[] { FinalScore(), ForeignFinalScore(), LabelledLine(), FirstPersonScore() })
+        {
+            foreach (Match m in pattern.Matches(text))
+            {
+                if (IsRange(text, m) || IsHypothetical(text, m)) continue;
+                if (found.Any(f => Overlaps(f, m))) continue;
+                found.Add(m);
+            }
+        }
+        return found.OrderBy(m => m.Index).ToList();
+    }
+
+    private static bool Overlaps(Match a, Match b) => a.Index < b.Index + b.Length && b.Index < a.Index + a.Length;
+
+    private static string? Scale(Match m) => m.Groups["scale"].Success ? m.Groups["scale"].Value : null;
+
+    /// <summary>"final score: 1-5 scale", "score 3 to 4": a range is no score.</summary>
+    private static bool IsRange(string text, Match m)
+    {
+        var after = text[(m.Index + m.Length)..];
+        return RangeTail().IsMatch(after);
+    }
+
+    /// <summary>
+    /// A statement inside a conditional, counterfactual or comparison ("a final score of 5 would need…", "to earn a
+    /// final score of 5", "rather than a final score of 2") gives no score. Judged on the statement's clause, without
+    /// the statement itself.
+    /// </summary>
+    private static bool IsHypothetical(string text, Match m)
+    {
+        var clauseStart = m.Index;
+        while (clauseStart > 0 && !IsClauseBreak(text, clauseStart - 1)) clauseStart--;
+        var clauseEnd = m.Index + m.Length;
+        while (clauseEnd < text.Length && !IsClauseBreak(text, clauseEnd)) clauseEnd++;
+        // Before the statement any marker counts ("to earn a final score of 5"); after it only what makes the
+        // statement itself conditional ("… of 5 would need more detail"), so "the final score is 3, matching the
+        // example for score 3" stays a statement.
+        return HypotheticalMarker().IsMatch(text[clauseStart..m.Index])
+            || HypotheticalTail().IsMatch(text[(m.Index + m.Length)..clauseEnd]);
+    }
+
+    private static bool IsClauseBreak(string text, int i)
+    {
+        var c = text[i];
+        if (c is '\n' or ';' or '!' or '?' or '(' or ')') return true;
+        // A full stop ends a clause, but not inside a number such as 4.5.
+        if (c == '.') return !(i > 0 && char.IsDigit(text[i - 1]) && i + 1 < text.Length && char.IsDigit(text[i + 1]));
+        if (c == ',')
+        {
+            var next = text.AsSpan(i + 1).TrimStart();
+            return ClauseConnector().IsMatch(next.ToString());
+        }
+        return false;
+    }
+
+    private static IEnumerable<(string Line, int Start)> Lines(string text)
+    {
+        var start = 0;
+        while (start <= text.Length)
+        {
+            var end = text.IndexOf('\n', start);
+            if (end < 0) end = text.Length;
+            yield return (text[start..end], start);
+            start = end + 1;
+        }
     }
 
     private static string Snippet(string text, bool fromEnd = false)
@@ -76,50 +462,79 @@ public static partial class VerdictParser
         return fromEnd ? $"\"…{oneLine[^80..]}\"" : $"\"{oneLine[..80]}…\"";
     }
 
-    private static Dictionary<int, string> SplitByHeaders(string text)
-    {
-        var blocks = new Dictionary<int, string>();
-        var headers = HeaderLine().Matches(text);
-        for (var i = 0; i < headers.Count; i++)
-        {
-            var number = int.Parse(headers[i].Groups["n"].Value, CultureInfo.InvariantCulture);
-            var start = headers[i].Index + headers[i].Length;
-            var end = i + 1 < headers.Count ? headers[i + 1].Index : text.Length;
-            // Text on the header line after "Item 1:" is part of the verdict ("Item 1: Strong answer. … score is 4").
-            var rest = headers[i].Groups["rest"].Value;
-            blocks.TryAdd(number, rest + text[start..end]);
-        }
-        return blocks;
-    }
+    private static string Shorten(string text) => text.Length <= 40 ? text : text[..40] + "…";
 
-    /// <summary>Without item headers, each "final score is N" sentence closes one verdict, in item order.</summary>
-    private static Dictionary<int, string> SplitAfterFinalScores(string text)
-    {
-        var blocks = new Dictionary<int, string>();
-        var start = 0;
-        var number = 1;
-        foreach (Match m in FinalScore().Matches(text))
-        {
-            var end = m.Index + m.Length;
-            blocks[number++] = text[start..end];
-            start = end;
-        }
-        var tail = text[start..];
-        if (tail.Trim().Length > 0 && !string.IsNullOrWhiteSpace(tail.Trim(' ', '\n', '.', '*'))) blocks[number] = tail;
-        return blocks;
-    }
+    // The value of a statement: a number, optionally bold or quoted, optionally "/5" or "out of 5".
+    private const string Value = @"[*_`""'\[]*\s*(?<value>[-+]?\d+(?:[.,]\d+)?)\s*[*_`""'\]]*(?:\s*(?:/|out\s+of|of)\s*(?<scale>\d+))?";
 
-    [GeneratedRegex(@"^[ \t>]*(?:#{1,6}[ \t]*)?[*_]*[ \t]*(?:Item|Answer|Response|Question|Verdict)[ \t]*#?[ \t]*(?<n>\d{1,3})[ \t]*[*_]*[ \t]*(?:[:.)\-–—][*_]*)?(?<rest>[^\n]*)$", RegexOptions.Multiline | RegexOptions.IgnoreCase)]
-    private static partial Regex HeaderLine();
+    // A scale annotation after the label: "(1-5)", "[1–5]", "(out of 5)", "on a 1-5 scale", "on a scale of 1 to 5".
+    private const string ScaleNote = @"(?:\s*[(\[]\s*(?:out\s+of\s+5|on\s+a\s+scale\s+of\s+1\s*(?:-|–|—|to)\s*5|1\s*(?:-|–|—|to)\s*5|/5)\s*[)\]])?(?:\s*(?:on|in)\s+(?:a|the)\s+(?:1\s*(?:-|–|—|to)\s*5\s+scale|scale\s+(?:of|from)\s+1\s*(?:-|–|—|to)\s*5))?";
 
-    [GeneratedRegex(@"final\s+score\s*(?:is|was|of|would\s+be|:|=)?\s*[:=]?\s*[*_`""'\[(]*\s*(?<value>[-+]?\d+(?:\.\d+)?)(?:\s*[*_]*\s*(?:/|out\s+of)\s*(?<scale>\d+))?", RegexOptions.IgnoreCase)]
+    private const string Connector = @"\s*[*_]*\s*(?:(?:is|was|of|would\s+be|will\s+be|should\s+be|stands\s+at|comes\s+to|equals|remains|=|:|-|–|—|→)\s*)+[*_]*\s*(?:(?:a|an)\s+)?";
+
+    [GeneratedRegex(@"(?:final|overall)\s+(?:score|rating|grade|verdict|assessment)(?!s)" + ScaleNote + Connector + Value, RegexOptions.IgnoreCase)]
     private static partial Regex FinalScore();
 
-    [GeneratedRegex(@"\b(?:score|rating|grade)\s*(?:is|:|=)\s*[*_`""'\[(]*\s*(?<value>[-+]?\d+(?:\.\d+)?)(?:\s*[*_]*\s*(?:/|out\s+of)\s*(?<scale>\d+))?", RegexOptions.IgnoreCase)]
-    private static partial Regex LabelledScore();
+    [GeneratedRegex(@"final\s+score", RegexOptions.IgnoreCase)]
+    private static partial Regex FinalScorePhrase();
 
-    [GeneratedRegex(@"(?<![\d.])(?<value>\d+(?:\.\d+)?)\s*(?:/|out\s+of)\s*(?<scale>\d+)\b", RegexOptions.IgnoreCase)]
-    private static partial Regex ScoreOutOf();
+    // Final-score sentences in the languages judges drift into: French, German, Spanish, Portuguese, Italian, Dutch, Chinese, Japanese.
+    [GeneratedRegex(@"(?:note\s+finale|score\s+final|punt(?:uación|uacion|eggio)\s+final[e]?|calificación\s+final|calificacion\s+final|pontuação\s+final|pontuacao\s+final|nota\s+final[e]?|valutazione\s+finale|endgültige\s+(?:Bewertung|Punktzahl|Note)|Endbewertung|Endnote|Gesamtbewertung|eindscore|最终得分|最终评分|最终分数|最終スコア|最終評価)\s*[*_]*\s*(?:(?:est|ist|es|é|è|is|de|du|:|：|=|为|は|-|–|—)\s*)*[*_]*\s*(?:(?:de|di|von|un|une|a)\s+)?" + Value, RegexOptions.IgnoreCase)]
+    private static partial Regex ForeignFinalScore();
+
+    // A line that is only a score label: "Score: 4", "**Rating:** 4/5", "Verdict — 3".
+    [GeneratedRegex(@"^[ \t>\-*_#]*(?:final\s+|overall\s+)?(?:score|rating|grade|verdict)[ \t]*[*_]*[ \t]*(?:[:=\-–—]|is)[ \t]*[*_]*[ \t]*" + Value + @"[ \t*_.!]*$", RegexOptions.IgnoreCase | RegexOptions.Multiline)]
+    private static partial Regex LabelledLine();
+
+    // "I would rate this 4/5", "I give it a 3", "I'd score the answer a 2 out of 5", "I assign a score of 4".
+    [GeneratedRegex(@"\bI(?:\s+would|'d|’d|\s+will)?\s+(?:give|assign|award|rate|score|grade)\s+(?:(?:it|this|the\s+(?:answer|response|item))\s+)?(?:(?:a|an)\s+)?(?:(?:final\s+)?(?:score|rating|grade)\s+(?:of\s+)?)?" + Value, RegexOptions.IgnoreCase)]
+    private static partial Regex FirstPersonScore();
+
+    // A verdict that is only a score ("4", "**4/5**"), as terse judges write after a header ("Item 1: 4").
+    [GeneratedRegex(@"^[\s*_`""'(\[]*(?<value>[-+]?\d+(?:[.,]\d+)?)\s*(?:(?:/|out\s+of)\s*(?<scale>\d+))?[\s*_`""')\].!]*$", RegexOptions.IgnoreCase)]
+    private static partial Regex BareScore();
+
+    // A verdict that opens with its score and a dash: "4 - uses the persona's jargon throughout".
+    [GeneratedRegex(@"^[\s*_]*(?<value>[1-5])(?:\s*/\s*(?<scale>5))?[*_]*[ \t]+[-–—][ \t]+\S", RegexOptions.IgnoreCase)]
+    private static partial Regex LeadingScore();
+
+    [GeneratedRegex(@"^\s*(?:[-–—]|to)\s*\d")]
+    private static partial Regex RangeTail();
+
+    [GeneratedRegex(@"\b(?:if|unless|could|might|may|would(?<!\bI\s+would)|wouldn't|needs?\s+to|needed|requires?|required|in\s+order\s+to|to\s+(?:earn|reach|get|achieve|deserve|merit|warrant|justify|receive)|closer\s+to|rather\s+than|instead\s+of|than|not|n't|never|no\s+longer|initially|at\s+first|originally|was\s+going\s+to|considered|considering|example|examples|exemplar|reserved|only\s+for|such\s+as|e\.g\.|like\s+the|compared|previous(?:ly)?|other\s+item|item\s+\d|question\s+\d|response\s+\d)\b|\bI'd\s+(?:need|want|require)", RegexOptions.IgnoreCase)]
+    private static partial Regex HypotheticalMarker();
+
+    [GeneratedRegex(@"^[\s*_,]*(?:would|could|might|may|if|unless|requires?|needs?|is\s+(?:reserved|only|for|what)|are\s+(?:reserved|for)|wouldn't|isn't|is\s+not|was\s+not|seems?\s+too|feels?\s+too|is\s+too)\b", RegexOptions.IgnoreCase)]
+    private static partial Regex HypotheticalTail();
+
+    [GeneratedRegex(@"^(?:since|because|but|although|though|while|whereas|as\s+|which|so\s+that|unless|if)\b", RegexOptions.IgnoreCase)]
+    private static partial Regex ClauseConnector();
+
+    // "### Item 2", "**Item 2:**", "Item 2 -", "- **Item 2**: text", "## Evaluation of Item 2".
+    [GeneratedRegex(@"^[ \t>]*(?<hash>#{1,6}[ \t]*)?(?:[-*+•][ \t]+)?[*_]{0,3}[ \t]*(?:(?:verdict|evaluation|assessment|grading|analysis|judgement|judgment)[ \t]+(?:for|of)[ \t]+)?Item[ \t]*#?[ \t]*(?<n>\d{1,3})(?!\d|[.,]\d)[ \t]*(?<close>[*_]{0,3})[ \t]*(?<sep>[:.)\-–—][*_]{0,3})?(?<rest>[^\n]*)$", RegexOptions.IgnoreCase)]
+    private static partial Regex HeaderLine();
+
+    // "## Summary", "**Overall**", "Summary:" on a line of its own, after the verdicts.
+    [GeneratedRegex(@"^[ \t]*(?:#{1,6}[ \t]*[*_]*[ \t]*(?:summary|overall|conclusion|final\s+scores|scores|in\s+summary)\b.*|[*_]{2}[ \t]*(?:summary|overall(?:\s+summary)?|conclusion|final\s+scores|scores)[ \t]*:?[ \t]*[*_]{2}:?[ \t]*|(?:summary|overall|conclusion|final\s+scores|scores)[ \t]*:[ \t]*)$", RegexOptions.IgnoreCase)]
+    private static partial Regex ClosingHeading();
+
+    [GeneratedRegex(@"^[ \t]*[*_]{0,2}(?<n>\d{1,2})[.)][*_]{0,2}[ \t]+", RegexOptions.None)]
+    private static partial Regex NumberedLine();
+
+    [GeneratedRegex(@"^(?:item|answer|response)?[ _#-]*(?<n>\d{1,3})$", RegexOptions.IgnoreCase)]
+    private static partial Regex ItemKey();
+
+    [GeneratedRegex(@"^(?:#|no\.?|item(?:\s*#)?|items?)$", RegexOptions.IgnoreCase)]
+    private static partial Regex TableItemHeader();
+
+    [GeneratedRegex(@"^[*_]*(?:final\s+)?(?:score|rating|grade)(?:\s*\(1\s*[-–]\s*5\))?[*_]*$", RegexOptions.IgnoreCase)]
+    private static partial Regex TableScoreHeader();
+
+    [GeneratedRegex(@"^:?-{2,}:?$")]
+    private static partial Regex TableRule();
+
+    [GeneratedRegex(@"```[ \t]*(?:json|JSON)?[ \t]*\n(?<body>.*?)\n[ \t]*```", RegexOptions.Singleline)]
+    private static partial Regex JsonFence();
 
     [GeneratedRegex(@"\b(?:I\s+(?:cannot|can't|can’t|won't|am\s+unable|'m\s+unable|’m\s+unable)|I'm\s+sorry|I’m\s+sorry|I\s+apologi[sz]e|as\s+an\s+AI|unable\s+to\s+(?:grade|evaluate|assess|provide))", RegexOptions.IgnoreCase)]
     private static partial Regex RefusalPattern();
