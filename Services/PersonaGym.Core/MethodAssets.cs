@@ -212,10 +212,12 @@ public static class PromptNames
     public const string PersonaSystem = "persona-system";
     public const string WriteExemplars = "write-exemplars";
     public const string Judge = "judge";
+    public const string JudgeSystem = "judge-system";
     public const string Retry = "retry";
+    public const string FollowUp = "follow-up";
 
     public static IReadOnlyList<string> All { get; } =
-        [SelectEnvironments, GenerateQuestions, PersonaSystem, WriteExemplars, Judge, Retry];
+        [SelectEnvironments, GenerateQuestions, PersonaSystem, WriteExemplars, Judge, JudgeSystem, Retry, FollowUp];
 
     public static IReadOnlyList<string> Placeholders(string name) => name switch
     {
@@ -224,7 +226,9 @@ public static class PromptNames
         PersonaSystem => ["persona"],
         WriteExemplars => ["persona", "task", "task_description", "rubric", "questions", "question_count"],
         Judge => ["persona", "task", "task_description", "rubric", "items", "item_count"],
+        JudgeSystem => [],
         Retry => ["reason"],
+        FollowUp => ["missing", "reasons", "layout"],
         _ => throw new ArgumentException($"Unknown prompt '{name}'.", nameof(name)),
     };
 
@@ -236,7 +240,9 @@ public static class PromptNames
         PersonaSystem => ["persona"],
         WriteExemplars => ["persona", "rubric", "questions"],
         Judge => ["persona", "rubric", "items"],
+        JudgeSystem => [],
         Retry => ["reason"],
+        FollowUp => ["missing"],
         _ => throw new ArgumentException($"Unknown prompt '{name}'.", nameof(name)),
     };
 }

@@ -3,21 +3,31 @@ using Microsoft.Extensions.AI;
 namespace PersonaGym.Core;
 
 /// <summary>
-/// The chat options of every stage, in one place. Exemplar writers and judges are deterministic
-/// (temperature 0, as in the paper), so a cached or repeated grading gives the same verdict.
+/// The chat options of every stage, in one place, as the reference code sends them (see docs/method.md in the
+/// README's method section): environment selection, question generation and persona answers sample at temperature
+/// 0.9 and top-p 0.9; exemplar writers and judges are deterministic at temperature 0 (the reference also sends top-p
+/// 0, which some current providers refuse together with a temperature, so only the temperature is sent). Every call
+/// carries an explicit output limit.
 /// </summary>
 public static class MethodChatOptions
 {
-    /// <summary>Environment selection and question generation: the model's default sampling.</summary>
-    public static ChatOptions ForGeneration(string stage) => Tagged(new ChatOptions(), stage);
+    /// <summary>Sampling of environment selection, question generation and the persona agent (reference code).</summary>
+    public const float SamplingTemperature = 0.9f;
 
-    /// <summary>The persona agent: the sampling temperature under test (reference code: 0.9).</summary>
-    public static ChatOptions ForAgent(float temperature) =>
-        Tagged(new ChatOptions { Temperature = temperature }, MethodStages.Answer);
+    /// <summary>Top-p of the sampled stages (reference code).</summary>
+    public const float SamplingTopP = 0.9f;
 
-    /// <summary>Exemplar writing and judging: temperature 0 and a fixed top-p.</summary>
-    public static ChatOptions Deterministic(string stage) =>
-        Tagged(new ChatOptions { Temperature = 0f, TopP = 1f }, stage);
+    /// <summary>Environment selection and question generation.</summary>
+    public static ChatOptions ForGeneration(string stage, int maxOutputTokens) =>
+        Tagged(new ChatOptions { Temperature = SamplingTemperature, TopP = SamplingTopP, MaxOutputTokens = maxOutputTokens }, stage);
+
+    /// <summary>The persona agent: the sampling under test (reference code: temperature 0.9, top-p 0.9).</summary>
+    public static ChatOptions ForAgent(float temperature, float? topP, int maxOutputTokens) =>
+        Tagged(new ChatOptions { Temperature = temperature, TopP = topP, MaxOutputTokens = maxOutputTokens }, MethodStages.Answer);
+
+    /// <summary>Exemplar writing and judging: temperature 0, no top-p.</summary>
+    public static ChatOptions Deterministic(string stage, int maxOutputTokens) =>
+        Tagged(new ChatOptions { Temperature = 0f, MaxOutputTokens = maxOutputTokens }, stage);
 
     /// <summary>The stage tag is for usage accounting only; no prompt or output depends on it.</summary>
     public static ChatOptions Tagged(ChatOptions options, string stage)

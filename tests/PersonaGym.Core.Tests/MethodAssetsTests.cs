@@ -53,7 +53,7 @@ public sealed class MethodAssetsTests : IDisposable
             Assert.All(rubric.Levels.Values, level => Assert.False(string.IsNullOrWhiteSpace(level)));
             Assert.False(string.IsNullOrWhiteSpace(rubric.QuestionGuidance));
             Assert.False(string.IsNullOrWhiteSpace(rubric.Description));
-            Assert.Matches($"^{task.Slug()}@1:[0-9a-f]{{8}}$", rubric.Version);
+            Assert.Matches($"^{task.Slug()}@2:[0-9a-f]{{8}}$", rubric.Version);
         }
     }
 

@@ -160,22 +160,57 @@ public class PersonaGymMethodTests
         var judge = CallbackChatClient.Sequence("Therefore, the final score is 4");
         await Method().JudgeBatchAsync(judge, Persona, PersonaTask.PersonaConsistency,
             [new JudgeItem("Where do you live?", "In a cottage near Hereford.", SomeExemplars("Where do you live?"))]);
-        var prompt = judge.Calls[0].Messages.Single().Text;
+        Assert.Equal([ChatRole.System, ChatRole.User], judge.Calls[0].Messages.Select(m => m.Role));
+        Assert.Contains("critical", judge.Calls[0].Messages[0].Text);
+        var prompt = judge.Calls[0].Messages[1].Text;
+        Assert.Contains("WHAT THE TASK MEASURES", prompt);
         Assert.Contains("### Item 1\nQuestion: Where do you live?\nAnswer:\nIn a cottage near Hereford.", prompt);
         Assert.Contains("Score 5: example 5", prompt);
         Assert.Contains("Number of items: 1", prompt);
     }
 
     [Fact]
-    public async Task Judge_keeps_parsed_items_and_marks_the_missing_ones_as_failures()
+    public async Task Judge_keeps_parsed_items_and_marks_the_missing_ones_as_failures_after_asking_again()
     {
         var judge = CallbackChatClient.Sequence("### Item 1\nGood. Therefore, the final score is 5");
         var items = Enumerable.Range(1, 3).Select(i => new JudgeItem($"Q{i}?", "A.", SomeExemplars($"Q{i}?"))).ToList();
         var result = await Method().JudgeBatchAsync(judge, Persona, PersonaTask.ExpectedAction, items);
 
-        Assert.Equal(1, result.Attempts);
+        Assert.Equal(3, result.Attempts);
         Assert.Equal([5, null, null], result.Value.Select(v => v.Score));
         Assert.All(result.Value.Skip(1), v => Assert.NotNull(v.Failure));
+    }
+
+    [Fact]
+    public async Task A_follow_up_asks_for_exactly_the_items_without_a_score_and_fills_only_those()
+    {
+        var judge = CallbackChatClient.Sequence(
+            "### Item 1\nApt. Therefore, the final score is 4\n### Item 2\nHmm.\n### Item 3\nTherefore, the final score is 3\n" +
+            "### Item 5\nTherefore, the final score is 5",
+            "### Item 2\nGeneric. Therefore, the final score is 2\n### Item 4\nWeak. Therefore, the final score is 1\n### Item 1\nTherefore, the final score is 1");
+        var items = Enumerable.Range(1, 5).Select(i => new JudgeItem($"Q{i}?", "A.", SomeExemplars($"Q{i}?"))).ToList();
+        var result = await Method().JudgeBatchAsync(judge, Persona, PersonaTask.ExpectedAction, items);
+
+        Assert.Equal(2, judge.Calls.Count);
+        var followUp = judge.Calls[1].Messages[^1].Text;
+        Assert.Contains("items 2 and 4", followUp);
+        Assert.Contains("item 2: no final score", followUp);
+        Assert.Contains("item 4: no verdict for item 4", followUp);
+        // Item 1 keeps its first verdict: the follow-up fills gaps only.
+        Assert.Equal([4, 2, 3, 1, 5], result.Value.Select(v => v.Score));
+        Assert.Equal(2, result.Attempts);
+    }
+
+    [Fact]
+    public async Task A_reply_cut_at_the_output_limit_is_never_read_and_is_asked_again()
+    {
+        var judge = CallbackChatClient.Sequence("### Item 1\nTherefore, the final score is 1", "### Item 1\nTherefore, the final score is 4");
+        judge.FinishReasonOf = call => call == 0 ? ChatFinishReason.Length : ChatFinishReason.Stop;
+        var result = await Method().JudgeBatchAsync(judge, Persona, PersonaTask.ExpectedAction, [new JudgeItem("Q?", "A.", SomeExemplars("Q?"))]);
+        Assert.Equal(4, result.Value[0].Score);
+        Assert.Equal(2, judge.Calls.Count);
+        Assert.All(judge.Calls, c => Assert.Equal(4000, c.Options!.MaxOutputTokens));
+        Assert.Contains("cut at the output limit", judge.Calls[1].Messages[^1].Text);
     }
 
     [Fact]
@@ -198,11 +233,12 @@ public class PersonaGymMethodTests
     }
 
     [Fact]
-    public async Task A_batch_larger_than_the_batch_size_is_refused()
+    public async Task A_batch_larger_than_the_largest_batch_size_is_refused()
     {
-        var client = CallbackChatClient.Sequence(Exemplars(6));
+        var questions = Enumerable.Range(1, MethodOptions.MaxBatchSize + 1).Select(i => $"{i}").ToList();
+        var client = CallbackChatClient.Sequence(Exemplars(questions.Count));
         await Assert.ThrowsAsync<ArgumentException>(() =>
-            Method().WriteExemplarsAsync(client, Persona, PersonaTask.ExpectedAction, ["1", "2", "3", "4", "5", "6"]));
+            Method().WriteExemplarsAsync(client, Persona, PersonaTask.ExpectedAction, questions));
         Assert.Empty(client.Calls);
     }
 

@@ -28,8 +28,8 @@ public class PersonaTaskEvaluatorTests
         Assert.False(metric.Interpretation.Failed);
         Assert.Contains("1 to 5", metric.Interpretation.Reason);
         Assert.Contains("Practical and in character", metric.Reason);
-        Assert.StartsWith("expected-action@1:", metric.Metadata!["rubric-version"]);
-        Assert.Contains("I secure the sample tanks first, mate.", judge.Calls[0].Messages.Single().Text);
+        Assert.StartsWith("expected-action@2:", metric.Metadata!["rubric-version"]);
+        Assert.Contains("I secure the sample tanks first, mate.", judge.Calls[0].Messages[^1].Text);
     }
 
     [Fact]

@@ -269,10 +269,13 @@ public sealed partial class OfflineChatClient : IChatClient
 
     private static string PersonaOf(string systemPrompt)
     {
+        // "Adopt the identity of <persona>. Answer the questions …" (the default), or "… of the following persona: <persona>".
         var start = systemPrompt.IndexOf(PersonaMarker, StringComparison.Ordinal);
-        var line = systemPrompt[start..].Split('\n')[0];
+        var line = systemPrompt[(start + PersonaMarker.Length)..].Split('\n')[0];
+        var end = line.LastIndexOf(". Answer the questions", StringComparison.Ordinal);
+        if (end >= 0) return line[..end].Trim();
         var colon = line.IndexOf(':');
-        return colon >= 0 ? line[(colon + 1)..].Trim() : "";
+        return (colon >= 0 ? line[(colon + 1)..] : line).Trim();
     }
 
     private static PersonaTask? TaskLine(string text)

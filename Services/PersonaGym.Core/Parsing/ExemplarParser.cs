@@ -11,26 +11,38 @@ namespace PersonaGym.Core.Parsing;
 public static partial class ExemplarParser
 {
     /// <summary>One result per expected question (in order); a question whose block is missing or incomplete fails alone.</summary>
-    public static IReadOnlyList<ParseResult<IReadOnlyDictionary<int, string>>> Parse(string? output, int questionCount)
+    public static IReadOnlyList<ParseResult<IReadOnlyDictionary<int, string>>> Parse(string? output, int questionCount) =>
+        Parse(output, questionCount, Enumerable.Range(1, Math.Max(0, questionCount)).ToList());
+
+    /// <summary>
+    /// One result per wanted 1-based question number of a batch of <paramref name="questionCount"/> (a follow-up that
+    /// asked for some questions only), in the order of <paramref name="wanted"/>.
+    /// </summary>
+    public static IReadOnlyList<ParseResult<IReadOnlyDictionary<int, string>>> Parse(string? output, int questionCount, IReadOnlyList<int> wanted)
     {
-        var results = new List<ParseResult<IReadOnlyDictionary<int, string>>>(questionCount);
+        ArgumentNullException.ThrowIfNull(wanted);
         if (string.IsNullOrWhiteSpace(output))
-        {
-            for (var i = 0; i < questionCount; i++) results.Add(ParseResult<IReadOnlyDictionary<int, string>>.Fail("the output is empty"));
-            return results;
-        }
+            return wanted.Select(_ => ParseResult<IReadOnlyDictionary<int, string>>.Fail("the output is empty")).ToList();
 
         var text = output.ReplaceLineEndings("\n");
         var blocks = SplitByHeaders(text);
-        if (blocks.Count == 0) blocks = SplitWhereScoresRestart(text);
-
-        for (var number = 1; number <= questionCount; number++)
+        var repeated = blocks.Where(b => b.Value is null).Select(b => b.Key).ToHashSet();
+        if (blocks.Count == 0)
         {
-            results.Add(blocks.TryGetValue(number, out var block)
-                ? ParseBlock(block)
-                : ParseResult<IReadOnlyDictionary<int, string>>.Fail($"no example answers for question {number}"));
+            // Without headers, blocks are in order: they stand for the wanted questions only when there are as many.
+            var ordered = SplitWhereScoresRestart(text);
+            if (ordered.Count == wanted.Count) blocks = wanted.Select((n, i) => (n, ordered[i + 1])).ToDictionary(x => x.n, x => (string?)x.Item2);
+            else if (questionCount > 1 || wanted.Count > 1)
+            {
+                var reason = $"the output has no question headers and {ordered.Count} sets of examples for {wanted.Count} questions, so which question each belongs to cannot be told";
+                return wanted.Select(_ => ParseResult<IReadOnlyDictionary<int, string>>.Fail(reason)).ToList();
+            }
         }
-        return results;
+
+        return wanted.Select(number =>
+            repeated.Contains(number) ? ParseResult<IReadOnlyDictionary<int, string>>.Fail($"question {number} appears more than once; neither set of examples is read")
+            : blocks.TryGetValue(number, out var block) && block is not null ? ParseBlock(block)
+            : ParseResult<IReadOnlyDictionary<int, string>>.Fail($"no example answers for question {number}")).ToList();
     }
 
     private static ParseResult<IReadOnlyDictionary<int, string>> ParseBlock(string block)
@@ -40,7 +52,7 @@ public static partial class ExemplarParser
         foreach (var line in block.Split('\n'))
         {
             var marker = ScoreLine().Match(line);
-            if (marker.Success)
+            if (IsMarker(marker))
             {
                 var score = marker.Groups["score"].Value[0] - '0';
                 // The first example for a score wins; a repeated marker is the model rambling on.
@@ -61,16 +73,17 @@ public static partial class ExemplarParser
             answers.ToDictionary(p => p.Key, p => ListParser.Clean(p.Value.ToString())));
     }
 
-    private static Dictionary<int, string> SplitByHeaders(string text)
+    /// <summary>Blocks by question header; a question whose header appears twice maps to null.</summary>
+    private static Dictionary<int, string?> SplitByHeaders(string text)
     {
-        var blocks = new Dictionary<int, string>();
+        var blocks = new Dictionary<int, string?>();
         var headers = HeaderLine().Matches(text);
         for (var i = 0; i < headers.Count; i++)
         {
             var number = int.Parse(headers[i].Groups["n"].Value, System.Globalization.CultureInfo.InvariantCulture);
             var start = headers[i].Index + headers[i].Length;
             var end = i + 1 < headers.Count ? headers[i + 1].Index : text.Length;
-            blocks.TryAdd(number, text[start..end]);
+            if (!blocks.TryAdd(number, text[start..end])) blocks[number] = null;
         }
         return blocks;
     }
@@ -85,7 +98,7 @@ public static partial class ExemplarParser
         foreach (var line in text.Split('\n'))
         {
             var marker = ScoreLine().Match(line);
-            if (marker.Success)
+            if (IsMarker(marker))
             {
                 var score = marker.Groups["score"].Value[0] - '0';
                 if (score <= last && score == 1 || number == 0)
@@ -102,11 +115,17 @@ public static partial class ExemplarParser
         return blocks;
     }
 
+    /// <summary>"Score 3" opens an example only when a separator, closing emphasis, a bracket or the line's end follows it.</summary>
+    private static bool IsMarker(Match marker) =>
+        marker.Success && (marker.Groups["sep"].Success || marker.Groups["close"].Length > 0 || marker.Groups["open"].Success
+                           || marker.Groups["label"].Success || marker.Groups["text"].Value.Trim().Length == 0);
+
     private static bool IsFence(string line) => line.TrimStart().StartsWith("```", StringComparison.Ordinal);
 
     [GeneratedRegex(@"^[ \t>]*(?:#{1,6}[ \t]*)?[*_]*[ \t]*(?:Question|Item|Q)[ \t]*#?[ \t]*(?<n>\d{1,3})\b[^\n]*$", RegexOptions.Multiline | RegexOptions.IgnoreCase)]
     private static partial Regex HeaderLine();
 
-    [GeneratedRegex(@"^[ \t>]*(?:[-*•][ \t]+)?[*_]*[ \t]*(?:Score|Level)[ \t]*(?<score>[1-5])[ \t]*[*_]*[ \t]*(?:[:.)\-–—]|\*\*:?)[*_ \t]*(?<text>.*)$", RegexOptions.IgnoreCase)]
+    // "Score 1: …", "- Score 1 (Poor): …", "**Score 1 – Poor**" (the example on the next lines), "1. (Score 1) …", "Level 3 - …".
+    [GeneratedRegex(@"^[ \t>]*(?:[-*•+][ \t]+|\d{1,2}[.)][ \t]+)?[*_]*[ \t]*(?<open>[(\[])?(?:Score|Level|Rating)[ \t]*(?<score>[1-5])(?![\d.,]\d|\d)[)\]]?(?<label>[ \t]*(?:\([^)\n]{1,40}\)|[-–—][ \t]*[A-Z][A-Za-z \-]{0,25}(?=[ \t]*(?:[*_]{2}|:|$))))?[ \t]*(?<close>[*_]*)[ \t]*(?<sep>[:.\-–—])?[*_ \t]*(?<text>.*)$", RegexOptions.IgnoreCase)]
     private static partial Regex ScoreLine();
 }

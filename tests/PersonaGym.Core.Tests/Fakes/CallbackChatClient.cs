@@ -7,6 +7,9 @@ public sealed class CallbackChatClient(Func<IReadOnlyList<ChatMessage>, ChatOpti
 {
     public List<(IReadOnlyList<ChatMessage> Messages, ChatOptions? Options)> Calls { get; } = [];
 
+    /// <summary>The finish reason of the call with the given 0-based index (default: stop).</summary>
+    public Func<int, ChatFinishReason> FinishReasonOf { get; set; } = _ => ChatFinishReason.Stop;
+
     /// <summary>Replies with the given texts in turn (the last one repeats).</summary>
     public static CallbackChatClient Sequence(params string[] replies)
     {
@@ -21,6 +24,7 @@ public sealed class CallbackChatClient(Func<IReadOnlyList<ChatMessage>, ChatOpti
         var text = reply(list, options);
         return Task.FromResult(new ChatResponse(new ChatMessage(ChatRole.Assistant, text))
         {
+            FinishReason = FinishReasonOf(Calls.Count - 1),
             Usage = new UsageDetails { InputTokenCount = 10, OutputTokenCount = 5, TotalTokenCount = 15 },
         });
     }
