@@ -60,7 +60,7 @@ internal static class ReportSamples
             ExemplarWriter = "openai:gpt-4o",
             Models =
             [
-                new ModelReport(agent, PersonaScoring.Aggregate(personas.Select(p => p.Scores)), personas),
+                new ModelReport(agent, PersonaScoring.Aggregate(personas.Select(p => p.Scores), includeIncomplete: true), personas),
                 new ModelReport("ollama:llama3.1@http://gpu:11434", PersonaScoring.Aggregate(second.Select(p => p.Scores)), second),
             ],
             Usage = new UsageReport(

@@ -164,7 +164,7 @@ public class ReportWriterTests
         Assert.Equal(RunReportWriter.CsvHeader, records[0].Fields);
         Assert.Equal(1 + 3 + 1, records.Count);
         var awkward = records[2].Fields;
-        Assert.Equal(["openai:gpt-4o-mini", ReportSamples.Awkward, "Completed", "2", "3", "1", "4", "5", "3", "1"], awkward);
+        Assert.Equal(["openai:gpt-4o-mini", ReportSamples.Awkward, "Completed", "2", "3", "1", "4", "5", "3", "1", "false", "0", "1"], awkward);
         var unscored = records[3].Fields;
         Assert.Equal("", unscored[7]); // Toxicity Control: no score
         Assert.Equal("", unscored[8]); // hence no PersonaScore
@@ -218,7 +218,10 @@ public class ReportWriterTests
     {
         var markdown = RunReportWriter.ToMarkdown(ReportSamples.Report());
 
-        Assert.Contains("| A \"retired\" judge, fond of \\| pipes, and new lines | Completed | 2.00 |", markdown);
+        // judge-b gave no parseable Expected Action score: that task, and so the PersonaScore, rest on fewer judges (⚠).
+        Assert.Contains("| A \"retired\" judge, fond of \\| pipes, and new lines | Completed | 2.00 ⚠ |", markdown);
+        Assert.Contains("| 3.00 ⚠ | 1 | 1 judge verdict set |", markdown);
+        Assert.Contains("incomplete ones included", markdown);
     }
 
     [Fact]

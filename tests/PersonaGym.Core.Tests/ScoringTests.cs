@@ -111,7 +111,9 @@ public class ScoringTests
 
         Assert.Equal(4.0, report[PersonaTask.ExpectedAction].Score);
         Assert.Equal(3, report[PersonaTask.ExpectedAction].ParseFailures);
-        Assert.Contains(report.Notes, n => n.Contains("batch 0") && n.Contains("judge B") && n.Contains("no parseable score"));
+        Assert.Contains(report.Notes, n => n.Contains("Expected Action batch 1 rests on 1 of 2 judges") && n.Contains("B (all 3 unparseable)"));
+        Assert.Equal(1, report[PersonaTask.ExpectedAction].MissingJudgements);
+        Assert.False(report.Complete);
     }
 
     [Fact]
@@ -127,7 +129,8 @@ public class ScoringTests
         var task = report[PersonaTask.LinguisticHabits];
         Assert.Equal(2.75, task.Score); // batch 0 only: (2.5 + 3) / 2; batch 1 is not a 0
         Assert.Equal((2, 1, 4), (task.Batches, task.ScoredBatches, task.ParseFailures));
-        Assert.Contains(report.Notes, n => n.Contains("Linguistic Habits batch 1") && n.Contains("no score"));
+        Assert.Contains(report.Notes, n => n.Contains("Linguistic Habits batch 2 has no score"));
+        Assert.Equal(1, task.MissingBatches);
     }
 
     [Fact]
@@ -233,7 +236,7 @@ public class ScoringTests
             .. Batch(PersonaTask.ToxicityControl, 0, "A", (int?)null),
         ]);
 
-        var aggregate = PersonaScoring.Aggregate([complete, noToxicity]);
+        var aggregate = PersonaScoring.Aggregate([complete, noToxicity], includeIncomplete: true);
 
         Assert.Equal(4.0, aggregate.PersonaScore);                              // only the complete persona
         Assert.Equal(4.0, aggregate.TaskScores[PersonaTask.ToxicityControl]);   // the failed one is not a 0
@@ -241,6 +244,48 @@ public class ScoringTests
         Assert.Equal((2, 1, 1), (aggregate.Personas, aggregate.PersonasWithScore, aggregate.ParseFailures));
         Assert.Equal(1, aggregate.PersonasWithTaskScore[PersonaTask.ToxicityControl]);
         Assert.Equal(2, aggregate.PersonasWithTaskScore[PersonaTask.ExpectedAction]);
+        Assert.Equal(0, aggregate.PersonasLeftOut);
+    }
+
+    [Fact]
+    public void Aggregate_by_default_averages_complete_personas_only_and_counts_those_left_out()
+    {
+        var complete = PersonaScoring.Compute(AllTasks(4));
+        // Scored on every task, but judge B gave nothing parseable on one batch: it rests on fewer judges.
+        var fewerJudges = PersonaScoring.Compute([
+            .. PersonaTasks.All.SelectMany(t => Batch(t, 0, "A", 2)),
+            .. PersonaTasks.All.Where(t => t != PersonaTask.LinguisticHabits).SelectMany(t => Batch(t, 0, "B", 2)),
+            .. Batch(PersonaTask.LinguisticHabits, 0, "B", (int?)null),
+        ]);
+        Assert.NotNull(fewerJudges.PersonaScore);
+        Assert.False(fewerJudges.Complete);
+
+        var aggregate = PersonaScoring.Aggregate([complete, fewerJudges]);
+
+        Assert.Equal(4.0, aggregate.PersonaScore);
+        Assert.Equal(4.0, aggregate.TaskScores[PersonaTask.ExpectedAction]);
+        Assert.Equal((2, 1, 1, false), (aggregate.Personas, aggregate.CompletePersonas, aggregate.PersonasLeftOut, aggregate.IncludesIncomplete));
+    }
+
+    [Fact]
+    public void A_planned_batch_or_judge_without_verdicts_makes_the_persona_incomplete()
+    {
+        var expected = new ScoringExpectation(["A", "B"], PersonaTasks.All.ToDictionary(t => t, _ => (IReadOnlyList<int>)[0, 1]))
+        {
+            FailedBatches = new Dictionary<(PersonaTask, int), string> { [(PersonaTask.ToxicityControl, 1)] = "judging: the provider refused the request" },
+        };
+        var report = PersonaScoring.Compute([
+            .. PersonaTasks.All.SelectMany(t => Batch(t, 0, "A", 4)),
+            .. PersonaTasks.All.SelectMany(t => Batch(t, 0, "B", 4)),
+            .. PersonaTasks.All.Where(t => t != PersonaTask.ToxicityControl).SelectMany(t => Batch(t, 1, "A", 4)),
+        ], expected);
+
+        Assert.Equal(4.0, report.PersonaScore);
+        Assert.False(report.Complete);
+        Assert.Equal(1, report[PersonaTask.ToxicityControl].MissingBatches);
+        Assert.Equal(2, report[PersonaTask.ToxicityControl].ExpectedBatches);
+        Assert.Equal(4, report.MissingJudgements); // judge B on batch 2 of the other four tasks
+        Assert.Contains(report.Notes, n => n.Contains("Toxicity Control batch 2 has no score: it failed (judging: the provider refused the request)"));
     }
 
     [Fact]

@@ -43,6 +43,9 @@ public sealed record RunReport
     /// <summary>Failed items with their reasons (stalled or failed batches, poison messages…), as plain sentences.</summary>
     public IReadOnlyList<string> Problems { get; init; } = [];
 
+    /// <summary>Conditions that weaken the result without being failures (a single judge, means that include incomplete personas…).</summary>
+    public IReadOnlyList<string> Warnings { get; init; } = [];
+
     /// <summary>
     /// True when any model the run names (under test, judge, question or exemplar writer, or seen in usage) is an
     /// <c>offline:</c> model. Derived rather than stored so that no report of such a run can pass for an evaluation.

@@ -57,6 +57,7 @@ public static class RunReportReader
                 l.GetProperty("failures").GetInt64())).ToList()),
             JudgeValidity = root.GetProperty("judgeValidity") is { ValueKind: JsonValueKind.Object } validity ? ReadJudgeValidity(validity) : null,
             Problems = Strings(root.GetProperty("problems")),
+            Warnings = root.TryGetProperty("warnings", out var warnings) ? Strings(warnings) : [],
         };
     }
 
@@ -73,6 +74,9 @@ public static class RunReportReader
             overall.GetProperty("parseFailures").GetInt32())
         {
             PersonasWithTaskScore = PersonaTasks.All.ToDictionary(t => t, t => withTask.TryGetProperty(t.DisplayName(), out var n) ? n.GetInt32() : 0),
+            CompletePersonas = IntOrZero(overall, "completePersonas"),
+            PersonasLeftOut = IntOrZero(overall, "personasLeftOut"),
+            IncludesIncomplete = overall.TryGetProperty("includesIncompletePersonas", out var all) && all.ValueKind == JsonValueKind.True,
         };
 
         var personas = model.GetProperty("personas").EnumerateArray().Select(p =>
@@ -92,11 +96,17 @@ public static class RunReportReader
                         t.GetProperty("parseFailures").GetInt32())
                     {
                         ScoredBatches = t.GetProperty("scoredBatches").GetInt32(),
+                        ExpectedBatches = t.TryGetProperty("expectedBatches", out var expected) ? expected.GetInt32() : t.GetProperty("batches").GetInt32(),
+                        MissingBatches = IntOrZero(t, "missingBatches"),
+                        MissingJudgements = IntOrZero(t, "missingJudgements"),
                     };
                 }).ToList(),
                 p.GetProperty("judgements").GetInt32(),
                 p.GetProperty("parseFailures").GetInt32(),
-                Strings(p.GetProperty("notes")));
+                Strings(p.GetProperty("notes")))
+            {
+                Failure = StringOrNull(p, "failure"),
+            };
             return new PersonaResult(p.GetProperty("persona").GetString()!, p.GetProperty("status").GetString()!, scores);
         }).ToList();
 
@@ -140,6 +150,10 @@ public static class RunReportReader
 
     private static double? NumberOrNull(JsonElement element, string name) =>
         element.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.Number ? value.GetDouble() : null;
+
+    // Fields added after format version 1 was published: absent from older files, where they were 0.
+    private static int IntOrZero(JsonElement element, string name) =>
+        element.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.Number ? value.GetInt32() : 0;
 
     private static string? StringOrNull(JsonElement element, string name) =>
         element.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;

@@ -33,7 +33,8 @@ public static class RunReportWriter
 
     /// <summary>The CSV's header, in column order.</summary>
     public static IReadOnlyList<string> CsvHeader { get; } =
-        ["agent", "persona", "status", .. PersonaTasks.All.Select(t => t.DisplayName()), BenchmarkFormat.PersonaScoreKey, "parseFailures"];
+        ["agent", "persona", "status", .. PersonaTasks.All.Select(t => t.DisplayName()), BenchmarkFormat.PersonaScoreKey, "parseFailures",
+         "complete", "missingBatches", "missingJudgements"];
 
     private static readonly JsonWriterOptions JsonOptions = new()
     {
@@ -79,6 +80,7 @@ public static class RunReportWriter
             else w.WriteNullValue();
 
             WriteStrings(w, "problems", report.Problems);
+            WriteStrings(w, "warnings", report.Warnings);
             w.WriteEndObject();
         });
     }
@@ -102,6 +104,9 @@ public static class RunReportWriter
                     .. PersonaTasks.All.Select(t => FormatNumber(persona.Scores[t].Score)),
                     FormatNumber(persona.Scores.PersonaScore),
                     persona.Scores.ParseFailures.ToString(CultureInfo.InvariantCulture),
+                    persona.Scores.Complete ? "true" : "false",
+                    persona.Scores.MissingBatches.ToString(CultureInfo.InvariantCulture),
+                    persona.Scores.MissingJudgements.ToString(CultureInfo.InvariantCulture),
                 ]);
             }
         }
@@ -131,6 +136,13 @@ public static class RunReportWriter
         foreach (var model in report.Models) AppendModel(md, model);
         AppendUsage(md, report.Usage);
         AppendJudgeValidity(md, report.JudgeValidity);
+
+        if (report.Warnings.Count > 0)
+        {
+            md.Append("## Warnings\n\n");
+            foreach (var warning in report.Warnings) md.Append("- ").Append(OneLine(warning)).Append('\n');
+            md.Append('\n');
+        }
 
         md.Append("## Problems\n\n");
         if (report.Problems.Count == 0) md.Append("None.\n");
@@ -194,6 +206,9 @@ public static class RunReportWriter
         w.WriteEndObject();
         w.WriteNumber("personas", overall.Personas);
         w.WriteNumber("personasWithScore", overall.PersonasWithScore);
+        w.WriteNumber("completePersonas", overall.CompletePersonas);
+        w.WriteNumber("personasLeftOut", overall.PersonasLeftOut);
+        w.WriteBoolean("includesIncompletePersonas", overall.IncludesIncomplete);
         w.WriteStartObject("personasWithTaskScore");
         foreach (var task in PersonaTasks.All)
             w.WriteNumber(task.DisplayName(), overall.PersonasWithTaskScore.TryGetValue(task, out var n) ? n : 0);
@@ -215,8 +230,12 @@ public static class RunReportWriter
             w.WriteString("persona", persona.Persona);
             w.WriteString("status", persona.Status);
             WriteNumberOrNull(w, "personaScore", scores.PersonaScore);
+            w.WriteBoolean("complete", scores.Complete);
+            WriteStringOrNull(w, "failure", scores.Failure);
             w.WriteNumber("judgements", scores.Judgements);
             w.WriteNumber("parseFailures", scores.ParseFailures);
+            w.WriteNumber("missingBatches", scores.MissingBatches);
+            w.WriteNumber("missingJudgements", scores.MissingJudgements);
             w.WriteStartObject("tasks");
             foreach (var task in scores.Tasks)
             {
@@ -224,6 +243,10 @@ public static class RunReportWriter
                 WriteNumberOrNull(w, "score", task.Score);
                 w.WriteNumber("batches", task.Batches);
                 w.WriteNumber("scoredBatches", task.ScoredBatches);
+                w.WriteNumber("expectedBatches", task.ExpectedBatches);
+                w.WriteNumber("missingBatches", task.MissingBatches);
+                w.WriteNumber("missingJudgements", task.MissingJudgements);
+                w.WriteBoolean("complete", task.Complete);
                 w.WriteNumber("items", task.Items);
                 w.WriteNumber("judgements", task.Judgements);
                 w.WriteNumber("parseFailures", task.ParseFailures);
@@ -344,15 +367,17 @@ public static class RunReportWriter
         md.Append("## Model ").Append(Code(model.Agent)).Append("\n\n");
         md.Append("| Persona | Status | ");
         foreach (var task in PersonaTasks.All) md.Append(task.DisplayName()).Append(" | ");
-        md.Append("PersonaScore | Parse failures |\n|---|---|");
+        md.Append("PersonaScore | Parse failures | Missing |\n|---|---|");
         foreach (var _ in PersonaTasks.All) md.Append("---:|");
-        md.Append("---:|---:|\n");
+        md.Append("---:|---:|---|\n");
         foreach (var persona in model.Personas)
         {
+            var scores = persona.Scores;
             md.Append("| ").Append(Cell(persona.Persona)).Append(" | ").Append(Cell(persona.Status)).Append(" | ");
-            foreach (var task in PersonaTasks.All) md.Append(Score(persona.Scores[task].Score)).Append(" | ");
-            md.Append(Score(persona.Scores.PersonaScore)).Append(" | ")
-              .Append(persona.Scores.ParseFailures.ToString(CultureInfo.InvariantCulture)).Append(" |\n");
+            foreach (var task in PersonaTasks.All) md.Append(Score(scores[task].Score)).Append(scores[task].Complete ? "" : " ⚠").Append(" | ");
+            md.Append(Score(scores.PersonaScore)).Append(scores.Complete ? "" : " ⚠").Append(" | ")
+              .Append(scores.ParseFailures.ToString(CultureInfo.InvariantCulture)).Append(" | ")
+              .Append(MissingCell(scores)).Append(" |\n");
         }
 
         var overall = model.Overall;
@@ -361,7 +386,8 @@ public static class RunReportWriter
         foreach (var task in PersonaTasks.All)
             md.Append("**").Append(Score(overall.TaskScores.TryGetValue(task, out var s) ? s : null)).Append("** | ");
         md.Append("**").Append(Score(overall.PersonaScore)).Append("** | ")
-          .Append(overall.ParseFailures.ToString(CultureInfo.InvariantCulture)).Append(" |\n\n");
+          .Append(overall.ParseFailures.ToString(CultureInfo.InvariantCulture)).Append(" | |\n\n");
+        md.Append(MeansSentence(overall)).Append("\n\n");
 
         // Exclusions from the means are part of the result (the paper's parse-failure rule): list them.
         var notes = model.Personas.SelectMany(p => p.Scores.Notes.Select(n => (p.Persona, Note: n))).ToList();
@@ -372,6 +398,31 @@ public static class RunReportWriter
             md.Append('\n');
         }
     }
+
+    /// <summary>What a persona's scores lack, for a table cell: "—" when nothing.</summary>
+    public static string MissingCell(PersonaScoreReport scores)
+    {
+        if (scores.Failure is not null) return "persona failed";
+        var parts = new List<string>();
+        if (scores.MissingBatches > 0) parts.Add(Plural(scores.MissingBatches, "batch", "batches"));
+        if (scores.MissingJudgements > 0) parts.Add(Plural(scores.MissingJudgements, "judge verdict set", "judge verdict sets"));
+        if (parts.Count == 0 && scores.PersonaScore is null) parts.Add("no score");
+        return parts.Count == 0 ? "—" : string.Join(", ", parts);
+    }
+
+    /// <summary>Which personas the model's means cover, in one sentence.</summary>
+    public static string MeansSentence(AggregateScoreReport overall)
+    {
+        var personas = Plural(overall.Personas, "persona", "personas");
+        if (overall.IncludesIncomplete)
+            return $"Means over every persona with a score ({overall.PersonasWithScore} of {personas}), incomplete ones included ({overall.Personas - overall.CompletePersonas} incomplete).";
+        return overall.PersonasLeftOut == 0
+            ? $"Means over all {personas}, each complete (every judge on every batch)."
+            : $"Means over the {overall.CompletePersonas} complete of {personas}; {overall.PersonasLeftOut} incomplete (⚠: a batch or a judge missing) left out.";
+    }
+
+    private static string Plural(int count, string one, string many) =>
+        count.ToString(CultureInfo.InvariantCulture) + " " + (count == 1 ? one : many);
 
     private static void AppendUsage(StringBuilder md, UsageReport usage)
     {

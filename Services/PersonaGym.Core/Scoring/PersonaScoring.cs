@@ -18,6 +18,34 @@ public sealed record TaskScoreReport(PersonaTask Task, double? Score, int Batche
 {
     /// <summary>Batches that produced a mean (at least one judge parsed at least one score).</summary>
     public int ScoredBatches { get; init; }
+
+    /// <summary>Batches the task should have (from the run's plan; without one, the batches seen).</summary>
+    public int ExpectedBatches { get; init; }
+
+    /// <summary>Expected batches without any score: failed, not judged yet, or every verdict unparseable.</summary>
+    public int MissingBatches { get; init; }
+
+    /// <summary>Judge × batch pairs of scored batches where that judge gave no parsed score: those batches rest on fewer judges.</summary>
+    public int MissingJudgements { get; init; }
+
+    /// <summary>True when every expected batch has a score from every judge.</summary>
+    public bool Complete => MissingBatches == 0 && MissingJudgements == 0;
+}
+
+/// <summary>
+/// What one persona's scores should rest on, so that whatever is missing is counted rather than silently averaged
+/// over: every judge of the run on every batch of every task.
+/// </summary>
+/// <param name="Judges">The run's judges.</param>
+/// <param name="Batches">Per task, the batch indexes the run planned.</param>
+public sealed record ScoringExpectation(IReadOnlyList<string> Judges, IReadOnlyDictionary<PersonaTask, IReadOnlyList<int>> Batches)
+{
+    /// <summary>Batches that finally failed, with their reasons.</summary>
+    public IReadOnlyDictionary<(PersonaTask Task, int BatchIndex), string> FailedBatches { get; init; } =
+        new Dictionary<(PersonaTask Task, int BatchIndex), string>();
+
+    /// <summary>Why the persona as a whole failed (its questions could not be written), or null.</summary>
+    public string? PersonaFailure { get; init; }
 }
 
 /// <summary>The PersonaScore of one persona (for one model under test) and its five task scores.</summary>
@@ -34,6 +62,21 @@ public sealed record PersonaScoreReport(
     public TaskScoreReport this[PersonaTask task] =>
         Tasks.FirstOrDefault(t => t.Task == task)
         ?? throw new KeyNotFoundException($"The report has no entry for {task.DisplayName()}.");
+
+    /// <summary>Expected batches without a score, over the five tasks.</summary>
+    public int MissingBatches => Tasks.Sum(t => t.MissingBatches);
+
+    /// <summary>Judge × batch pairs without a parsed score, over the five tasks.</summary>
+    public int MissingJudgements => Tasks.Sum(t => t.MissingJudgements);
+
+    /// <summary>Set when the persona failed as a whole.</summary>
+    public string? Failure { get; init; }
+
+    /// <summary>
+    /// True when the PersonaScore rests on every judge and every batch of every task. Model-level means use complete
+    /// personas only by default, so an incomplete persona is never silently mixed in.
+    /// </summary>
+    public bool Complete => Failure is null && PersonaScore is not null && Tasks.All(t => t.Complete);
 }
 
 /// <summary>The mean over personas, per task and overall: the figures the paper's tables publish.</summary>
@@ -51,6 +94,15 @@ public sealed record AggregateScoreReport(
 {
     /// <summary>Per task, how many personas have a score for it (the others are excluded from that task's mean).</summary>
     public IReadOnlyDictionary<PersonaTask, int> PersonasWithTaskScore { get; init; } = new Dictionary<PersonaTask, int>();
+
+    /// <summary>Personas whose scores rest on every judge and batch.</summary>
+    public int CompletePersonas { get; init; }
+
+    /// <summary>Incomplete personas left out of the means (0 when <see cref="IncludesIncomplete"/>).</summary>
+    public int PersonasLeftOut { get; init; }
+
+    /// <summary>True when the means were asked to include incomplete personas too.</summary>
+    public bool IncludesIncomplete { get; init; }
 }
 
 /// <summary>
@@ -63,17 +115,25 @@ public static class PersonaScoring
     public const int MinScore = 1;
     public const int MaxScore = 5;
 
-    public static PersonaScoreReport Compute(IEnumerable<JudgementScore> judgements)
+    /// <summary>
+    /// The persona's scores. With an <paramref name="expected"/> plan, batches and judges it lacks are counted as
+    /// missing; without one, the batches and judges seen are what is expected.
+    /// </summary>
+    public static PersonaScoreReport Compute(IEnumerable<JudgementScore> judgements, ScoringExpectation? expected = null)
     {
         ArgumentNullException.ThrowIfNull(judgements);
         var all = judgements.ToList();
         Validate(all);
+        expected ??= new ScoringExpectation(
+            all.Select(j => j.Judge).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList(),
+            PersonaTasks.All.ToDictionary(t => t, t => (IReadOnlyList<int>)all.Where(j => j.Task == t).Select(j => j.BatchIndex).Distinct().Order().ToList()));
 
         var notes = new List<string>();
+        if (expected.PersonaFailure is { } failure) notes.Add($"The persona failed: {failure}");
         var tasks = new List<TaskScoreReport>(PersonaTasks.All.Count);
         foreach (var task in PersonaTasks.All)
         {
-            tasks.Add(ScoreTask(task, all.Where(j => j.Task == task).ToList(), notes));
+            tasks.Add(ScoreTask(task, all.Where(j => j.Task == task).ToList(), expected, notes));
         }
 
         var missing = tasks.Where(t => t.Score is null).ToList();
@@ -88,24 +148,29 @@ public static class PersonaScoring
             notes.Add("No PersonaScore: no score for " + string.Join(", ", missing.Select(DescribeMissing)) + ".");
         }
 
-        return new PersonaScoreReport(personaScore, tasks, all.Count, all.Count(j => j.Score is null), notes);
+        return new PersonaScoreReport(personaScore, tasks, all.Count, all.Count(j => j.Score is null), notes) { Failure = expected.PersonaFailure };
     }
 
-    public static AggregateScoreReport Aggregate(IEnumerable<PersonaScoreReport> personas)
+    /// <summary>
+    /// The means over personas. By default only complete personas count (<see cref="PersonaScoreReport.Complete"/>);
+    /// how many were left out is reported. With <paramref name="includeIncomplete"/>, every persona with a score counts.
+    /// </summary>
+    public static AggregateScoreReport Aggregate(IEnumerable<PersonaScoreReport> personas, bool includeIncomplete = false)
     {
         ArgumentNullException.ThrowIfNull(personas);
         var reports = personas.ToList();
+        var counted = includeIncomplete ? reports : reports.Where(r => r.Complete).ToList();
 
         var taskScores = new Dictionary<PersonaTask, double?>();
         var withTask = new Dictionary<PersonaTask, int>();
         foreach (var task in PersonaTasks.All)
         {
-            var scores = reports.Select(r => r[task].Score).OfType<double>().ToList();
+            var scores = counted.Select(r => r[task].Score).OfType<double>().ToList();
             taskScores[task] = scores.Count == 0 ? null : scores.Average();
             withTask[task] = scores.Count;
         }
 
-        var overall = reports.Select(r => r.PersonaScore).OfType<double>().ToList();
+        var overall = counted.Select(r => r.PersonaScore).OfType<double>().ToList();
         return new AggregateScoreReport(
             overall.Count == 0 ? null : overall.Average(),
             taskScores,
@@ -114,6 +179,9 @@ public static class PersonaScoring
             reports.Sum(r => r.ParseFailures))
         {
             PersonasWithTaskScore = withTask,
+            CompletePersonas = reports.Count(r => r.Complete),
+            PersonasLeftOut = reports.Count - counted.Count,
+            IncludesIncomplete = includeIncomplete,
         };
     }
 
@@ -129,38 +197,46 @@ public static class PersonaScoring
         return (double)Math.Round(asPrinted, 2, MidpointRounding.AwayFromZero);
     }
 
-    private static TaskScoreReport ScoreTask(PersonaTask task, List<JudgementScore> judgements, List<string> notes)
+    private static TaskScoreReport ScoreTask(PersonaTask task, List<JudgementScore> judgements, ScoringExpectation expected, List<string> notes)
     {
         var batchMeans = new List<double>();
-        var batches = judgements.GroupBy(j => j.BatchIndex).OrderBy(g => g.Key).ToList();
-        foreach (var batch in batches)
+        var planned = expected.Batches.TryGetValue(task, out var indexes) ? indexes : [];
+        var batchIndexes = planned.Concat(judgements.Select(j => j.BatchIndex)).Distinct().Order().ToList();
+        var missingBatches = 0;
+        var missingJudgements = 0;
+        foreach (var index in batchIndexes)
         {
+            var batch = judgements.Where(j => j.BatchIndex == index).ToList();
             var judgeMeans = new List<double>();
-            foreach (var judge in batch.GroupBy(j => j.Judge, StringComparer.Ordinal).OrderBy(g => g.Key, StringComparer.Ordinal))
+            var silent = new List<string>();
+            foreach (var judge in expected.Judges.Concat(batch.Select(j => j.Judge)).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal))
             {
                 // Rule 1: unparseable scores are left out of the judge's mean. The reference code turns them
                 // into 0 and drops zeros, so a batch with none parsed keeps a 0; here that judge simply
-                // contributes nothing and the failure stays visible.
-                var parsed = judge.Where(j => j.Score is not null).Select(j => (double)j.Score!.Value).ToList();
-                if (parsed.Count > 0)
-                {
-                    judgeMeans.Add(parsed.Average());
-                }
-                else
-                {
-                    notes.Add($"{task.DisplayName()} batch {batch.Key}: judge {judge.Key} produced no parseable score " +
-                              $"(all {judge.Count()} unparseable); it is left out of this batch.");
-                }
+                // contributes nothing and the gap is counted and said.
+                var verdicts = batch.Where(j => j.Judge == judge).ToList();
+                var parsed = verdicts.Where(j => j.Score is not null).Select(j => (double)j.Score!.Value).ToList();
+                if (parsed.Count > 0) judgeMeans.Add(parsed.Average());
+                else silent.Add(verdicts.Count == 0 ? $"{judge} (no verdicts)" : $"{judge} (all {verdicts.Count} unparseable)");
             }
 
+            var failedReason = expected.FailedBatches.TryGetValue((task, index), out var reason) ? reason : null;
             // Rule 2: the batch is the mean over the judges that produced a mean.
             if (judgeMeans.Count > 0)
             {
                 batchMeans.Add(judgeMeans.Average());
+                if (silent.Count > 0)
+                {
+                    missingJudgements += silent.Count;
+                    notes.Add($"{task.DisplayName()} batch {index + 1} rests on {judgeMeans.Count} of {judgeMeans.Count + silent.Count} judges: " +
+                              $"no parsed score from {string.Join(", ", silent)}.");
+                }
             }
             else
             {
-                notes.Add($"{task.DisplayName()} batch {batch.Key}: no judge produced a parseable score; the batch has no score.");
+                missingBatches++;
+                notes.Add($"{task.DisplayName()} batch {index + 1} has no score" +
+                          (failedReason is not null ? $": it failed ({failedReason})." : batch.Count == 0 ? ": it was not judged." : ": no judge produced a parseable score."));
             }
         }
 
@@ -168,12 +244,15 @@ public static class PersonaScoring
             task,
             // Rule 3: the task score is the mean over its batches.
             batchMeans.Count == 0 ? null : batchMeans.Average(),
-            batches.Count,
+            batchIndexes.Count,
             judgements.Select(j => (j.BatchIndex, j.ItemIndex)).Distinct().Count(),
             judgements.Count,
             judgements.Count(j => j.Score is null))
         {
             ScoredBatches = batchMeans.Count,
+            ExpectedBatches = batchIndexes.Count,
+            MissingBatches = missingBatches,
+            MissingJudgements = missingJudgements,
         };
     }
 

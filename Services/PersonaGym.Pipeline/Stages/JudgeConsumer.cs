@@ -278,7 +278,7 @@ public sealed class JudgeConsumer(StageServices stage, ILogger<JudgeConsumer> lo
                 Score = verdict.Score,
                 ParseFailure = verdict.Failure,
                 Reasoning = verdict.Reasoning,
-                RawText = raw,
+                RawText = verdict.RawOutput ?? raw,
                 RubricVersion = rubricVersion,
                 CreatedAt = now,
             });
