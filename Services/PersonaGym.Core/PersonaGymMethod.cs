@@ -20,15 +20,21 @@ public sealed class PersonaGymMethod(MethodAssets assets, MethodOptions options)
     /// Chooses the pool environments that suit the persona. Names the model invents are dropped and listed in
     /// <see cref="StageResult{T}.Rejected"/> with the reason "not in the environment pool"; the stage fails only when none match.
     /// </summary>
-    public async Task<StageResult<IReadOnlyList<string>>> SelectEnvironmentsAsync(IChatClient client, string persona, CancellationToken ct = default)
+    public Task<StageResult<IReadOnlyList<string>>> SelectEnvironmentsAsync(IChatClient client, string persona, CancellationToken ct = default) =>
+        SelectEnvironmentsAsync(client, persona, null, ct);
+
+    /// <summary>As above, from <paramref name="pool"/> instead of the method's own pool (null: <see cref="MethodAssets.Environments"/>).</summary>
+    public async Task<StageResult<IReadOnlyList<string>>> SelectEnvironmentsAsync(IChatClient client, string persona, IReadOnlyList<string>? pool,
+        CancellationToken ct = default)
     {
-        var prompt = RenderSelectEnvironments(persona);
+        pool ??= Assets.Environments;
+        var prompt = RenderSelectEnvironments(persona, pool);
         IReadOnlyList<RejectedOutput> unknown = [];
         var result = await RunAsync(client, MethodStages.Environments, [new ChatMessage(ChatRole.User, prompt)],
             MethodChatOptions.ForGeneration(MethodStages.Environments, Options.MaxOutputTokens), Options.MaxParseAttempts,
             text =>
             {
-                var parsed = EnvironmentMatcher.Parse(text, Assets.Environments);
+                var parsed = EnvironmentMatcher.Parse(text, pool);
                 if (!parsed.IsSuccess) return ParseResult<IReadOnlyList<string>>.Fail(parsed.Failure);
                 unknown = parsed.Value.Unknown.Select(n => new RejectedOutput(n, "not in the environment pool")).ToList();
                 return ParseResult<IReadOnlyList<string>>.Success(parsed.Value.Matched);
@@ -145,13 +151,16 @@ public sealed class PersonaGymMethod(MethodAssets assets, MethodOptions options)
 
     // Prompt rendering is public so that tools can show users exactly what a model is sent.
 
-    public string RenderSelectEnvironments(string persona) =>
-        Assets.Prompt(PromptNames.SelectEnvironments).Render(new Dictionary<string, string>
+    public string RenderSelectEnvironments(string persona, IReadOnlyList<string>? pool = null)
+    {
+        pool ??= Assets.Environments;
+        return Assets.Prompt(PromptNames.SelectEnvironments).Render(new Dictionary<string, string>
         {
             ["persona"] = PromptTemplate.OneLine(persona),
-            ["environment_pool"] = PromptTemplate.NumberedLines(Assets.Environments),
-            ["pool_size"] = Assets.Environments.Count.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["environment_pool"] = PromptTemplate.NumberedLines(pool),
+            ["pool_size"] = pool.Count.ToString(System.Globalization.CultureInfo.InvariantCulture),
         });
+    }
 
     public string RenderGenerateQuestions(string persona, PersonaTask task, IReadOnlyList<string> environments, int count)
     {

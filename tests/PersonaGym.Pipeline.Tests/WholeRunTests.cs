@@ -61,6 +61,8 @@ public sealed class WholeRunTests(PostgresServer postgres)
         Assert.Equal(personas * tasks * 4 * 3, calls[LlmCallStage.Answering]);
         Assert.Equal(batches, calls[LlmCallStage.Exemplars]);
         Assert.Equal(batches * 3 * 2, calls[LlmCallStage.Judging]);
-        Assert.Equal(calls.Values.Sum(), pipeline.Models.Total);
+        // Every recorded call reached the model, except those the response cache answered: two agents of the offline
+        // model can give the same answers to a batch, and then its judging requests are the same request.
+        Assert.Equal(await pipeline.PaidCallsAsync(runId), pipeline.Models.Total);
     }
 }

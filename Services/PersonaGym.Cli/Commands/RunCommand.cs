@@ -23,6 +23,7 @@ public sealed class RunCommand(CliConsole io)
     private readonly Option<string?> _questionWriter = new("--question-writer") { Description = "The model that selects environments and writes questions.", HelpName = "SPEC" };
     private readonly Option<string?> _exemplarWriter = new("--exemplar-writer") { Description = "The model that writes the 1-5 score exemplars for the judges.", HelpName = "SPEC" };
     private readonly Option<int> _questionsPerTask = new("--questions-per-task", "-n") { Description = "Questions per task and persona (the paper: 10).", DefaultValueFactory = _ => 10, HelpName = "N" };
+    private readonly Option<string?> _environmentPool = new("--environment-pool") { Description = "Select environments from a stored question set's environments instead of the built-in pool, e.g. personagym-benchmark-v1 (the paper's 150 settings).", HelpName = "SET" };
     private readonly Option<string> _environments = new("--environments") { Description = "'auto' (an LLM picks from the pool, as in the paper) or comma-separated environment names.", DefaultValueFactory = _ => "auto", HelpName = "auto|NAME,…" };
     private readonly Option<string?> _questionSet = new("--question-set") { Description = "Use a stored question set (benchmark mode: no environment or question calls), e.g. personagym-v1.", HelpName = "NAME[@VERSION]" };
     private readonly Option<int?> _limit = new("--limit") { Description = "With --question-set and no personas: only its first N personas.", HelpName = "N" };
@@ -38,7 +39,7 @@ public sealed class RunCommand(CliConsole io)
     public Command Build()
     {
         var command = new Command("run", "Evaluate personas: environments, questions, in-character answers, exemplars, ensembled judging, PersonaScore.");
-        foreach (var option in new Option[] { _persona, _personas, _agent, _judge, _questionWriter, _exemplarWriter, _questionsPerTask, _environments,
+        foreach (var option in new Option[] { _persona, _personas, _agent, _judge, _questionWriter, _exemplarWriter, _questionsPerTask, _environments, _environmentPool,
                      _questionSet, _limit, _batchSize, _maxCalls, _maxTokens, _name, _estimate, _db, _server, _output })
         {
             command.Options.Add(option);
@@ -69,6 +70,7 @@ public sealed class RunCommand(CliConsole io)
             ExemplarWriter = result.GetValue(_exemplarWriter),
             QuestionsPerTask = result.GetValue(_questionsPerTask),
             Environments = (result.GetValue(_environments) ?? "auto").Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries),
+            EnvironmentPool = result.GetValue(_environmentPool),
             QuestionSet = questionSet,
             PersonaLimit = result.GetValue(_limit),
             BatchSize = result.GetValue(_batchSize),

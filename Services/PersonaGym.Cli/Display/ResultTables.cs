@@ -24,13 +24,16 @@ public static class ResultTables
             foreach (var task in PersonaTasks.All) table.AddColumn(new TableColumn(Abbreviation(task)).RightAligned().NoWrap());
             table.AddColumn(new TableColumn("[bold]PersonaScore[/]").RightAligned().NoWrap());
             table.AddColumn(new TableColumn("Parse fail.").RightAligned().NoWrap());
+            table.AddColumn(new TableColumn("Missing").NoWrap());
 
             foreach (var persona in model.Personas)
             {
                 var cells = new List<string> { Markup.Escape(Shorten(persona.Persona)) + (persona.Status is "Completed" ? "" : $" [grey]({Markup.Escape(persona.Status)})[/]") };
-                cells.AddRange(PersonaTasks.All.Select(t => Score(persona.Scores[t].Score)));
-                cells.Add($"[bold]{Score(persona.Scores.PersonaScore)}[/]");
+                cells.AddRange(PersonaTasks.All.Select(t => Score(persona.Scores[t].Score) + (persona.Scores[t].Complete ? "" : Flag)));
+                cells.Add($"[bold]{Score(persona.Scores.PersonaScore)}[/]" + (persona.Scores.Complete ? "" : Flag));
                 cells.Add(persona.Scores.ParseFailures.ToString(CultureInfo.InvariantCulture));
+                var missing = RunReportWriter.MissingCell(persona.Scores);
+                cells.Add(missing == "—" ? "" : $"[yellow]{Markup.Escape(missing)}[/]");
                 table.AddRow(cells.ToArray());
             }
 
@@ -38,11 +41,19 @@ public static class ResultTables
             overall.AddRange(PersonaTasks.All.Select(t => $"[bold]{Score(model.Overall.TaskScores.GetValueOrDefault(t))}[/]"));
             overall.Add($"[bold]{Score(model.Overall.PersonaScore)}[/]");
             overall.Add(model.Overall.ParseFailures.ToString(CultureInfo.InvariantCulture));
+            overall.Add("");
             table.AddRow(overall.ToArray());
             console.Write(table);
+            var means = RunReportWriter.MeansSentence(model.Overall);
+            console.MarkupLine(model.Overall.PersonasLeftOut > 0 || model.Overall.IncludesIncomplete ? $"[yellow]{Markup.Escape(means)}[/]" : $"[grey]{Markup.Escape(means)}[/]");
         }
 
         console.MarkupLine("[grey]" + Markup.Escape(string.Join(" · ", PersonaTasks.All.Select(t => $"{Abbreviation(t)} = {t.DisplayName()}"))) + "; parse failures are excluded from the means.[/]");
+
+        foreach (var warning in report.Warnings)
+        {
+            console.MarkupLine($"[yellow]! {Markup.Escape(warning)}[/]");
+        }
 
         foreach (var problem in report.Problems)
         {
@@ -52,6 +63,9 @@ public static class ResultTables
         console.MarkupLine(Markup.Escape(
             $"{report.Usage.Calls} LLM calls ({report.Usage.CacheHits} from cache), {ProgressDisplay.Tokens(report.Usage.InputTokens)} input and {ProgressDisplay.Tokens(report.Usage.OutputTokens)} output tokens."));
     }
+
+    /// <summary>Marks a score that rests on fewer batches or judges than planned.</summary>
+    private const string Flag = " [yellow]⚠[/]";
 
     public static string Score(double? score) =>
         score is { } s ? PersonaScoring.Round2(s).ToString("0.00", CultureInfo.InvariantCulture) : "–";

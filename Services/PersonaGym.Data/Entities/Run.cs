@@ -22,6 +22,12 @@ public sealed class Run
     /// <summary><see cref="AutomaticEnvironments"/> (an LLM selects them from the pool, as in the paper) or a comma-separated list of environment names.</summary>
     public string EnvironmentsMode { get; set; } = AutomaticEnvironments;
 
+    /// <summary>
+    /// The stored question set whose environments form the pool the question writer selects from (e.g. the paper's
+    /// 150 settings of personagym-benchmark-v1); null for the built-in pool.
+    /// </summary>
+    public Guid? EnvironmentPoolSetId { get; set; }
+
     /// <summary>Model spec that selects environments and writes questions; null when the run uses a stored question set.</summary>
     public string? QuestionWriterSpec { get; set; }
 

@@ -243,6 +243,17 @@ public sealed class QuestionSetCatalog(IDbContextFactory<PersonaGymDbContext> co
 
     /// <summary>A name and version a set can be stored and named under (<c>name@version</c> on the command line).</summary>
     /// <exception cref="ArgumentException">Empty, too long, or holding '@' or white space at either end.</exception>
+    /// <summary>
+    /// The environments a stored set's personas were written in, in first-seen order: the pool a generating run may
+    /// select from (the PersonaGym benchmark records the paper's 150 settings for each of its personas).
+    /// </summary>
+    public static async Task<IReadOnlyList<string>> EnvironmentPoolAsync(PersonaGymDbContext db, Guid questionSetId, CancellationToken cancellationToken)
+    {
+        var lists = await db.QuestionSetPersonas.AsNoTracking().Where(p => p.QuestionSetId == questionSetId)
+            .OrderBy(p => p.UpdatedAt).ThenBy(p => p.Id).Select(p => p.Environments).ToListAsync(cancellationToken);
+        return lists.SelectMany(l => l).Select(e => e.Trim()).Where(e => e.Length > 0).Distinct(StringComparer.OrdinalIgnoreCase).ToList();
+    }
+
     public static void CheckReference(string name, string version)
     {
         if (string.IsNullOrWhiteSpace(name)) throw new ArgumentException("the question set's name is empty");

@@ -13,7 +13,9 @@ namespace PersonaGym.Pipeline.Reports;
 /// </summary>
 public static class RunReportBuilder
 {
-    public static async Task<RunReport?> BuildAsync(PersonaGymDbContext db, Guid runId, CancellationToken cancellationToken = default)
+    /// <param name="includeIncomplete">Model-level means over every persona with a score, not only the complete ones.</param>
+    public static async Task<RunReport?> BuildAsync(PersonaGymDbContext db, Guid runId, CancellationToken cancellationToken = default,
+        bool includeIncomplete = false)
     {
         var run = await db.Runs.AsNoTracking().Include(r => r.QuestionSet).FirstOrDefaultAsync(r => r.Id == runId, cancellationToken);
         if (run is null) return null;
@@ -22,6 +24,8 @@ public static class RunReportBuilder
         var personas = await db.RunPersonas.AsNoTracking().Where(p => p.RunId == runId)
             .OrderBy(p => p.Persona.Text).Select(p => new { p.PersonaId, p.Persona.Text, p.Status, p.Error }).ToListAsync(cancellationToken);
         var scores = await db.JudgementScoresAsync(runId, null, null, cancellationToken);
+        var plan = await db.ScoringPlanAsync(run, cancellationToken);
+        var judges = models.Where(m => m.Role == RunModelRole.Judge).Select(m => m.Spec).ToList();
 
         var modelReports = new List<ModelReport>();
         foreach (var agent in models.Where(m => m.Role == RunModelRole.Agent))
@@ -29,9 +33,11 @@ public static class RunReportBuilder
             var results = personas.Select(p => new PersonaResult(
                     p.Text,
                     p.Status.ToString(),
-                    PersonaScoring.Compute(scores.Where(s => s.AgentId == agent.Id && s.PersonaId == p.PersonaId).Select(s => s.ToJudgementScore()))))
+                    PersonaScoring.Compute(
+                        scores.Where(s => s.AgentId == agent.Id && s.PersonaId == p.PersonaId).Select(s => s.ToJudgementScore()),
+                        plan.For(agent.Id, p.PersonaId, judges, p.Status == RunPersonaStatus.Failed ? p.Error ?? "its questions could not be written" : null))))
                 .ToList();
-            modelReports.Add(new ModelReport(agent.Spec, PersonaScoring.Aggregate(results.Select(r => r.Scores)), results));
+            modelReports.Add(new ModelReport(agent.Spec, PersonaScoring.Aggregate(results.Select(r => r.Scores), includeIncomplete), results));
         }
 
         var usage = await db.LlmCalls.AsNoTracking().Where(c => c.RunId == runId)
@@ -71,7 +77,21 @@ public static class RunReportBuilder
                 .Select(u => new UsageLine(StageName(u.Stage), u.Model, u.Calls, u.CacheHits, u.Input, u.Output, u.Failures)).ToList()),
             JudgeValidity = validity,
             Problems = await ProblemsAsync(db, run, cancellationToken),
+            Warnings = Warnings(judges, modelReports, includeIncomplete),
         };
+    }
+
+    /// <summary>What weakens the result without failing it.</summary>
+    public static IReadOnlyList<string> Warnings(IReadOnlyList<string> judges, IReadOnlyList<ModelReport> models, bool includeIncomplete)
+    {
+        var warnings = new List<string>();
+        if (judges.Count == 1)
+            warnings.Add($"Only one judge ({judges[0]}): the method is an ensemble of two or more judges, so these scores are not comparable with the paper's.");
+        foreach (var model in models.Where(m => m.Overall.PersonasLeftOut > 0))
+            warnings.Add($"{model.Agent}: {model.Overall.PersonasLeftOut} of {model.Overall.Personas} personas are incomplete and left out of the means (see their notes).");
+        if (includeIncomplete && models.Any(m => m.Overall.CompletePersonas < m.Overall.Personas))
+            warnings.Add("The means include incomplete personas (asked for): some scores rest on fewer judges or batches than planned.");
+        return warnings;
     }
 
     /// <summary>Failed personas and batches with their reasons, and why a run stopped: the run never fails silently.</summary>

@@ -31,6 +31,12 @@ public sealed record RunRequest
     /// <summary>"auto" (an LLM picks from the pool, as in the paper) or explicit environment names.</summary>
     public IReadOnlyList<string> Environments { get; init; } = ["auto"];
 
+    /// <summary>
+    /// For runs that generate questions: a stored question set ("name" or "name@version") whose environments are the
+    /// pool to select from, e.g. personagym-benchmark-v1 for the paper's 150 settings. Null: the built-in pool.
+    /// </summary>
+    public string? EnvironmentPool { get; init; }
+
     /// <summary>A stored question set ("name" or "name@version"): benchmark mode, no environment or question calls.</summary>
     public string? QuestionSet { get; init; }
 

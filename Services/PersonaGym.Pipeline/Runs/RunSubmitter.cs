@@ -5,6 +5,7 @@ using Microsoft.Extensions.Options;
 using PersonaGym.Core;
 using PersonaGym.Data;
 using PersonaGym.Models;
+using PersonaGym.Pipeline.QuestionSets;
 
 namespace PersonaGym.Pipeline.Runs;
 
@@ -18,7 +19,8 @@ public sealed record RunPlan(
     string ExemplarWriter,
     QuestionSet? StoredSet,
     int QuestionsPerTask,
-    int BatchesPerPersona)
+    int BatchesPerPersona,
+    QuestionSet? EnvironmentPoolSet = null)
 {
     public bool GeneratesQuestions => StoredSet is null;
 
@@ -106,12 +108,23 @@ public sealed class RunSubmitter(
         }
 
         string? questionWriter = null;
+        QuestionSet? poolSet = null;
+        if (Blank(request.EnvironmentPool) is { } poolName)
+        {
+            if (storedSet is not null) problems.Add("an environment pool is for runs that generate questions; a stored question set brings its own questions");
+            poolSet = await FindQuestionSetAsync(db, poolName, cancellationToken);
+            if (poolSet is null)
+                problems.Add($"no question set named '{poolName}' for the environment pool (import one with `personagym benchmark import DIR`)");
+        }
+
         if (storedSet is null)
         {
             questionWriter = Blank(request.QuestionWriter) ?? d.QuestionWriter;
+            IReadOnlyList<string> pool = poolSet is null ? method.Assets.Environments : await QuestionSetCatalog.EnvironmentPoolAsync(db, poolSet.Id, cancellationToken);
+            if (poolSet is not null && pool.Count == 0)
+                problems.Add($"the question set {poolSet.Name}@{poolSet.Version} records no environments to use as a pool");
             if (!request.AutoEnvironments)
             {
-                var pool = method.Assets.Environments;
                 foreach (var name in request.Environments.Where(n => !pool.Contains(n.Trim(), StringComparer.OrdinalIgnoreCase)))
                     problems.Add($"unknown environment '{name}' (use 'auto', or names from the pool, e.g. {string.Join(", ", pool.Take(5))}, …)");
             }
@@ -135,7 +148,7 @@ public sealed class RunSubmitter(
             questionsPerTask = (shape?.Questions ?? 0) / PersonaTasks.All.Count;
         }
 
-        return new RunPlan(request, personas, agents, judges, questionWriter, exemplarWriter, storedSet, questionsPerTask, batchesPerPersona);
+        return new RunPlan(request, personas, agents, judges, questionWriter, exemplarWriter, storedSet, questionsPerTask, batchesPerPersona, poolSet);
     }
 
     /// <summary>Stores the run, its models, personas and (for generated questions) its own question set, in one transaction.</summary>
@@ -177,6 +190,7 @@ public sealed class RunSubmitter(
                 QuestionSetId = setId,
                 QuestionsPerTask = plan.QuestionsPerTask,
                 EnvironmentsMode = request.AutoEnvironments ? Run.AutomaticEnvironments : string.Join(",", request.Environments.Select(e => e.Trim())),
+                EnvironmentPoolSetId = plan.EnvironmentPoolSet?.Id,
                 QuestionWriterSpec = plan.QuestionWriter,
                 ExemplarWriterSpec = plan.ExemplarWriter,
                 BatchSize = request.BatchSize,

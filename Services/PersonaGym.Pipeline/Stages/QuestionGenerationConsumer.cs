@@ -91,8 +91,15 @@ public sealed class QuestionGenerationConsumer(StageServices stage, ILogger<Ques
         var writer = stage.Model(run.QuestionWriterSpec ?? throw new InvalidOperationException("The run names no question writer."));
         var persona = runPersona.Persona.Text;
 
+        IReadOnlyList<string>? pool = null;
+        if (run.EnvironmentPoolSetId is { } poolSetId)
+        {
+            await using var poolDb = await stage.Contexts.CreateDbContextAsync(ct);
+            pool = await QuestionSets.QuestionSetCatalog.EnvironmentPoolAsync(poolDb, poolSetId, ct);
+        }
+
         IReadOnlyList<string> environments = run.EnvironmentsMode == Run.AutomaticEnvironments
-            ? (await method.SelectEnvironmentsAsync(writer, persona, ct)).Value
+            ? (await method.SelectEnvironmentsAsync(writer, persona, pool, ct)).Value
             : run.EnvironmentsMode.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
 
         // The five tasks' questions are independent: ask for them at once (the model's own limits still apply).

@@ -485,6 +485,9 @@ namespace PersonaGym.Data.Migrations.Postgres
                     b.Property<DateTimeOffset>("CreatedAt")
                         .HasColumnType("timestamp with time zone");
 
+                    b.Property<Guid?>("EnvironmentPoolSetId")
+                        .HasColumnType("uuid");
+
                     b.Property<string>("EnvironmentsMode")
                         .IsRequired()
                         .HasMaxLength(4000)

@@ -479,6 +479,9 @@ namespace PersonaGym.Data.Migrations.Sqlite
                     b.Property<long>("CreatedAt")
                         .HasColumnType("INTEGER");
 
+                    b.Property<Guid?>("EnvironmentPoolSetId")
+                        .HasColumnType("TEXT");
+
                     b.Property<string>("EnvironmentsMode")
                         .IsRequired()
                         .HasMaxLength(4000)
