@@ -41,13 +41,14 @@ public static partial class ExemplarParser
 
         return wanted.Select(number =>
             repeated.Contains(number) ? ParseResult<IReadOnlyDictionary<int, string>>.Fail($"question {number} appears more than once; neither set of examples is read")
-            : blocks.TryGetValue(number, out var block) && block is not null ? ParseBlock(block)
+            : blocks.TryGetValue(number, out var block) && block is not null ? ParseBlock(block, lastInOutput: IsLast(text, block))
             : ParseResult<IReadOnlyDictionary<int, string>>.Fail($"no example answers for question {number}")).ToList();
     }
 
-    private static ParseResult<IReadOnlyDictionary<int, string>> ParseBlock(string block)
+    private static ParseResult<IReadOnlyDictionary<int, string>> ParseBlock(string block, bool lastInOutput)
     {
         var answers = new Dictionary<int, StringBuilder>();
+        var repeated = new HashSet<int>();
         StringBuilder? current = null;
         foreach (var line in block.Split('\n'))
         {
@@ -55,22 +56,47 @@ public static partial class ExemplarParser
             if (IsMarker(marker))
             {
                 var score = marker.Groups["score"].Value[0] - '0';
-                // The first example for a score wins; a repeated marker is the model rambling on.
-                current = answers.ContainsKey(score) ? null : answers[score] = new StringBuilder(marker.Groups["text"].Value);
+                if (answers.ContainsKey(score)) repeated.Add(score);
+                current = answers[score] = new StringBuilder(marker.Groups["text"].Value.Trim());
                 continue;
             }
-            if (current is not null && !IsFence(line)) current.Append('\n').Append(line);
+            // "Score 6:", a new question's heading or numbered line: the example before it has ended.
+            if (OffScaleLine().IsMatch(line) || QuestionLikeLine().IsMatch(line))
+            {
+                current = null;
+                continue;
+            }
+            if (current is not null && !IsFence(line)) current.Append('\n').Append(line.Trim());
         }
 
+        if (repeated.Count > 0)
+            return ParseResult<IReadOnlyDictionary<int, string>>.Fail(
+                $"two examples for score {string.Join(", ", repeated.Order())}; which one is meant cannot be told");
         var missing = Enumerable.Range(1, 5)
-            .Where(s => !answers.TryGetValue(s, out var a) || ListParser.Clean(a.ToString()).Length == 0).ToList();
+            .Where(s => !answers.TryGetValue(s, out var a) || Text(a).Length == 0).ToList();
         if (missing.Count > 0)
         {
             return ParseResult<IReadOnlyDictionary<int, string>>.Fail(
                 $"no example answer for score {string.Join(", ", missing)}");
         }
-        return ParseResult<IReadOnlyDictionary<int, string>>.Success(
-            answers.ToDictionary(p => p.Key, p => ListParser.Clean(p.Value.ToString())));
+        // The last example of the whole reply ending mid-sentence was cut at the output limit.
+        if (lastInOutput && CutEnding().IsMatch(Text(answers[answers.Keys.Max()])))
+            return ParseResult<IReadOnlyDictionary<int, string>>.Fail("the last example ends mid-sentence (the output may be truncated)");
+        return ParseResult<IReadOnlyDictionary<int, string>>.Success(answers.ToDictionary(p => p.Key, p => Text(p.Value)));
+    }
+
+    /// <summary>An example's text: trimmed lines, without the emphasis or quotes wrapping the whole of it.</summary>
+    private static string Text(StringBuilder example)
+    {
+        var text = string.Join('\n', example.ToString().Split('\n').Select(l => l.Trim()).Where(l => l.Length > 0));
+        text = ListParser.Clean(text);
+        foreach (var (open, close) in new[] { ("**", "**"), ("*", "*"), ("_", "_"), ("\"", "\""), ("“", "”") })
+        {
+            if (text.Length > open.Length + close.Length && text.StartsWith(open, StringComparison.Ordinal) && text.EndsWith(close, StringComparison.Ordinal)
+                && !text[open.Length..^close.Length].Contains(close, StringComparison.Ordinal))
+                text = text[open.Length..^close.Length].Trim();
+        }
+        return text;
     }
 
     /// <summary>Blocks by question header; a question whose header appears twice maps to null.</summary>
@@ -120,12 +146,25 @@ public static partial class ExemplarParser
         marker.Success && (marker.Groups["sep"].Success || marker.Groups["close"].Length > 0 || marker.Groups["open"].Success
                            || marker.Groups["label"].Success || marker.Groups["text"].Value.Trim().Length == 0);
 
+    private static bool IsLast(string text, string block) => text.TrimEnd().EndsWith(block.TrimEnd(), StringComparison.Ordinal);
+
+    [GeneratedRegex(@"^[ \t>]*(?:[-*•+][ \t]+)?[*_]*[ \t]*(?:Score|Level)[ \t]*(?:[06-9]|\d{2,})\b", RegexOptions.IgnoreCase)]
+    private static partial Regex OffScaleLine();
+
+    // A line that opens a question rather than continuing an example: a heading, "Q2", or "2. How do you…?".
+    [GeneratedRegex(@"^[ \t]*(?:#{1,6}[ \t]|\*\*Q(?:uestion)?[ \t]*\d|\d{1,2}[.)][ \t]+(?!\(?Score)[^\n]*\?[*_ \t]*$)", RegexOptions.IgnoreCase)]
+    private static partial Regex QuestionLikeLine();
+
+    // An example that stops on a comma or a word no sentence ends with was cut off.
+    [GeneratedRegex(@"(?:[,;:\-–—]|\b(?:and|or|but|the|a|an|to|of|with|for|in|on|at|that|which|because|so|my|his|her|their|your|our|is|are|was|were|I)\b)$", RegexOptions.IgnoreCase)]
+    private static partial Regex CutEnding();
+
     private static bool IsFence(string line) => line.TrimStart().StartsWith("```", StringComparison.Ordinal);
 
     [GeneratedRegex(@"^[ \t>]*(?:#{1,6}[ \t]*)?[*_]*[ \t]*(?:Question|Item|Q)[ \t]*#?[ \t]*(?<n>\d{1,3})\b[^\n]*$", RegexOptions.Multiline | RegexOptions.IgnoreCase)]
     private static partial Regex HeaderLine();
 
     // "Score 1: …", "- Score 1 (Poor): …", "**Score 1 – Poor**" (the example on the next lines), "1. (Score 1) …", "Level 3 - …".
-    [GeneratedRegex(@"^[ \t>]*(?:[-*•+][ \t]+|\d{1,2}[.)][ \t]+)?[*_]*[ \t]*(?<open>[(\[])?(?:Score|Level|Rating)[ \t]*(?<score>[1-5])(?![\d.,]\d|\d)[)\]]?(?<label>[ \t]*(?:\([^)\n]{1,40}\)|[-–—][ \t]*[A-Z][A-Za-z \-]{0,25}(?=[ \t]*(?:[*_]{2}|:|$))))?[ \t]*(?<close>[*_]*)[ \t]*(?<sep>[:.\-–—])?[*_ \t]*(?<text>.*)$", RegexOptions.IgnoreCase)]
+    [GeneratedRegex(@"^[ \t>]*(?:[-*•+][ \t]+|\d{1,2}[.)][ \t]+)?[*_]*[ \t]*(?<open>[(\[])?(?:Score|Level|Rating)[ \t]*(?<score>[1-5])(?![\d.,]\d|\d)[)\]]?(?<label>[ \t]*(?:\([^)\n]{1,40}\)|[-–—][ \t]*[A-Z][A-Za-z \-]{0,25}(?=[ \t]*(?:[*_]{2}|:|$))))?[ \t]*(?<close>[*_]*)[ \t]*(?<sep>[:.\-–—])?[ \t]*(?:\*\*|__)?[ \t]*(?<text>.*)$", RegexOptions.IgnoreCase)]
     private static partial Regex ScoreLine();
 }

@@ -32,12 +32,36 @@ public static partial class VerdictParser
 
         var text = output.ReplaceLineEndings("\n");
         var blocks = ReadBlocks(text, itemCount, wanted);
-        return wanted.Select(number =>
+        var verdicts = wanted.Select(number =>
         {
             var block = blocks.TryGetValue(number, out var b) ? b : Block.Missing(Missing(number, blocks, itemCount));
             if (block.Failure is not null) return new JudgeVerdict(number - 1, null, block.Text.Trim(), block.Failure);
             var (score, failure) = block.Score is { } known ? (known, null) : ExtractScore(block.Text);
+            if (block.Summary is { } summarised)
+            {
+                var (fromSummary, summaryFailure) = ExtractScore(summarised);
+                if (score is null && ScoreStatements(block.Text).Count == 0) (score, failure) = (fromSummary, summaryFailure);
+                else if (score is not null && fromSummary != score)
+                    (score, failure) = (null, $"the verdict says {score} but the closing summary says {summarised}; it is not read as either");
+            }
             return new JudgeVerdict(number - 1, score, block.Text.Trim(), failure);
+        }).ToList();
+        return OnOneScale(verdicts);
+    }
+
+    /// <summary>
+    /// A reply that grades several items above 5 uses another scale throughout (out of 10, of 100): its values that
+    /// happen to lie within 1–5 mean something else too, so none is read.
+    /// </summary>
+    private static List<JudgeVerdict> OnOneScale(List<JudgeVerdict> verdicts)
+    {
+        var offScale = verdicts.Count(v => v.Failure is { } f && AboveScale().Match(f) is { Success: true } m
+            && (m.Groups["scale"].Success || int.Parse(m.Groups["value"].Value, CultureInfo.InvariantCulture) > 5));
+        if (offScale < 2) return verdicts;
+        return verdicts.Select(v => v.Score is null ? v : v with
+        {
+            Score = null,
+            Failure = $"the judge's output grades {offScale} items off the 1-5 scale, so it uses another scale; no score of it is read",
         }).ToList();
     }
 
@@ -79,6 +103,9 @@ public static partial class VerdictParser
 
     private sealed record Block(string Text, int? Score = null, string? Failure = null)
     {
+        /// <summary>The score a closing summary gives the item, if any: it must agree with the block's.</summary>
+        public string? Summary { get; init; }
+
         public static Block Missing(string reason) => new("", null, reason);
     }
 
@@ -133,13 +160,21 @@ public static partial class VerdictParser
             }
         }
 
+        // A closing summary that lists "Item 3: 4" is a second statement of each item's score.
+        var summary = new Dictionary<int, string>();
+        if (terminatedAt < text.Length)
+        {
+            foreach (Match line in SummaryLine().Matches(text[terminatedAt..]))
+                summary.TryAdd(int.Parse(line.Groups["n"].Value, CultureInfo.InvariantCulture), line.Groups["score"].Value);
+        }
+
         var blocks = new Dictionary<int, Block>();
         var repeated = new HashSet<int>();
         for (var i = 0; i < found.Count; i++)
         {
             var end = i + 1 < found.Count ? found[i + 1].Start : terminatedAt;
             var body = found[i].Tail + (found[i].End < end ? text[found[i].End..end] : "");
-            if (!blocks.TryAdd(found[i].Number, new Block(body))) repeated.Add(found[i].Number);
+            if (!blocks.TryAdd(found[i].Number, new Block(body) { Summary = summary.GetValueOrDefault(found[i].Number) })) repeated.Add(found[i].Number);
         }
         foreach (var number in repeated)
             blocks[number] = new Block("", null, $"item {number} appears more than once in the judge's output; neither verdict is read");
@@ -231,6 +266,9 @@ public static partial class VerdictParser
 
             foreach (var number in repeated)
                 blocks[number] = new Block("", null, $"item {number} appears more than once in the judge's output; neither verdict is read");
+            // Items counted from 0 cannot be placed: is 0 the first item, or one the batch does not have?
+            if (blocks.ContainsKey(0))
+                return Enumerable.Range(1, itemCount).ToDictionary(n => n, _ => Block.Missing("the judge's output numbers its items from 0, so which item each verdict belongs to cannot be told"));
             return blocks.Count == 0 ? null : blocks;
         }
     }
@@ -241,7 +279,11 @@ public static partial class VerdictParser
         var text = reasoning?.GetString() ?? "";
         var scores = ScoreKeys.Select(k => Property(element, k)).OfType<JsonElement>().ToList();
         if (scores.Count == 0) return new Block(text, null, "the verdict has no score field");
-        return JsonScore(scores[0], text);
+        var block = JsonScore(scores[0], text);
+        // A reasoning that ends in its own final score must agree with the score field.
+        if (block.Score is { } field && ScoreStatements(text).Count > 0 && ExtractScore(text) is var (inText, _) && inText != field)
+            return new Block(text, null, $"the score field says {field} but the reasoning's final score says {(inText?.ToString(CultureInfo.InvariantCulture) ?? "something else")}");
+        return block;
     }
 
     private static Block JsonScore(JsonElement value, string reasoning)
@@ -465,12 +507,12 @@ public static partial class VerdictParser
     private static string Shorten(string text) => text.Length <= 40 ? text : text[..40] + "…";
 
     // The value of a statement: a number, optionally bold or quoted, optionally "/5" or "out of 5".
-    private const string Value = @"[*_`""'\[]*\s*(?<value>[-+]?\d+(?:[.,]\d+)?)\s*[*_`""'\]]*(?:\s*(?:/|out\s+of|of)\s*(?<scale>\d+))?";
+    private const string Value = @"[*_`""'\[]*[ \t]*(?<value>[-+]?\d+(?:[.,]\d+)?)[ \t]*[*_`""'\]]*(?:[ \t]*(?:/|out[ \t]+of|of)[ \t]*(?<scale>\d+))?";
 
     // A scale annotation after the label: "(1-5)", "[1–5]", "(out of 5)", "on a 1-5 scale", "on a scale of 1 to 5".
     private const string ScaleNote = @"(?:\s*[(\[]\s*(?:out\s+of\s+5|on\s+a\s+scale\s+of\s+1\s*(?:-|–|—|to)\s*5|1\s*(?:-|–|—|to)\s*5|/5)\s*[)\]])?(?:\s*(?:on|in)\s+(?:a|the)\s+(?:1\s*(?:-|–|—|to)\s*5\s+scale|scale\s+(?:of|from)\s+1\s*(?:-|–|—|to)\s*5))?";
 
-    private const string Connector = @"\s*[*_]*\s*(?:(?:is|was|of|would\s+be|will\s+be|should\s+be|stands\s+at|comes\s+to|equals|remains|=|:|-|–|—|→)\s*)+[*_]*\s*(?:(?:a|an)\s+)?";
+    private const string Connector = @"\s*[*_]*\s*(?:(?:is|was|of|would\s+be|will\s+be|should\s+be|stands\s+at|comes\s+to|equals|remains|=|:|[-–—](?=\s)|→)\s*)+[*_]*\s*(?:(?:a|an)\s+)?";
 
     [GeneratedRegex(@"(?:final|overall)\s+(?:score|rating|grade|verdict|assessment)(?!s)" + ScaleNote + Connector + Value, RegexOptions.IgnoreCase)]
     private static partial Regex FinalScore();
@@ -498,7 +540,7 @@ public static partial class VerdictParser
     [GeneratedRegex(@"^[\s*_]*(?<value>[1-5])(?:\s*/\s*(?<scale>5))?[*_]*[ \t]+[-–—][ \t]+\S", RegexOptions.IgnoreCase)]
     private static partial Regex LeadingScore();
 
-    [GeneratedRegex(@"^\s*(?:[-–—]|to)\s*\d")]
+    [GeneratedRegex(@"^(?:[ \t]*(?:[-–—]|to|or|and|,)[ \t]*\d|[ \t]*\d)")]
     private static partial Regex RangeTail();
 
     [GeneratedRegex(@"\b(?:if|unless|could|might|may|would(?<!\bI\s+would)|wouldn't|needs?\s+to|needed|requires?|required|in\s+order\s+to|to\s+(?:earn|reach|get|achieve|deserve|merit|warrant|justify|receive)|closer\s+to|rather\s+than|instead\s+of|than|not|n't|never|no\s+longer|initially|at\s+first|originally|was\s+going\s+to|considered|considering|example|examples|exemplar|reserved|only\s+for|such\s+as|e\.g\.|like\s+the|compared|previous(?:ly)?|other\s+item|item\s+\d|question\s+\d|response\s+\d)\b|\bI'd\s+(?:need|want|require)", RegexOptions.IgnoreCase)]
@@ -517,6 +559,13 @@ public static partial class VerdictParser
     // "## Summary", "**Overall**", "Summary:" on a line of its own, after the verdicts.
     [GeneratedRegex(@"^[ \t]*(?:#{1,6}[ \t]*[*_]*[ \t]*(?:summary|overall|conclusion|final\s+scores|scores|in\s+summary)\b.*|[*_]{2}[ \t]*(?:summary|overall(?:\s+summary)?|conclusion|final\s+scores|scores)[ \t]*:?[ \t]*[*_]{2}:?[ \t]*|(?:summary|overall|conclusion|final\s+scores|scores)[ \t]*:[ \t]*)$", RegexOptions.IgnoreCase)]
     private static partial Regex ClosingHeading();
+
+    // The failures ExtractScore gives for a score above the scale ("the score 8 is outside…", "the score 8/10 is not on…").
+    [GeneratedRegex(@"^the score (?<value>\d+)(?:/(?<scale>\d+) is not on| is outside)")]
+    private static partial Regex AboveScale();
+
+    [GeneratedRegex(@"^[ \t>\-*•]*[*_]*Item[ \t]*#?(?<n>\d{1,3})[*_]*[ \t]*[:=\-–—][ \t]*[*_]*(?<score>[-+]?\d+(?:[.,]\d+)?(?:[ \t]*/[ \t]*\d+)?)[*_]*[ \t.]*$", RegexOptions.Multiline | RegexOptions.IgnoreCase)]
+    private static partial Regex SummaryLine();
 
     [GeneratedRegex(@"^[ \t]*[*_]{0,2}(?<n>\d{1,2})[.)][*_]{0,2}[ \t]+", RegexOptions.None)]
     private static partial Regex NumberedLine();
