@@ -89,7 +89,7 @@ public static partial class VerdictParser
         foreach (var statement in statements)
         {
             if (statement.Scale is { } scale && scale != "5") return (null, $"the score {statement.Value}/{scale} is not on the 1-5 scale");
-            if (!int.TryParse(statement.Value, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var score))
+            if (!int.TryParse(ScoreWords.GetValueOrDefault(statement.Value.ToLowerInvariant(), statement.Value), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var score))
                 return (null, $"the score {statement.Value} is not a whole number from 1 to 5");
             if (score is < 1 or > 5) return (null, $"the score {score} is outside the 1-5 scale");
             values.Add(score);
@@ -125,6 +125,10 @@ public static partial class VerdictParser
         if (itemCount == 1 || wanted.Count == 1) return new Dictionary<int, Block> { [wanted.Count == 1 ? wanted[0] : 1] = new(text) };
 
         if (NumberedBlocks(text, wanted) is { } numbered) return numbered;
+        // A reply of bare scores, one a line, as many as items asked for.
+        var lines = text.Split('\n').Where(l => l.Trim().Length > 0).ToList();
+        if (lines.Count == wanted.Count && lines.All(l => BareScore().IsMatch(l)))
+            return wanted.Select((n, i) => (n, lines[i])).ToDictionary(x => x.n, x => new Block(x.Item2));
         return BlocksBetweenFinalScores(text, wanted);
     }
 
@@ -191,7 +195,7 @@ public static partial class VerdictParser
 
     private static readonly string[] NumberKeys = ["item", "item_number", "itemnumber", "item_id", "itemid", "index", "id", "number", "item_index"];
     private static readonly string[] ScoreKeys = ["final_score", "finalscore", "score", "rating", "grade"];
-    private static readonly string[] ReasonKeys = ["reasoning", "explanation", "justification", "rationale", "analysis", "comment", "comments", "reason", "feedback"];
+    private static readonly string[] ReasonKeys = ["reasoning", "verdict", "explanation", "justification", "rationale", "analysis", "comment", "comments", "reason", "feedback"];
 
     private static Dictionary<int, Block>? JsonBlocks(string text, int itemCount)
     {
@@ -278,7 +282,8 @@ public static partial class VerdictParser
         var reasoning = ReasonKeys.Select(k => Property(element, k)).FirstOrDefault(p => p is { ValueKind: JsonValueKind.String });
         var text = reasoning?.GetString() ?? "";
         var scores = ScoreKeys.Select(k => Property(element, k)).OfType<JsonElement>().ToList();
-        if (scores.Count == 0) return new Block(text, null, "the verdict has no score field");
+        // Without a score field, the reasoning's own final-score statement is the verdict.
+        if (scores.Count == 0) return new Block(text);
         var block = JsonScore(scores[0], text);
         // A reasoning that ends in its own final score must agree with the score field.
         if (block.Score is { } field && ScoreStatements(text).Count > 0 && ExtractScore(text) is var (inText, _) && inText != field)
@@ -333,7 +338,7 @@ public static partial class VerdictParser
         if (!fence.Success) return text;
         // Only a fence that holds the whole answer: prose around it may carry the verdicts itself.
         var outside = (text[..fence.Index] + text[(fence.Index + fence.Length)..]).Trim();
-        return outside.Length <= 200 && !FinalScorePhrase().IsMatch(outside) ? fence.Groups["body"].Value : text;
+        return outside.Length <= 400 && !FinalScorePhrase().IsMatch(outside) && !HeaderLine().IsMatch(outside) ? fence.Groups["body"].Value : text;
     }
 
     // ---- Tables -------------------------------------------------------------------------------------------------
@@ -343,6 +348,7 @@ public static partial class VerdictParser
         var rows = Lines(text).Select(l => l.Line.Trim()).Where(l => l.StartsWith('|')).ToList();
         if (rows.Count < 3) return null;
         var header = Cells(rows[0]);
+        header = header.Select(Plain).ToList();
         var itemColumn = header.FindIndex(c => TableItemHeader().IsMatch(c));
         var scoreColumn = header.FindLastIndex(c => TableScoreHeader().IsMatch(c));
         if (itemColumn < 0 || scoreColumn < 0 || itemColumn == scoreColumn) return null;
@@ -430,7 +436,7 @@ public static partial class VerdictParser
     private static List<Match> ScoreStatementMatches(string text)
     {
         var found = new List<Match>();
-        foreach (var pattern in new[] { FinalScore(), ForeignFinalScore(), LabelledLine(), FirstPersonScore() })
+        foreach (var pattern in new[] { FinalScore(), ForeignFinalScore(), LabelledLine(), FirstPersonScore(), TheScoreIs(), Deserves(), OutOfFive() })
         {
             foreach (Match m in pattern.Matches(text))
             {
@@ -507,7 +513,12 @@ public static partial class VerdictParser
     private static string Shorten(string text) => text.Length <= 40 ? text : text[..40] + "…";
 
     // The value of a statement: a number, optionally bold or quoted, optionally "/5" or "out of 5".
-    private const string Value = @"[*_`""'\[]*[ \t]*(?<value>[-+]?\d+(?:[.,]\d+)?)[ \t]*[*_`""'\]]*(?:[ \t]*(?:/|out[ \t]+of|of)[ \t]*(?<scale>\d+))?";
+    private static readonly Dictionary<string, string> ScoreWords = new()
+    {
+        ["one"] = "1", ["two"] = "2", ["three"] = "3", ["four"] = "4", ["five"] = "5",
+    };
+
+    private const string Value = @"[*_`""'\[]*[ \t]*(?<value>[-+]?\d+(?:[.,]\d+)?|(?:one|two|three|four|five)\b)[ \t]*[*_`""'\]]*(?:[ \t]*(?:/|out[ \t]+of|of)[ \t]*(?<scale>\d+))?";
 
     // A scale annotation after the label: "(1-5)", "[1–5]", "(out of 5)", "on a 1-5 scale", "on a scale of 1 to 5".
     private const string ScaleNote = @"(?:\s*[(\[]\s*(?:out\s+of\s+5|on\s+a\s+scale\s+of\s+1\s*(?:-|–|—|to)\s*5|1\s*(?:-|–|—|to)\s*5|/5)\s*[)\]])?(?:\s*(?:on|in)\s+(?:a|the)\s+(?:1\s*(?:-|–|—|to)\s*5\s+scale|scale\s+(?:of|from)\s+1\s*(?:-|–|—|to)\s*5))?";
@@ -525,12 +536,24 @@ public static partial class VerdictParser
     private static partial Regex ForeignFinalScore();
 
     // A line that is only a score label: "Score: 4", "**Rating:** 4/5", "Verdict — 3".
-    [GeneratedRegex(@"^[ \t>\-*_#]*(?:final\s+|overall\s+)?(?:score|rating|grade|verdict)[ \t]*[*_]*[ \t]*(?:[:=\-–—]|is)[ \t]*[*_]*[ \t]*" + Value + @"[ \t*_.!]*$", RegexOptions.IgnoreCase | RegexOptions.Multiline)]
+    [GeneratedRegex(@"^[ \t>\-*_#]*(?:final\s+|overall\s+)?(?:score|rating|grade|verdict)[ \t]*[*_]*[ \t]*(?:[:=\-–—]|is)[ \t]*[*_]*[ \t]*" + Value + @"[ \t*_.!]*(?:[ \t][-–—][ \t][^\n]*)?$", RegexOptions.IgnoreCase | RegexOptions.Multiline)]
     private static partial Regex LabelledLine();
 
     // "I would rate this 4/5", "I give it a 3", "I'd score the answer a 2 out of 5", "I assign a score of 4".
-    [GeneratedRegex(@"\bI(?:\s+would|'d|’d|\s+will)?\s+(?:give|assign|award|rate|score|grade)\s+(?:(?:it|this|the\s+(?:answer|response|item))\s+)?(?:(?:a|an)\s+)?(?:(?:final\s+)?(?:score|rating|grade)\s+(?:of\s+)?)?" + Value, RegexOptions.IgnoreCase)]
+    [GeneratedRegex(@"\bI(?:\s+would|'d|’d|\s+will)?\s+(?:give|assign|award|rate|score|grade)\s+(?:(?:it|this(?:\s+(?:answer|response|item))?|the\s+(?:answer|response|item))\s+)?(?:(?:a|an)\s+)?(?:(?:final\s+)?(?:score|rating|grade)\s+(?:of\s+)?)?" + Value, RegexOptions.IgnoreCase)]
     private static partial Regex FirstPersonScore();
+
+    // "The score is 3.", "My rating: 4".
+    [GeneratedRegex(@"\b(?:the|my)\s+(?:score|rating|grade)\s+(?:here\s+)?(?:is|=|:)\s*" + Value, RegexOptions.IgnoreCase)]
+    private static partial Regex TheScoreIs();
+
+    // "This response deserves a 4", "it earns a score of 3".
+    [GeneratedRegex(@"\b(?:deserves|merits|earns|warrants|receives)\s+(?:(?:a|an)\s+)?(?:(?:score|rating|grade)\s+(?:of\s+)?)?" + Value, RegexOptions.IgnoreCase)]
+    private static partial Regex Deserves();
+
+    // "3 out of 5", "4/5": a score with its scale said.
+    [GeneratedRegex(@"(?<![\d.,/\-–])(?<value>\d+(?:[.,]\d+)?)[ \t]*(?:/|out[ \t]+of)[ \t]*(?<scale>5)(?![\d.,]\d|\d)", RegexOptions.IgnoreCase)]
+    private static partial Regex OutOfFive();
 
     // A verdict that is only a score ("4", "**4/5**"), as terse judges write after a header ("Item 1: 4").
     [GeneratedRegex(@"^[\s*_`""'(\[]*(?<value>[-+]?\d+(?:[.,]\d+)?)\s*(?:(?:/|out\s+of)\s*(?<scale>\d+))?[\s*_`""')\].!]*$", RegexOptions.IgnoreCase)]
@@ -553,7 +576,7 @@ public static partial class VerdictParser
     private static partial Regex ClauseConnector();
 
     // "### Item 2", "**Item 2:**", "Item 2 -", "- **Item 2**: text", "## Evaluation of Item 2".
-    [GeneratedRegex(@"^[ \t>]*(?<hash>#{1,6}[ \t]*)?(?:[-*+•][ \t]+)?[*_]{0,3}[ \t]*(?:(?:verdict|evaluation|assessment|grading|analysis|judgement|judgment)[ \t]+(?:for|of)[ \t]+)?Item[ \t]*#?[ \t]*(?<n>\d{1,3})(?!\d|[.,]\d)[ \t]*(?<close>[*_]{0,3})[ \t]*(?<sep>[:.)\-–—][*_]{0,3})?(?<rest>[^\n]*)$", RegexOptions.IgnoreCase)]
+    [GeneratedRegex(@"^[ \t>]*(?<hash>#{1,6}[ \t]*)?(?:[-*+•][ \t]+)?[*_]{0,3}[ \t]*(?:(?:verdict|evaluation|assessment|grading|analysis|judgement|judgment)[ \t]+(?:for|of)[ \t]+)?Item[ \t]*#?[ \t]*(?<n>\d{1,3})(?!\d|[.,]\d)[ \t]*(?<close>[*_]{0,3})[ \t]*(?<sep>[:.)=\-–—][*_]{0,3})?(?<rest>[^\n]*)$", RegexOptions.IgnoreCase)]
     private static partial Regex HeaderLine();
 
     // "## Summary", "**Overall**", "Summary:" on a line of its own, after the verdicts.
