@@ -204,7 +204,7 @@ public class ReportWriterTests
         Assert.Contains("## Model `openai:gpt-4o-mini`", markdown);
         Assert.Contains("| Persona | Status | Expected Action | Action Justification | Linguistic Habits | Persona Consistency | Toxicity Control | PersonaScore | Parse failures |", markdown);
         Assert.Contains($"| {ReportSamples.Gardener} | Completed | 4.50 | 4.00 | 3.00 | 4.50 | 5.00 | 4.20 | 0 |", markdown);
-        Assert.Contains("| **Overall** (2 of 3 personas scored) | | **3.83** |", markdown);
+        Assert.Contains("| **Overall** (2 of 3 personas in the means) | | **3.83** |", markdown);
         Assert.Contains("**3.60** | 3 |", markdown);
         Assert.Contains("| **Total** | | 180 | 10 | 112,500 | 40,500 | 1 |", markdown);
         Assert.Contains("| `judge-b` | 15 | 5 | 33.3 % |", markdown);

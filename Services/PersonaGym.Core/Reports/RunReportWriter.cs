@@ -381,8 +381,9 @@ public static class RunReportWriter
         }
 
         var overall = model.Overall;
-        md.Append("| **Overall** (").Append(overall.PersonasWithScore.ToString(CultureInfo.InvariantCulture)).Append(" of ")
-          .Append(overall.Personas.ToString(CultureInfo.InvariantCulture)).Append(overall.Personas == 1 ? " persona" : " personas").Append(" scored) | | ");
+        var inMeans = overall.IncludesIncomplete ? overall.PersonasWithScore : overall.CompletePersonas;
+        md.Append("| **Overall** (").Append(inMeans.ToString(CultureInfo.InvariantCulture)).Append(" of ")
+          .Append(overall.Personas.ToString(CultureInfo.InvariantCulture)).Append(overall.Personas == 1 ? " persona" : " personas").Append(" in the means) | | ");
         foreach (var task in PersonaTasks.All)
             md.Append("**").Append(Score(overall.TaskScores.TryGetValue(task, out var s) ? s : null)).Append("** | ");
         md.Append("**").Append(Score(overall.PersonaScore)).Append("** | ")

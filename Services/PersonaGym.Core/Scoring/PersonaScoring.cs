@@ -83,7 +83,7 @@ public sealed record PersonaScoreReport(
 /// <param name="PersonaScore">Mean of the personas' PersonaScores, over personas that have one.</param>
 /// <param name="TaskScores">All five tasks; each the mean over personas that have a score for it (null if none has).</param>
 /// <param name="Personas">Personas aggregated.</param>
-/// <param name="PersonasWithScore">Personas that have a PersonaScore (the others are excluded from its mean).</param>
+/// <param name="PersonasWithScore">Personas that have a PersonaScore, complete or not (those without one are never in a mean).</param>
 /// <param name="ParseFailures">Parse failures over all personas.</param>
 public sealed record AggregateScoreReport(
     double? PersonaScore,
@@ -175,7 +175,7 @@ public static class PersonaScoring
             overall.Count == 0 ? null : overall.Average(),
             taskScores,
             reports.Count,
-            overall.Count,
+            reports.Count(r => r.PersonaScore is not null),
             reports.Sum(r => r.ParseFailures))
         {
             PersonasWithTaskScore = withTask,
