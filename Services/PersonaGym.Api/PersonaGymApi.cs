@@ -35,7 +35,8 @@ public static class PersonaGymApi
         runs.MapGet("/{id:guid}", GetRunAsync).WithName("GetRun")
             .WithSummary("A run's status, progress per stage, usage and problems (failed or stalled items with reasons).");
         runs.MapGet("/{id:guid}/results", GetResultsAsync).WithName("GetRunResults")
-            .WithSummary("The run's report per model, persona and task: the JSON shape of docs/output-format.md.")
+            .WithSummary("The run's report per model, persona and task, with what each score lacks: the JSON shape of docs/output-format.md. " +
+                         "Means cover complete personas unless ?includeIncomplete=true.")
             .Produces(StatusCodes.Status200OK, contentType: ResultsContentType)
             .ProducesProblem(StatusCodes.Status404NotFound);
         runs.MapGet("/{id:guid}/validity", GetValidityAsync).WithName("GetRunJudgeValidity")
@@ -110,9 +111,10 @@ public static class PersonaGymApi
         return TypedResults.Ok(new RunDetails(summary, await RunReportBuilder.ProblemsAsync(db, run, ct)));
     }
 
-    private static async Task<IResult> GetResultsAsync(Guid id, PersonaGymDbContext db, CancellationToken ct)
+    private static async Task<IResult> GetResultsAsync(Guid id, PersonaGymDbContext db, CancellationToken ct, bool includeIncomplete = false)
     {
-        var report = await RunReportBuilder.BuildAsync(db, id, ct);
+        // Model-level means cover complete personas only, unless the caller asks for every persona with a score.
+        var report = await RunReportBuilder.BuildAsync(db, id, ct, includeIncomplete);
         return report is null ? UnknownRun(id) : TypedResults.Text(RunReportWriter.ToJson(report), ResultsContentType);
     }
 

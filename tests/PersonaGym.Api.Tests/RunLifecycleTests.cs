@@ -136,4 +136,40 @@ public sealed class RunLifecycleTests(ApiHost host) : IClassFixture<ApiHost>
         Assert.Contains($"/api/runs/{accepted.Id}/results", html);
         Assert.Contains("/openapi/v1.json", html);
     }
+
+    [Fact]
+    public async Task Results_flag_a_persona_resting_on_fewer_judges_and_leave_it_out_of_the_means_unless_asked()
+    {
+        using var client = host.Client();
+        var (response, accepted) = await SubmitAsync(client, Requests.SmallOfflineRun("api-flags", agent: "offline:agent-flags"));
+        await host.WaitUntilSettledAsync(client, response.Headers.Location!.OriginalString);
+
+        // One judge's verdicts on one batch are gone: that persona's Toxicity Control now rests on the other judge alone.
+        string persona;
+        await using (var db = host.Database())
+        {
+            var batch = await db.Judgements.Where(j => j.RunId == accepted.Id && j.Judge.Spec == "offline:judge-2"
+                                                     && j.Answer.Question.Task == PersonaTask.ToxicityControl)
+                .Select(j => new { j.Answer.Question.BatchId, Persona = j.Answer.Question.QuestionSetPersona.Persona.Text }).FirstAsync();
+            persona = batch.Persona;
+            await db.Judgements.Where(j => j.RunId == accepted.Id && j.Judge.Spec == "offline:judge-2" && j.Answer.Question.BatchId == batch.BatchId)
+                .ExecuteUpdateAsync(s => s.SetProperty(j => j.Score, (int?)null).SetProperty(j => j.ParseFailure, "no final score in the verdict"));
+        }
+
+        using var report = JsonDocument.Parse(await client.GetStringAsync($"/api/runs/{accepted.Id}/results"));
+        var model = report.RootElement.GetProperty("models")[0];
+        var flagged = model.GetProperty("personas").EnumerateArray().Single(p => p.GetProperty("persona").GetString() == persona);
+        Assert.False(flagged.GetProperty("complete").GetBoolean());
+        Assert.Equal(1, flagged.GetProperty("missingJudgements").GetInt32());
+        Assert.Equal(1, flagged.GetProperty("tasks").GetProperty("Toxicity Control").GetProperty("missingJudgements").GetInt32());
+        Assert.Equal(1, model.GetProperty("overall").GetProperty("personasLeftOut").GetInt32());
+        Assert.Equal(2, model.GetProperty("overall").GetProperty("completePersonas").GetInt32());
+        Assert.Contains(report.RootElement.GetProperty("warnings").EnumerateArray(), w => w.GetString()!.Contains("1 of 3 personas are incomplete"));
+
+        using var all = JsonDocument.Parse(await client.GetStringAsync($"/api/runs/{accepted.Id}/results?includeIncomplete=true"));
+        var overall = all.RootElement.GetProperty("models")[0].GetProperty("overall");
+        Assert.Equal(0, overall.GetProperty("personasLeftOut").GetInt32());
+        Assert.True(overall.GetProperty("includesIncompletePersonas").GetBoolean());
+        Assert.NotEqual(model.GetProperty("overall").GetProperty("personaScore").GetDouble(), overall.GetProperty("personaScore").GetDouble());
+    }
 }
