@@ -96,7 +96,7 @@ public static class PersonaGymApi
         return TypedResults.Accepted($"/api/runs/{runId}", new RunAccepted(
             runId, name, plan.Personas.Count, plan.UsesOfflineModels,
             plan.UsesOfflineModels ? ReportText.OfflineDisclaimer : null,
-            RunEstimates.ExpectedBatches(plan), estimate.Lines));
+            RunEstimates.ExpectedBatches(plan), estimate.Lines, plan.Warnings));
     }
 
     private static async Task<Ok<IReadOnlyList<RunListItem>>> ListRunsAsync(PersonaGymDbContext db, CancellationToken ct) =>

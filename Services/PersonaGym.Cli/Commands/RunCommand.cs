@@ -103,6 +103,7 @@ public sealed class RunCommand(CliConsole io)
         }
 
         if (plan.UsesOfflineModels) io.WarnOffline();
+        foreach (var warning in plan.Warnings) io.Error.WriteLine($"warning: {warning}.");
         io.Out.MarkupLine($"[grey]Estimate: {estimate.Calls} LLM calls, about {ProgressDisplay.Tokens(estimate.InputTokens + estimate.OutputTokens)} tokens (cache hits cost nothing; --estimate shows the breakdown).[/]");
 
         var runId = await engine.Submitter.CreateAsync(plan, ct);
@@ -140,6 +141,7 @@ public sealed class RunCommand(CliConsole io)
     {
         var accepted = await client.SubmitAsync(request, ct);
         if (accepted.UsesOfflineModels) io.WarnOffline();
+        foreach (var warning in accepted.Warnings ?? []) io.Error.WriteLine($"warning: {warning}.");
         io.Out.MarkupLine($"Run [bold]{accepted.Id}[/] submitted: {accepted.Personas} persona(s).");
         return await FollowRemoteAsync(io, client, accepted.Id, accepted.ExpectedBatches, outputs, ct);
     }

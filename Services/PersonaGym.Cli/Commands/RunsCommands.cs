@@ -117,9 +117,13 @@ public sealed class RunsCommands(CliConsole io)
         var server = CommonOptions.Server();
         var output = CommonOptions.Output();
         var follow = new Option<bool>("--follow") { Description = "If the run is still going, follow its progress until it finishes." };
-        var command = new Command("show", "Show a run: progress, PersonaScores per model and persona, judge agreement, usage and problems.")
+        var includeIncomplete = new Option<bool>("--include-incomplete")
         {
-            run, db, server, output, follow,
+            Description = "Average every persona with a score into the model means, also those resting on fewer judges or batches than planned (default: complete personas only).",
+        };
+        var command = new Command("show", "Show a run: progress, PersonaScores per model and persona (flagging what each lacks), judge agreement, usage and problems.")
+        {
+            run, db, server, output, follow, includeIncomplete,
         };
         command.SetAction((result, ct) => io.GuardAsync(async () =>
         {
@@ -133,7 +137,7 @@ public sealed class RunsCommands(CliConsole io)
                 var id = CommonOptions.ParseRunId(result.GetValue(run)!);
                 if (result.GetValue(follow)) return await RunCommand.FollowRemoteAsync(io, client, id, 0, outputs, ct);
                 summary = await client.SummaryAsync(id, ct) ?? throw new CliException($"no run {id} on the server");
-                report = await client.ReportAsync(id, ct);
+                report = await client.ReportAsync(id, ct, result.GetValue(includeIncomplete));
             }
             else
             {
@@ -143,7 +147,7 @@ public sealed class RunsCommands(CliConsole io)
                 summary = (await context.RunSummaryAsync(id, ct))!;
                 if (result.GetValue(follow) && summary.Status is RunStatus.Running or RunStatus.Pending)
                     return await RunCommand.FollowLocalAsync(io, engine, id, summary.Batches.Planned, outputs, ct);
-                report = (await RunReportBuilder.BuildAsync(context, id, ct))!;
+                report = (await RunReportBuilder.BuildAsync(context, id, ct, result.GetValue(includeIncomplete)))!;
             }
 
             io.Out.MarkupLine($"[bold]{Markup.Escape(report.Name ?? report.RunId.ToString())}[/] ({report.RunId}) — {summary.Status}");

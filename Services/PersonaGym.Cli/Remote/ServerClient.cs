@@ -40,9 +40,10 @@ public sealed class ServerClient(HttpClient http)
     }
 
     /// <summary>The run's report, served in the documented JSON shape (docs/output-format.md) and read back from it.</summary>
-    public async Task<RunReport> ReportAsync(Guid runId, CancellationToken cancellationToken)
+    public async Task<RunReport> ReportAsync(Guid runId, CancellationToken cancellationToken, bool includeIncomplete = false)
     {
-        using var response = await SendAsync(() => http.GetAsync($"api/runs/{runId}/results", cancellationToken));
+        var query = includeIncomplete ? "?includeIncomplete=true" : "";
+        using var response = await SendAsync(() => http.GetAsync($"api/runs/{runId}/results{query}", cancellationToken));
         if (!response.IsSuccessStatusCode) await ReadAsync<JsonElement>(response, cancellationToken);
         var json = await response.Content.ReadAsStringAsync(cancellationToken);
         try

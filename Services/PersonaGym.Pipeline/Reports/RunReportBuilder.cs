@@ -86,7 +86,7 @@ public static class RunReportBuilder
     {
         var warnings = new List<string>();
         if (judges.Count == 1)
-            warnings.Add($"Only one judge ({judges[0]}): the method is an ensemble of two or more judges, so these scores are not comparable with the paper's.");
+            warnings.Add(Runs.RunPlan.SingleJudgeWarning(judges[0]) + ".");
         foreach (var model in models.Where(m => m.Overall.PersonasLeftOut > 0))
             warnings.Add($"{model.Agent}: {model.Overall.PersonasLeftOut} of {model.Overall.Personas} personas are incomplete and left out of the means (see their notes).");
         if (includeIncomplete && models.Any(m => m.Overall.CompletePersonas < m.Overall.Personas))

@@ -32,7 +32,8 @@ public sealed record RunAccepted(
     bool UsesOfflineModels,
     string? Disclaimer,
     int ExpectedBatches = 0,
-    IReadOnlyList<CostLine>? Estimate = null);
+    IReadOnlyList<CostLine>? Estimate = null,
+    IReadOnlyList<string>? Warnings = null);
 
 /// <summary>What <c>GET /api/runs/{id}</c> answers: progress and usage, and every problem (failed or stalled items with reasons).</summary>
 public sealed record RunDetails(RunSummary Summary, IReadOnlyList<string> Problems)

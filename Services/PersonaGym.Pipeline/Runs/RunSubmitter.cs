@@ -24,6 +24,12 @@ public sealed record RunPlan(
 {
     public bool GeneratesQuestions => StoredSet is null;
 
+    /// <summary>What weakens the run without stopping it: said before it starts and again in every report.</summary>
+    public IReadOnlyList<string> Warnings => Judges.Count == 1 ? [SingleJudgeWarning(Judges[0])] : [];
+
+    public static string SingleJudgeWarning(string judge) =>
+        $"Only one judge ({judge}): the method is an ensemble of two or more judges, so the scores are not comparable with the paper's";
+
     public bool UsesOfflineModels => Agents.Concat(Judges).Append(ExemplarWriter).Concat(QuestionWriter is null ? [] : [QuestionWriter])
         .Any(s => ModelSpec.TryParse(s, out var spec, out _) && spec!.IsOffline);
 }
