@@ -224,6 +224,16 @@ module vault 'modules/keyvault.bicep' = {
     tags: tags
     vaultName: keyVaultName
     readerPrincipalId: platform.outputs.identityPrincipalId
+    secretNames: [
+      'personagym-connection-string'
+      'rabbitmq-connection-string'
+      'rabbitmq-password'
+      'rabbitmq-scaler-host'
+      'openai-api-key'
+      'anthropic-api-key'
+      'azure-openai-api-key'
+      'api-bootstrap-key'
+    ]
     secrets: {
       'personagym-connection-string': databaseConnectionString
       'rabbitmq-connection-string': messagingConnectionString

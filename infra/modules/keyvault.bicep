@@ -14,6 +14,9 @@ param vaultName string
 @description('Principal id of the identity the container apps use.')
 param readerPrincipalId string
 
+@description('Names of the secrets below, listed plainly so that the number of secrets is known before deployment.')
+param secretNames string[]
+
 @description('Secrets to store, by name. Empty values are left out (a provider key that is not set).')
 @secure()
 param secrets object
@@ -48,11 +51,11 @@ resource secretsUser 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   }
 }
 
-resource stored 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = [for secret in items(secrets): if (!empty(secret.value)) {
+resource stored 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = [for name in secretNames: if (!empty(secrets[name])) {
   parent: vault
-  name: secret.key
+  name: name
   properties: {
-    value: secret.value
+    value: secrets[name]
   }
 }]
 
