@@ -3,16 +3,32 @@ using System.Text.Json.Nodes;
 namespace PersonaGym.Infra.Tests;
 
 /// <summary>What infra/main.bicep provisions and refuses, evaluated offline as Azure Resource Manager would.</summary>
-public sealed class MainTemplateTests : IDisposable
+public sealed class MainTemplateTests : IClassFixture<MainTemplateTests.Defaults>
 {
-    private readonly Bicep _bicep = new();
+    /// <summary>main.bicep evaluated once with its defaults, shared by the tests that need nothing else.</summary>
+    public sealed class Defaults : IAsyncLifetime
+    {
+        public Bicep Bicep { get; } = new();
+        public JsonObject Main { get; private set; } = null!;
 
-    public void Dispose() => _bicep.Dispose();
+        public async Task InitializeAsync() => Main = await Deployment.MainAsync(Bicep);
+
+        public Task DisposeAsync()
+        {
+            Bicep.Dispose();
+            return Task.CompletedTask;
+        }
+    }
+
+    private readonly Bicep _bicep;
+    private readonly JsonObject _defaults;
+
+    public MainTemplateTests(Defaults defaults) => (_bicep, _defaults) = (defaults.Bicep, defaults.Main);
 
     [Fact]
     public async Task Each_replica_pool_is_its_share_of_the_servers_connections_at_the_replica_maxima()
     {
-        var defaults = await Deployment.MainAsync(_bicep);
+        var defaults = _defaults;
         // Standard_B2s: 429 connections, 15 kept by Azure, 10 spare; 2 + 2 + 3 + 10 replicas at most.
         Assert.Equal((429 - 15 - 10) / (2 + 2 + 3 + 10), Deployment.Output(defaults, "PERSONAGYM_MAX_POOL_SIZE"));
 
@@ -33,7 +49,7 @@ public sealed class MainTemplateTests : IDisposable
         Assert.Contains("SSL Mode=Require;Maximum Pool Size={4}", connectionString);
         Assert.EndsWith("variables('maxPoolSize'))]", connectionString);
 
-        var main = await Deployment.MainAsync(_bicep);
+        var main = _defaults;
         var vault = Assert.Single(Deployment.Resources(main, "Microsoft.KeyVault/vaults"));
         Assert.Contains(Deployment.Resources(main, "Microsoft.KeyVault/vaults/secrets"),
             s => (string?)s["name"] == $"{vault["name"]}/personagym-connection-string");
@@ -76,9 +92,9 @@ public sealed class MainTemplateTests : IDisposable
     }
 
     [Fact]
-    public async Task RabbitMQ_is_one_replica_reachable_only_inside_the_environment_with_its_password_from_Key_Vault()
+    public void RabbitMQ_is_one_replica_reachable_only_inside_the_environment_with_its_password_from_Key_Vault()
     {
-        var main = await Deployment.MainAsync(_bicep);
+        var main = _defaults;
         var broker = Deployment.ContainerApp(main, "rabbitmq");
         var configuration = broker["properties"]!["configuration"]!;
 
@@ -98,9 +114,9 @@ public sealed class MainTemplateTests : IDisposable
     }
 
     [Fact]
-    public async Task The_apps_identity_may_read_the_vaults_secrets_and_pull_images_and_nothing_more()
+    public void The_apps_identity_may_read_the_vaults_secrets_and_pull_images_and_nothing_more()
     {
-        var main = await Deployment.MainAsync(_bicep);
+        var main = _defaults;
         var vault = Assert.Single(Deployment.Resources(main, "Microsoft.KeyVault/vaults"));
         Assert.True(vault["properties"]!["enableRbacAuthorization"]!.GetValue<bool>());
 
@@ -142,7 +158,7 @@ public sealed class MainTemplateTests : IDisposable
     [Fact]
     public async Task Every_variable_a_service_deployment_reads_is_an_output_of_main_or_set_by_azd()
     {
-        var main = await Deployment.MainAsync(_bicep);
+        var main = _defaults;
         var outputs = main["outputs"]!.AsObject().Select(o => o.Key).ToHashSet();
         var azd = new HashSet<string> { "AZURE_ENV_NAME" };
 
