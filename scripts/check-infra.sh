@@ -7,8 +7,9 @@ tools="$repo/infra/tools/Bicep.CommandLine.csproj"
 
 # The binary comes from the package Azure.Bicep.CommandLine.linux-x64 in the NuGet cache.
 dotnet restore "$tools" --verbosity quiet >/dev/null
-read -r packages version < <(dotnet msbuild "$tools" -getProperty:NuGetPackageRoot -getProperty:BicepVersion |
-  python3 -c 'import json,sys; p=json.load(sys.stdin)["Properties"]; print(p["NuGetPackageRoot"], p["BicepVersion"])')
+# One property asked for at a time: MSBuild then prints its bare value.
+packages="$(dotnet msbuild "$tools" -getProperty:NuGetPackageRoot)"
+version="$(dotnet msbuild "$tools" -getProperty:BicepVersion)"
 bicep="${packages%/}/azure.bicep.commandline.linux-x64/$version/tools/bicep"
 [ -x "$bicep" ] || chmod +x "$bicep"
 
