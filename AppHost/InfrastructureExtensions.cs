@@ -85,13 +85,19 @@ public static class InfrastructureExtensions
 
     private static PersonaGymInfrastructure AddContainerInfrastructure(this IDistributedApplicationBuilder builder)
     {
-        var database = builder.AddPostgres(PostgresServerName)
-            .WithDataVolume()
-            .AddDatabase(DatabaseName);
+        var postgres = builder.AddPostgres(PostgresServerName);
+        var messaging = builder.AddRabbitMQ(MessagingName).WithManagementPlugin();
 
-        var messaging = builder.AddRabbitMQ(MessagingName)
-            .WithManagementPlugin()
-            .WithDataVolume();
+        // Data volumes keep local data across restarts. A published manifest has none: a deployment would turn them
+        // into network file shares, on which PostgreSQL's initdb and RabbitMQ's Erlang cookie fail (the Azure route
+        // uses a managed PostgreSQL and a broker whose state is disposable, docs/deployment.md).
+        if (!builder.ExecutionContext.IsPublishMode)
+        {
+            postgres.WithDataVolume();
+            messaging.WithDataVolume();
+        }
+
+        var database = postgres.AddDatabase(DatabaseName);
 
         return new PersonaGymInfrastructure(InfrastructureMode.Containers, database, messaging);
     }

@@ -9,8 +9,11 @@ var infrastructure = builder.AddPersonaGymInfrastructure();
 // Which model plays which role, and the provider keys (see ModelSettingsExtensions.cs).
 var models = builder.AddModelSettings();
 
-// Judging is the bulk of the work (exemplars plus every judge model per batch), so it scales on its own.
+// Replicas per worker stage, also written into the published manifest. Judging is the bulk of the work
+// (exemplars plus every judge model per batch), so it runs two by default.
 var judgeReplicas = builder.Configuration.GetValue("Judge:Replicas", 2);
+var questionGeneratorReplicas = builder.Configuration.GetValue("QuestionGenerator:Replicas", 1);
+var agentRunnerReplicas = builder.Configuration.GetValue("AgentRunner:Replicas", 1);
 
 // The Api owns the database schema (it applies migrations at start), so the workers wait for it.
 var api = builder.AddProject<Projects.PersonaGym_Api>("api")
@@ -20,12 +23,16 @@ var api = builder.AddProject<Projects.PersonaGym_Api>("api")
     .WithModelSettings(models);
 
 builder.AddProject<Projects.PersonaGym_QuestionGenerator>("question-generator")
+    .WithReplicas(questionGeneratorReplicas)
+    .WithReplicasInManifest()
     .WithHttpHealthCheck("/health")
     .WithInfrastructure(infrastructure)
     .WithModelSettings(models)
     .WaitFor(api);
 
 builder.AddProject<Projects.PersonaGym_AgentRunner>("agent-runner")
+    .WithReplicas(agentRunnerReplicas)
+    .WithReplicasInManifest()
     .WithHttpHealthCheck("/health")
     .WithInfrastructure(infrastructure)
     .WithModelSettings(models)
@@ -33,6 +40,7 @@ builder.AddProject<Projects.PersonaGym_AgentRunner>("agent-runner")
 
 builder.AddProject<Projects.PersonaGym_Judge>("judge")
     .WithReplicas(judgeReplicas)
+    .WithReplicasInManifest()
     .WithHttpHealthCheck("/health")
     .WithInfrastructure(infrastructure)
     .WithModelSettings(models)

@@ -1,13 +1,14 @@
-// PersonaGym on Azure Container Apps: what the AppHost runs locally (docs/running.md), with a managed
-// PostgreSQL in place of the container and the judge scale rule the Aspire manifest cannot express.
+// PersonaGym on Azure Container Apps, part 1 of 2: everything the four services need, provisioned by `azd provision`
+// (or `az deployment group create -f infra/main.bicep`). Part 2 is one small deployment per service, run once its
+// image is pushed: infra/api.bicep, question-generator.bicep, agent-runner.bicep, judge.bicep (azd runs them at
+// `azd deploy`, see azure.yaml). Every value those need is an output below, and every setting has its home here.
 //
-//   Log Analytics + Container Apps environment        modules/environment.bicep
-//   PostgreSQL Flexible Server, database personagym    modules/postgres.bicep
-//   RabbitMQ container app (internal TCP 5672)         modules/rabbitmq.bicep
-//   api, question-generator, agent-runner, judge       modules/service-app.bicep
+//   Log Analytics, Container Apps environment, registry, identity   modules/environment.bicep
+//   Key Vault with every secret the apps read                       modules/keyvault.bicep
+//   PostgreSQL Flexible Server, database personagym                 modules/postgres.bicep
+//   RabbitMQ container app (internal TCP 5672, disposable state)    modules/rabbitmq.bicep
 //
-// Deploy into an existing resource group: az deployment group create -g <group> -f infra/main.bicep ...
-// (docs/deployment.md).
+// How to deploy: docs/deployment.md.
 
 targetScope = 'resourceGroup'
 
@@ -19,25 +20,8 @@ param environmentName string
 @description('Azure region; empty means the resource group\'s region.')
 param location string = ''
 
-// ---- Images ---------------------------------------------------------------------------------------
-
-@description('Name of an Azure Container Registry in this resource group holding the service images; empty when the images need no credentials.')
-param registryName string = ''
-
-@description('Image of PersonaGym.Api, e.g. myregistry.azurecr.io/personagym-api:1.0.0.')
-param apiImage string
-
-@description('Image of PersonaGym.QuestionGenerator.')
-param questionGeneratorImage string
-
-@description('Image of PersonaGym.AgentRunner.')
-param agentRunnerImage string
-
-@description('Image of PersonaGym.Judge.')
-param judgeImage string
-
-@description('RabbitMQ image (with the management plugin, as the AppHost uses).')
-param rabbitmqImage string = 'rabbitmq:3-management'
+@description('RabbitMQ image: the AppHost\'s (Aspire.Hosting.RabbitMQ 13.6, management plugin); a test keeps the two equal.')
+param rabbitmqImage string = 'docker.io/library/rabbitmq:4.3-management'
 
 // ---- PostgreSQL -----------------------------------------------------------------------------------
 
@@ -47,7 +31,8 @@ param rabbitmqImage string = 'rabbitmq:3-management'
 ])
 param postgresVersion string = '16'
 
-param postgresSkuName string = 'Standard_B1ms'
+@description('Compute size. Standard_B2s (Burstable, 2 vCores, 4 GiB) allows 429 connections; Standard_B1ms allows 50, too few for the default replica maxima.')
+param postgresSkuName string = 'Standard_B2s'
 
 @allowed([
   'Burstable'
@@ -57,6 +42,12 @@ param postgresSkuName string = 'Standard_B1ms'
 param postgresSkuTier string = 'Burstable'
 
 param postgresStorageSizeGB int = 32
+
+@description('The server\'s max_connections when the SKU is not in the table below (0: take it from the table).')
+param postgresMaxConnections int = 0
+
+@description('Connections kept free for people and tools (psql, the migration of a new Api revision while the old one runs).')
+param postgresSpareConnections int = 10
 
 param postgresAdminLogin string = 'personagym'
 
@@ -69,7 +60,7 @@ param postgresAdminPassword string
 param rabbitmqUser string = 'personagym'
 
 @secure()
-@description('RabbitMQ password (URI-escaped where it goes into amqp:// URIs).')
+@description('RabbitMQ password. Letters and digits only keep it valid inside the amqp:// URIs built from it.')
 param rabbitmqPassword string
 
 // ---- Models and keys (empty = the AppHost's offline default) ---------------------------------------
@@ -98,34 +89,55 @@ param anthropicApiKey string = ''
 @description('AZURE_OPENAI_API_KEY; empty leaves the variable out.')
 param azureOpenAiApiKey string = ''
 
-// ---- Replicas -------------------------------------------------------------------------------------
+// ---- Api access -----------------------------------------------------------------------------------
+
+@description('Microsoft Entra tenant of the Api\'s app registration; empty: the subscription\'s tenant.')
+param apiEntraTenantId string = ''
+
+@description('Application (client) id of the Api\'s app registration; empty: no Entra ID sign-in, Api keys only.')
+param apiEntraClientId string = ''
+
+@description('Audience the Api accepts in tokens, e.g. api://<client id>; empty: the library\'s default for the client id.')
+param apiEntraAudience string = ''
+
+@secure()
+@description('First operator Api key, created at the Api\'s start when set (PersonaGym:Auth:BootstrapKey); empty: none.')
+param apiBootstrapKey string = ''
+
+// ---- Replicas and scale rules ---------------------------------------------------------------------
+// Minimum 1 for every worker: a scale rule that cannot see its queue never starts a replica from zero, and work
+// would wait unseen. Lower a minimum to 0 only after the post-deployment check in docs/deployment.md.
 
 param apiMinReplicas int = 1
-param apiMaxReplicas int = 3
+param apiMaxReplicas int = 2
 
 param questionGeneratorMinReplicas int = 1
-param questionGeneratorMaxReplicas int = 1
+param questionGeneratorMaxReplicas int = 2
+@description('Waiting messages on the question-generator queue per replica (KEDA QueueLength target).')
+param questionGeneratorQueueLength int = 10
 
 param agentRunnerMinReplicas int = 1
-param agentRunnerMaxReplicas int = 1
+param agentRunnerMaxReplicas int = 3
+@description('Waiting messages on the agent-runner queue per replica.')
+param agentRunnerQueueLength int = 20
 
-@description('Judges scale to zero when the judge queue is empty.')
-param judgeMinReplicas int = 0
-
+param judgeMinReplicas int = 1
 @description('Upper bound of judge replicas (and so of concurrent judge calls to the providers).')
 param judgeMaxReplicas int = 10
-
-@description('Waiting batches on the judge queue per judge replica (KEDA QueueLength target).')
+@description('Waiting batches on the judge queue per judge replica.')
 param judgeQueueLength int = 10
+
+@description('Fewest connections one replica\'s pool may get: the default concurrency of a stage (16 messages at once).')
+param minimumPoolSize int = 16
 
 // ---- Derived values -------------------------------------------------------------------------------
 
 var effectiveLocation = empty(location) ? resourceGroup().location : location
 var deploymentName = toLower(environmentName)
-var resourceToken = uniqueString(subscription().id, resourceGroup().id, deploymentName)
-
-// The queue the judges consume: the endpoint name fixed in PersonaGym.Contracts.
-var judgeQueueName = 'judge'
+var resourceToken = toLower(uniqueString(subscription().id, resourceGroup().id, deploymentName))
+var tags = {
+  'azd-env-name': environmentName
+}
 
 var models = {
   questionWriter: empty(questionWriterModel) ? 'offline:question-writer' : questionWriterModel
@@ -134,18 +146,48 @@ var models = {
   agents: empty(agentModels) ? 'offline:agent' : agentModels
 }
 
-var registryServer = empty(registryName) ? '' : '${registryName}${environment().suffixes.acrLoginServer}'
+// Connections: every replica of every service has its own Npgsql pool, so the pools' sum at the replica maxima
+// must fit the server. max_connections by SKU is Azure's default for Flexible Server; Azure keeps 15 of them for
+// replication and monitoring.
+var maxConnectionsBySku = {
+  Standard_B1ms: 50
+  Standard_B2s: 429
+  Standard_B2ms: 859
+  Standard_B4ms: 1719
+  Standard_B8ms: 3438
+  Standard_D2s_v3: 859
+  Standard_D4s_v3: 1719
+  Standard_D2ds_v4: 859
+  Standard_D4ds_v4: 1719
+  Standard_D2ds_v5: 859
+  Standard_D4ds_v5: 1719
+  Standard_E2ds_v5: 1719
+  Standard_E4ds_v5: 3438
+}
+var azureReservedConnections = 15
+var serverConnections = postgresMaxConnections > 0
+  ? postgresMaxConnections
+  : maxConnectionsBySku[?postgresSkuName] ?? fail('PostgreSQL SKU ${postgresSkuName} is not in the connection table of infra/main.bicep: set postgresMaxConnections to its max_connections.')
+var replicaMaxima = apiMaxReplicas + questionGeneratorMaxReplicas + agentRunnerMaxReplicas + judgeMaxReplicas
+var connectionsForPools = serverConnections - azureReservedConnections - postgresSpareConnections
+var poolShare = connectionsForPools / replicaMaxima
+// More than Npgsql's default of 100 per replica buys nothing; fewer than minimumPoolSize starves a stage.
+var maxPoolSize = poolShare < minimumPoolSize
+  ? fail('PostgreSQL ${postgresSkuName} leaves ${connectionsForPools} connections for ${replicaMaxima} replicas at most (api ${apiMaxReplicas}, question-generator ${questionGeneratorMaxReplicas}, agent-runner ${agentRunnerMaxReplicas}, judge ${judgeMaxReplicas}): ${poolShare} each, below minimumPoolSize ${minimumPoolSize}. Choose a larger postgresSkuName or lower the replica maxima.')
+  : min(poolShare, 100)
 
-// Built-in role "AcrPull".
-var acrPullRoleId = '7f951dda-4ed3-4680-a7ca-43fe172d538d'
+var keyVaultName = 'kv-${take(resourceToken, 13)}'
+var registryName = 'cr${resourceToken}'
 
 // ---- Resources ------------------------------------------------------------------------------------
 
-module containerEnvironment 'modules/environment.bicep' = {
+module platform 'modules/environment.bicep' = {
   name: 'environment'
   params: {
     location: effectiveLocation
+    tags: tags
     environmentName: deploymentName
+    registryName: registryName
   }
 }
 
@@ -153,6 +195,7 @@ module postgres 'modules/postgres.bicep' = {
   name: 'postgres'
   params: {
     location: effectiveLocation
+    tags: tags
     serverName: 'psql-${deploymentName}-${resourceToken}'
     version: postgresVersion
     skuName: postgresSkuName
@@ -163,162 +206,106 @@ module postgres 'modules/postgres.bicep' = {
   }
 }
 
+// The broker's address inside the environment: the app's name for the services, the ingress FQDN for KEDA
+// (whose scalers do not run inside the environment's DNS search domain).
+var rabbitmqAppName = 'rabbitmq'
+var rabbitmqHost = rabbitmqAppName
+var rabbitmqInternalFqdn = '${rabbitmqAppName}.internal.${platform.outputs.defaultDomain}'
+
+// Same shape as the AppHost's connection strings, plus the pool bound; Flexible Server requires TLS.
+var databaseConnectionString = 'Host=${postgres.outputs.fullyQualifiedDomainName};Port=5432;Database=${postgres.outputs.databaseName};Username=${postgresAdminLogin};Password=${postgresAdminPassword};SSL Mode=Require;Maximum Pool Size=${maxPoolSize}'
+var messagingConnectionString = 'amqp://${uriComponent(rabbitmqUser)}:${uriComponent(rabbitmqPassword)}@${rabbitmqHost}:5672/'
+var scalerHost = 'amqp://${uriComponent(rabbitmqUser)}:${uriComponent(rabbitmqPassword)}@${rabbitmqInternalFqdn}:5672/'
+
+module vault 'modules/keyvault.bicep' = {
+  name: 'keyvault'
+  params: {
+    location: effectiveLocation
+    tags: tags
+    vaultName: keyVaultName
+    readerPrincipalId: platform.outputs.identityPrincipalId
+    secretNames: [
+      'personagym-connection-string'
+      'rabbitmq-connection-string'
+      'rabbitmq-password'
+      'rabbitmq-scaler-host'
+      'openai-api-key'
+      'anthropic-api-key'
+      'azure-openai-api-key'
+      'api-bootstrap-key'
+    ]
+    secrets: {
+      'personagym-connection-string': databaseConnectionString
+      'rabbitmq-connection-string': messagingConnectionString
+      'rabbitmq-password': rabbitmqPassword
+      'rabbitmq-scaler-host': scalerHost
+      'openai-api-key': openAiApiKey
+      'anthropic-api-key': anthropicApiKey
+      'azure-openai-api-key': azureOpenAiApiKey
+      'api-bootstrap-key': apiBootstrapKey
+    }
+  }
+}
+
+// Which optional secrets exist: the apps reference only those (a reference to a missing secret fails the revision).
+var optionalSecretNames = join(filter([
+  empty(openAiApiKey) ? '' : 'openai-api-key'
+  empty(anthropicApiKey) ? '' : 'anthropic-api-key'
+  empty(azureOpenAiApiKey) ? '' : 'azure-openai-api-key'
+  empty(apiBootstrapKey) ? '' : 'api-bootstrap-key'
+], name => !empty(name)), ',')
+
 module rabbitmq 'modules/rabbitmq.bicep' = {
   name: 'rabbitmq'
   params: {
     location: effectiveLocation
-    environmentId: containerEnvironment.outputs.environmentId
+    tags: tags
+    name: rabbitmqAppName
+    environmentId: platform.outputs.environmentId
     image: rabbitmqImage
     userName: rabbitmqUser
-    password: rabbitmqPassword
+    passwordSecretUri: '${vault.outputs.vaultUri}secrets/rabbitmq-password'
+    identityId: platform.outputs.identityId
   }
 }
 
-// The identity the apps pull their images with, so no registry password is stored anywhere.
-resource pullIdentity 'Microsoft.ManagedIdentity/userAssignedIdentities@2023-01-31' = {
-  name: 'id-${deploymentName}'
-  location: effectiveLocation
-}
+// ---- Outputs: what the per-service deployments read (azd stores them in the environment). No secrets. ----
 
-resource registry 'Microsoft.ContainerRegistry/registries@2023-07-01' existing = if (!empty(registryName)) {
-  name: registryName
-}
+output AZURE_CONTAINER_REGISTRY_ENDPOINT string = platform.outputs.registryLoginServer
+output AZURE_CONTAINER_REGISTRY_NAME string = platform.outputs.registryName
+output AZURE_CONTAINER_APPS_ENVIRONMENT_ID string = platform.outputs.environmentId
+output AZURE_CONTAINER_APPS_ENVIRONMENT_NAME string = platform.outputs.environmentName
+output AZURE_LOG_ANALYTICS_WORKSPACE_NAME string = platform.outputs.logAnalyticsWorkspaceName
 
-resource registryPull 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (!empty(registryName)) {
-  name: guid(resourceGroup().id, registryName, pullIdentity.id, acrPullRoleId)
-  scope: registry
-  properties: {
-    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', acrPullRoleId)
-    principalId: pullIdentity.properties.principalId
-    principalType: 'ServicePrincipal'
-  }
-}
+output PERSONAGYM_LOCATION string = effectiveLocation
+output PERSONAGYM_IDENTITY_ID string = platform.outputs.identityId
+output PERSONAGYM_IDENTITY_CLIENT_ID string = platform.outputs.identityClientId
+output PERSONAGYM_KEY_VAULT_URI string = vault.outputs.vaultUri
+output PERSONAGYM_KEY_VAULT_NAME string = vault.outputs.vaultName
+output PERSONAGYM_OPTIONAL_VAULT_ENTRIES string = optionalSecretNames
+output PERSONAGYM_POSTGRES_HOST string = postgres.outputs.fullyQualifiedDomainName
+output PERSONAGYM_POSTGRES_SERVER_NAME string = postgres.outputs.serverName
+output PERSONAGYM_MAX_POOL_SIZE int = maxPoolSize
+output PERSONAGYM_RABBITMQ_HOST string = rabbitmq.outputs.hostName
 
-// Same shape as the AppHost's connection strings; Flexible Server requires TLS.
-var databaseConnectionString = 'Host=${postgres.outputs.fullyQualifiedDomainName};Port=5432;Database=${postgres.outputs.databaseName};Username=${postgresAdminLogin};Password=${postgresAdminPassword};SSL Mode=Require'
-var messagingConnectionString = 'amqp://${uriComponent(rabbitmqUser)}:${uriComponent(rabbitmqPassword)}@${rabbitmq.outputs.hostName}:5672/'
+output PERSONAGYM_MODEL_QUESTION_WRITER string = models.questionWriter
+output PERSONAGYM_MODEL_EXEMPLAR_WRITER string = models.exemplarWriter
+output PERSONAGYM_MODEL_JUDGES string = models.judges
+output PERSONAGYM_MODEL_AGENTS string = models.agents
 
-// KEDA reads the queue length from the broker itself. It gets the broker's internal FQDN rather than
-// the short app name, and the vhost as the rule's vhostName (see modules/service-app.bicep).
-var scalerHost = 'amqp://${uriComponent(rabbitmqUser)}:${uriComponent(rabbitmqPassword)}@${rabbitmq.outputs.internalFqdn}:5672'
+output PERSONAGYM_ENTRA_TENANT_ID string = empty(apiEntraClientId) ? '' : (empty(apiEntraTenantId) ? tenant().tenantId : apiEntraTenantId)
+output PERSONAGYM_ENTRA_CLIENT_ID string = apiEntraClientId
+output PERSONAGYM_ENTRA_AUDIENCE string = apiEntraAudience
+output PERSONAGYM_ENTRA_INSTANCE string = environment().authentication.loginEndpoint
 
-var sharedServiceSettings = {
-  location: effectiveLocation
-  environmentId: containerEnvironment.outputs.environmentId
-  registryServer: registryServer
-  registryIdentityId: empty(registryName) ? '' : pullIdentity.id
-  models: models
-}
-
-// The Api owns the schema (migrations at start) and is the only app reachable from outside.
-module api 'modules/service-app.bicep' = {
-  name: 'app-api'
-  dependsOn: [
-    registryPull
-  ]
-  params: {
-    name: 'api'
-    location: sharedServiceSettings.location
-    environmentId: sharedServiceSettings.environmentId
-    registryServer: sharedServiceSettings.registryServer
-    registryIdentityId: sharedServiceSettings.registryIdentityId
-    image: apiImage
-    ingressMode: 'external'
-    minReplicas: apiMinReplicas
-    maxReplicas: apiMaxReplicas
-    databaseConnectionString: databaseConnectionString
-    messagingConnectionString: messagingConnectionString
-    models: sharedServiceSettings.models
-    openAiApiKey: openAiApiKey
-    anthropicApiKey: anthropicApiKey
-    azureOpenAiApiKey: azureOpenAiApiKey
-  }
-}
-
-module questionGenerator 'modules/service-app.bicep' = {
-  name: 'app-question-generator'
-  dependsOn: [
-    registryPull
-    api
-  ]
-  params: {
-    name: 'question-generator'
-    location: sharedServiceSettings.location
-    environmentId: sharedServiceSettings.environmentId
-    registryServer: sharedServiceSettings.registryServer
-    registryIdentityId: sharedServiceSettings.registryIdentityId
-    image: questionGeneratorImage
-    minReplicas: questionGeneratorMinReplicas
-    maxReplicas: questionGeneratorMaxReplicas
-    databaseConnectionString: databaseConnectionString
-    messagingConnectionString: messagingConnectionString
-    models: sharedServiceSettings.models
-    openAiApiKey: openAiApiKey
-    anthropicApiKey: anthropicApiKey
-    azureOpenAiApiKey: azureOpenAiApiKey
-  }
-}
-
-module agentRunner 'modules/service-app.bicep' = {
-  name: 'app-agent-runner'
-  dependsOn: [
-    registryPull
-    api
-  ]
-  params: {
-    name: 'agent-runner'
-    location: sharedServiceSettings.location
-    environmentId: sharedServiceSettings.environmentId
-    registryServer: sharedServiceSettings.registryServer
-    registryIdentityId: sharedServiceSettings.registryIdentityId
-    image: agentRunnerImage
-    minReplicas: agentRunnerMinReplicas
-    maxReplicas: agentRunnerMaxReplicas
-    databaseConnectionString: databaseConnectionString
-    messagingConnectionString: messagingConnectionString
-    models: sharedServiceSettings.models
-    openAiApiKey: openAiApiKey
-    anthropicApiKey: anthropicApiKey
-    azureOpenAiApiKey: azureOpenAiApiKey
-  }
-}
-
-// Judging is the bulk of the work (exemplars plus every judge model per batch): 0..N replicas that
-// follow the length of the judge queue.
-module judge 'modules/service-app.bicep' = {
-  name: 'app-judge'
-  dependsOn: [
-    registryPull
-    api
-  ]
-  params: {
-    name: 'judge'
-    location: sharedServiceSettings.location
-    environmentId: sharedServiceSettings.environmentId
-    registryServer: sharedServiceSettings.registryServer
-    registryIdentityId: sharedServiceSettings.registryIdentityId
-    image: judgeImage
-    minReplicas: judgeMinReplicas
-    maxReplicas: judgeMaxReplicas
-    scaleQueueName: judgeQueueName
-    scaleQueueLength: judgeQueueLength
-    scalerHost: scalerHost
-    databaseConnectionString: databaseConnectionString
-    messagingConnectionString: messagingConnectionString
-    models: sharedServiceSettings.models
-    openAiApiKey: openAiApiKey
-    anthropicApiKey: anthropicApiKey
-    azureOpenAiApiKey: azureOpenAiApiKey
-  }
-}
-
-// ---- Outputs (no secrets) -------------------------------------------------------------------------
-
-@description('Public address of the Api: use it with the CLI\'s --server.')
-output apiUrl string = 'https://${api.outputs.fqdn}'
-
-output containerAppsEnvironmentName string = containerEnvironment.outputs.environmentName
-output logAnalyticsWorkspaceName string = containerEnvironment.outputs.logAnalyticsWorkspaceName
-output postgresHost string = postgres.outputs.fullyQualifiedDomainName
-output postgresServerName string = postgres.outputs.serverName
-output rabbitmqHost string = rabbitmq.outputs.hostName
+output PERSONAGYM_API_MIN_REPLICAS int = apiMinReplicas
+output PERSONAGYM_API_MAX_REPLICAS int = apiMaxReplicas
+output PERSONAGYM_QUESTION_GENERATOR_MIN_REPLICAS int = questionGeneratorMinReplicas
+output PERSONAGYM_QUESTION_GENERATOR_MAX_REPLICAS int = questionGeneratorMaxReplicas
+output PERSONAGYM_QUESTION_GENERATOR_QUEUE_LENGTH int = questionGeneratorQueueLength
+output PERSONAGYM_AGENT_RUNNER_MIN_REPLICAS int = agentRunnerMinReplicas
+output PERSONAGYM_AGENT_RUNNER_MAX_REPLICAS int = agentRunnerMaxReplicas
+output PERSONAGYM_AGENT_RUNNER_QUEUE_LENGTH int = agentRunnerQueueLength
+output PERSONAGYM_JUDGE_MIN_REPLICAS int = judgeMinReplicas
+output PERSONAGYM_JUDGE_MAX_REPLICAS int = judgeMaxReplicas
+output PERSONAGYM_JUDGE_QUEUE_LENGTH int = judgeQueueLength

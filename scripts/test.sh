@@ -15,6 +15,9 @@ export DOTNET_CLI_WORKLOAD_UPDATE_NOTIFY_DISABLE="${DOTNET_CLI_WORKLOAD_UPDATE_N
 export DOTNET_CLI_TELEMETRY_OPTOUT="${DOTNET_CLI_TELEMETRY_OPTOUT:-1}"
 export DOTNET_NOLOGO="${DOTNET_NOLOGO:-1}"
 
+# The Bicep in infra/ compiles and lints without a warning (scripts/check-infra.sh) before any test runs.
+bash "$repo/scripts/check-infra.sh"
+
 results="$repo/artifacts/test-results"
 rm -rf "$results"
 mkdir -p "$results"

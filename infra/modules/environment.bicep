@@ -1,18 +1,28 @@
-// Where the container apps run and where their console output goes: a Log Analytics workspace and
-// a Container Apps environment (workload-profiles environment, Consumption profile only).
+// Where the container apps run, where their images come from and where their console output goes: a Log Analytics
+// workspace, a Container Apps environment (workload-profiles environment, Consumption profile only), a container
+// registry, and the user-assigned identity every app runs as (AcrPull on the registry).
 
 @description('Azure region.')
 param location string
 
+param tags object = {}
+
 @description('Short name of the deployment, used in resource names.')
 param environmentName string
+
+@description('Registry name: globally unique, 5-50 letters and digits.')
+param registryName string
 
 @description('Days Log Analytics keeps the services\' logs.')
 param logRetentionDays int = 30
 
+// Built-in role "AcrPull".
+var acrPullRoleId = '7f951dda-4ed3-4680-a7ca-43fe172d538d'
+
 resource logs 'Microsoft.OperationalInsights/workspaces@2022-10-01' = {
   name: 'log-${environmentName}'
   location: location
+  tags: tags
   properties: {
     sku: {
       name: 'PerGB2018'
@@ -24,6 +34,7 @@ resource logs 'Microsoft.OperationalInsights/workspaces@2022-10-01' = {
 resource environment 'Microsoft.App/managedEnvironments@2024-03-01' = {
   name: 'cae-${environmentName}'
   location: location
+  tags: tags
   properties: {
     appLogsConfiguration: {
       destination: 'log-analytics'
@@ -32,7 +43,7 @@ resource environment 'Microsoft.App/managedEnvironments@2024-03-01' = {
         sharedKey: logs.listKeys().primarySharedKey
       }
     }
-    // Consumption only: every app here is billed per use, and the judges scale to zero.
+    // Consumption only: every app here is billed per use.
     workloadProfiles: [
       {
         name: 'Consumption'
@@ -42,7 +53,44 @@ resource environment 'Microsoft.App/managedEnvironments@2024-03-01' = {
   }
 }
 
+// The images `dotnet publish -t:PublishContainer` (or azd) pushes. No admin user: pushes use the deployer's
+// Entra sign-in, pulls the apps' identity.
+resource registry 'Microsoft.ContainerRegistry/registries@2023-07-01' = {
+  name: registryName
+  location: location
+  tags: tags
+  sku: {
+    name: 'Basic'
+  }
+  properties: {
+    adminUserEnabled: false
+  }
+}
+
+resource identity 'Microsoft.ManagedIdentity/userAssignedIdentities@2023-01-31' = {
+  name: 'id-${environmentName}'
+  location: location
+  tags: tags
+}
+
+resource registryPull 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(registry.id, identity.id, acrPullRoleId)
+  scope: registry
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', acrPullRoleId)
+    principalId: identity.properties.principalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
 output environmentId string = environment.id
 output environmentName string = environment.name
 output defaultDomain string = environment.properties.defaultDomain
 output logAnalyticsWorkspaceName string = logs.name
+output registryName string = registry.name
+output registryLoginServer string = registry.properties.loginServer
+output identityId string = identity.id
+output identityPrincipalId string = identity.properties.principalId
+output identityClientId string = identity.properties.clientId
+@description('The AcrPull assignment\'s id: apps that pull from the registry wait for it.')
+output registryPullAssignmentId string = registryPull.id

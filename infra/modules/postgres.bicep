@@ -1,8 +1,10 @@
-// Azure Database for PostgreSQL Flexible Server with the `personagym` database. The Api applies the
-// schema migrations at start, so nothing here creates tables.
+// Azure Database for PostgreSQL Flexible Server with the `personagym` database. The Api applies the schema
+// migrations at start, so nothing here creates tables.
 
 @description('Azure region.')
 param location string
+
+param tags object = {}
 
 @description('Server name: globally unique, 3-63 lowercase letters, digits and hyphens.')
 param serverName string
@@ -17,15 +19,15 @@ param databaseName string = 'personagym'
 ])
 param version string = '16'
 
-@description('Compute size, e.g. Standard_B1ms (Burstable) or Standard_D2ds_v5 (GeneralPurpose).')
-param skuName string = 'Standard_B1ms'
+@description('Compute size, e.g. Standard_B2s (Burstable) or Standard_D2ds_v5 (GeneralPurpose).')
+param skuName string
 
 @allowed([
   'Burstable'
   'GeneralPurpose'
   'MemoryOptimized'
 ])
-param skuTier string = 'Burstable'
+param skuTier string
 
 @description('Storage in GB.')
 param storageSizeGB int = 32
@@ -40,6 +42,7 @@ param administratorPassword string
 resource server 'Microsoft.DBforPostgreSQL/flexibleServers@2024-08-01' = {
   name: serverName
   location: location
+  tags: tags
   sku: {
     name: skuName
     tier: skuTier
@@ -48,6 +51,10 @@ resource server 'Microsoft.DBforPostgreSQL/flexibleServers@2024-08-01' = {
     version: version
     administratorLogin: administratorLogin
     administratorLoginPassword: administratorPassword
+    authConfig: {
+      passwordAuth: 'Enabled'
+      activeDirectoryAuth: 'Disabled'
+    }
     storage: {
       storageSizeGB: storageSizeGB
     }
@@ -72,9 +79,14 @@ resource allowAzureServices 'Microsoft.DBforPostgreSQL/flexibleServers/firewallR
   }
 }
 
+// A Flexible Server takes one change at a time: creating the database while the firewall rule is still being
+// written fails with "ServerIsBusy", so the database waits for the rule.
 resource database 'Microsoft.DBforPostgreSQL/flexibleServers/databases@2024-08-01' = {
   parent: server
   name: databaseName
+  dependsOn: [
+    allowAzureServices
+  ]
   properties: {
     charset: 'UTF8'
     collation: 'en_US.utf8'

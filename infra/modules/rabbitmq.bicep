@@ -1,8 +1,8 @@
 // RabbitMQ as a container app: Azure has no managed RabbitMQ. One replica, reachable only inside
 // the Container Apps environment (internal TCP ingress on 5672, by the app's name).
 //
-// Storage is ephemeral on purpose (an EmptyDir volume: it survives a container restart within the
-// replica, not a new replica or revision):
+// Storage is ephemeral on purpose, and so the broker's state is disposable (an EmptyDir volume: it survives a
+// container restart within the replica, not a new replica or revision):
 // - PostgreSQL, not the broker, is the system of record. Every stage's progress is a BatchWork row,
 //   and the Api's sweeper re-publishes work that made no progress for StallTimeout, so messages lost
 //   with the broker are sent again and runs finish (see docs/architecture.md).
@@ -13,19 +13,24 @@
 @description('Azure region.')
 param location string
 
+param tags object = {}
+
 @description('Container app name; the services reach the broker at <name>:5672.')
 param name string = 'rabbitmq'
 
 param environmentId string
 
-@description('Broker image. Docker Hub applies pull rate limits to anonymous pulls; mirror it into your registry if that bites.')
-param image string = 'rabbitmq:3-management'
+@description('Broker image: the one the AppHost runs (Aspire.Hosting.RabbitMQ 13.6 with the management plugin). Docker Hub applies pull rate limits to anonymous pulls; mirror it into your registry if that bites.')
+param image string = 'docker.io/library/rabbitmq:4.3-management'
 
-@description('Broker user the services and the judge scale rule connect as (the image\'s guest user only works from localhost).')
+@description('Broker user the services and the workers\' scale rules connect as (the image\'s guest user only works from localhost).')
 param userName string
 
-@secure()
-param password string
+@description('Key Vault reference (secret URI) of the broker password.')
+param passwordSecretUri string
+
+@description('User-assigned identity that may read the vault.')
+param identityId string
 
 @description('CPU cores (as a string, Bicep has no decimal literals).')
 param cpu string = '0.5'
@@ -35,6 +40,13 @@ param memory string = '1Gi'
 resource broker 'Microsoft.App/containerApps@2024-03-01' = {
   name: name
   location: location
+  tags: tags
+  identity: {
+    type: 'UserAssigned'
+    userAssignedIdentities: {
+      '${identityId}': {}
+    }
+  }
   properties: {
     environmentId: environmentId
     workloadProfileName: 'Consumption'
@@ -49,7 +61,8 @@ resource broker 'Microsoft.App/containerApps@2024-03-01' = {
       secrets: [
         {
           name: 'rabbitmq-password'
-          value: password
+          keyVaultUrl: passwordSecretUri
+          identity: identityId
         }
       ]
     }

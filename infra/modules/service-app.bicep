@@ -1,32 +1,39 @@
-// One PersonaGym service (api, question-generator, agent-runner or judge) as a container app. Every
-// service gets the same environment the AppHost gives it locally (docs/running.md): the two connection
-// strings, the four model specs and whichever provider keys are set, the connection strings and keys
-// as Container Apps secrets.
+// One PersonaGym service (api, question-generator, agent-runner or judge) as a container app. Every service gets
+// the environment the AppHost gives it locally (docs/running.md): the two connection strings, the four model specs
+// and whichever provider keys are set. Connection strings and keys are Key Vault references read with the
+// user-assigned identity, which also pulls the image.
 
 @description('Azure region.')
 param location string
+
+param tags object = {}
 
 @description('Container app name, the AppHost resource name: api, question-generator, agent-runner or judge.')
 param name string
 
 param environmentId string
 
-@description('Image published with `dotnet publish -t:PublishContainer`, e.g. myregistry.azurecr.io/personagym-judge:1.0.0.')
+@description('Image published with `dotnet publish -t:PublishContainer`, e.g. <registry>/personagym-judge:1.0.0.')
 param image string
 
-@description('Registry login server the image comes from; empty for a registry that needs no credentials.')
-param registryServer string = ''
+@description('Login server of the registry holding the image.')
+param registryServer string
 
-@description('User-assigned identity with AcrPull on that registry; empty when registryServer is empty.')
-param registryIdentityId string = ''
+@description('User-assigned identity with AcrPull on the registry and Key Vault Secrets User on the vault.')
+param identityId string
+
+@description('Vault URI (https://<vault>.vault.azure.net/).')
+param keyVaultUri string
+
+@description('Names of the optional secrets stored in the vault (provider keys that are set), comma-separated.')
+param optionalSecretNames string = ''
 
 @description('Port the service listens on (the .NET container images default to 8080).')
 param targetPort int = 8080
 
-@description('HTTP ingress: "external" (public), "internal" (inside the environment) or "none". Workers take no HTTP traffic.')
+@description('HTTP ingress: "external" (public, the Api) or "none" (the workers take no HTTP traffic).')
 @allowed([
   'external'
-  'internal'
   'none'
 ])
 param ingressMode string = 'none'
@@ -38,14 +45,6 @@ param maxReplicas int = 1
 param cpu string = '0.5'
 param memory string = '1Gi'
 
-@secure()
-@description('Npgsql connection string of the personagym database.')
-param databaseConnectionString string
-
-@secure()
-@description('amqp:// URI of the broker.')
-param messagingConnectionString string
-
 @description('Model specs by role (docs/running.md): questionWriter, exemplarWriter, judges, agents.')
 param models {
   questionWriter: string
@@ -54,14 +53,11 @@ param models {
   agents: string
 }
 
-@secure()
-param openAiApiKey string = ''
+@description('Further plain settings, name to value (e.g. the Api\'s Entra ID settings).')
+param settings object = {}
 
-@secure()
-param anthropicApiKey string = ''
-
-@secure()
-param azureOpenAiApiKey string = ''
+@description('Further vault secrets the app reads, vault secret name to environment variable (names only, no values).')
+param vaultReferences object = {}
 
 @description('Queue whose length scales this app (KEDA rabbitmq rule); empty for a fixed replica range.')
 param scaleQueueName string = ''
@@ -69,94 +65,56 @@ param scaleQueueName string = ''
 @description('Waiting messages per replica the scale rule aims at.')
 param scaleQueueLength int = 10
 
-@secure()
-@description('amqp:// URI KEDA uses to read the queue length; required when scaleQueueName is set.')
-param scalerHost string = ''
+// The vault's secrets every service reads, and the environment variable each one becomes.
+var connectionSecrets = {
+  'personagym-connection-string': 'ConnectionStrings__personagym'
+  'rabbitmq-connection-string': 'ConnectionStrings__rabbitmq'
+}
 
-// Container Apps refuses empty secret values, so a key that is not set is left out entirely, as the
+// Provider keys: only those stored (Container Apps refuses a reference to a secret that does not exist), as the
 // AppHost leaves out a key parameter that is not configured.
-var providerKeys = filter([
-  {
-    secretName: 'openai-api-key'
-    environmentVariable: 'OPENAI_API_KEY'
-    value: openAiApiKey
-  }
-  {
-    secretName: 'anthropic-api-key'
-    environmentVariable: 'ANTHROPIC_API_KEY'
-    value: anthropicApiKey
-  }
-  {
-    secretName: 'azure-openai-api-key'
-    environmentVariable: 'AZURE_OPENAI_API_KEY'
-    value: azureOpenAiApiKey
-  }
-], key => !empty(key.value))
+var providerKeyVariables = {
+  'openai-api-key': 'OPENAI_API_KEY'
+  'anthropic-api-key': 'ANTHROPIC_API_KEY'
+  'azure-openai-api-key': 'AZURE_OPENAI_API_KEY'
+}
+var storedOptionalSecrets = empty(optionalSecretNames) ? [] : split(optionalSecretNames, ',')
+var providerKeys = toObject(
+  filter(items(providerKeyVariables), key => contains(storedOptionalSecrets, key.key)),
+  key => key.key,
+  key => key.value
+)
 
 var scalesOnQueue = !empty(scaleQueueName)
 
-var connectionSecrets = [
-  {
-    name: 'personagym-connection-string'
-    value: databaseConnectionString
-  }
-  {
-    name: 'rabbitmq-connection-string'
-    value: messagingConnectionString
-  }
-]
+// KEDA reads the queue length from the broker with the address in this secret (see the scale rule below).
+var scalerSecret = scalesOnQueue ? { 'rabbitmq-scaler-host': '' } : {}
 
-var providerKeySecrets = map(providerKeys, key => {
-  name: key.secretName
-  value: key.value
+var vaultSecrets = union(connectionSecrets, providerKeys, vaultReferences, scalerSecret)
+
+var secrets = map(items(vaultSecrets), secret => {
+  name: secret.key
+  keyVaultUrl: '${keyVaultUri}secrets/${secret.key}'
+  identity: identityId
 })
 
-var scalerSecrets = scalesOnQueue ? [
-  {
-    name: 'rabbitmq-scaler-host'
-    value: scalerHost
-  }
-] : []
-
-var secrets = concat(connectionSecrets, providerKeySecrets, scalerSecrets)
-
-var settingsVariables = [
-  {
-    name: 'ConnectionStrings__personagym'
-    secretRef: 'personagym-connection-string'
-  }
-  {
-    name: 'ConnectionStrings__rabbitmq'
-    secretRef: 'rabbitmq-connection-string'
-  }
-  {
-    name: 'PersonaGym__Models__QuestionWriter'
-    value: models.questionWriter
-  }
-  {
-    name: 'PersonaGym__Models__ExemplarWriter'
-    value: models.exemplarWriter
-  }
-  {
-    name: 'PersonaGym__Models__Judges'
-    value: models.judges
-  }
-  {
-    name: 'PersonaGym__Models__Agents'
-    value: models.agents
-  }
-  {
-    name: 'ASPNETCORE_HTTP_PORTS'
-    value: string(targetPort)
-  }
-]
-
-var providerKeyVariables = map(providerKeys, key => {
-  name: key.environmentVariable
-  secretRef: key.secretName
+var secretEnvironment = map(filter(items(vaultSecrets), secret => !empty(secret.value)), secret => {
+  name: secret.value
+  secretRef: secret.key
 })
 
-var environmentVariables = concat(settingsVariables, providerKeyVariables)
+var plainSettings = union({
+  PersonaGym__Models__QuestionWriter: models.questionWriter
+  PersonaGym__Models__ExemplarWriter: models.exemplarWriter
+  PersonaGym__Models__Judges: models.judges
+  PersonaGym__Models__Agents: models.agents
+  ASPNETCORE_HTTP_PORTS: string(targetPort)
+}, settings)
+
+var plainEnvironment = map(items(plainSettings), setting => {
+  name: setting.key
+  value: setting.value
+})
 
 // KEDA's rabbitmq scaler, as Container Apps exposes it: a custom rule whose `host` comes from a secret.
 // QueueLength mode asks for ceil(waiting messages / value) replicas, between min and max.
@@ -182,40 +140,35 @@ var queueScaleRules = scalesOnQueue ? [
   }
 ] : []
 
-var appIdentity = empty(registryIdentityId) ? {
-  type: 'None'
-} : {
-  type: 'UserAssigned'
-  userAssignedIdentities: {
-    '${registryIdentityId}': {}
-  }
-}
-
 var ingress = ingressMode == 'none' ? null : {
-  external: ingressMode == 'external'
+  external: true
   targetPort: targetPort
   transport: 'auto'
   allowInsecure: false
 }
 
-var registries = empty(registryServer) ? [] : [
-  {
-    server: registryServer
-    identity: registryIdentityId
-  }
-]
-
 resource app 'Microsoft.App/containerApps@2024-03-01' = {
   name: name
   location: location
-  identity: appIdentity
+  tags: union(tags, { 'azd-service-name': name })
+  identity: {
+    type: 'UserAssigned'
+    userAssignedIdentities: {
+      '${identityId}': {}
+    }
+  }
   properties: {
     environmentId: environmentId
     workloadProfileName: 'Consumption'
     configuration: {
       activeRevisionsMode: 'Single'
       ingress: ingress
-      registries: registries
+      registries: [
+        {
+          server: registryServer
+          identity: identityId
+        }
+      ]
       secrets: secrets
     }
     template: {
@@ -227,7 +180,7 @@ resource app 'Microsoft.App/containerApps@2024-03-01' = {
             cpu: json(cpu)
             memory: memory
           }
-          env: environmentVariables
+          env: concat(plainEnvironment, secretEnvironment)
           // ServiceDefaults maps /alive (the process answers) and /health (every check, database and
           // broker included, passes) in every environment, for exactly these probes. Probes reach the
           // container port directly, so the workers need no ingress for them.

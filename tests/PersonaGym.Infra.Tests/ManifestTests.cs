@@ -1,0 +1,102 @@
+using System.Text.Json.Nodes;
+
+namespace PersonaGym.Infra.Tests;
+
+/// <summary>
+/// The manifest the AppHost publishes (<c>dotnet run --project AppHost -- --publisher manifest --output-path …</c>,
+/// what azd and other deployment tools read): the resources, each worker's replica count, no data volumes, and no
+/// secret value, only references to secret parameters.
+/// </summary>
+public sealed class ManifestTests
+{
+    private const string OpenAiKey = "sk-manifest-secret-value-4711";
+    private const string PostgresPassword = "Pg-Manifest-Secret-4711";
+
+    private static async Task<(JsonObject Resources, string Text)> PublishAsync(params string[] settings)
+    {
+        var output = Directory.CreateTempSubdirectory("personagym-manifest-").FullName;
+        try
+        {
+            var path = Path.Combine(output, "aspire-manifest.json");
+            string[] arguments =
+            [
+                "run", "--no-build", "--no-launch-profile", "-c", Repository.Configuration,
+                "--project", Path.Combine(Repository.Root, "AppHost", "PersonaGym.AppHost.csproj"),
+                "--", "--publisher", "manifest", "--output-path", path, .. settings,
+            ];
+            var (exitCode, log) = await Repository.RunAsync("dotnet", arguments, Repository.Root, TimeSpan.FromMinutes(3));
+            Assert.True(exitCode == 0 && File.Exists(path), $"Publishing the manifest failed ({exitCode}):\n{log}");
+            var text = await File.ReadAllTextAsync(path);
+            return (JsonNode.Parse(text)!["resources"]!.AsObject(), text);
+        }
+        finally
+        {
+            Directory.Delete(output, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task The_manifest_names_the_four_services_the_database_and_the_broker()
+    {
+        var (resources, _) = await PublishAsync();
+
+        foreach (var service in new[] { "api", "question-generator", "agent-runner", "judge" })
+        {
+            Assert.Equal("project.v0", (string?)resources[service]?["type"]);
+            Assert.Equal("{personagym.connectionString}", (string?)resources[service]!["env"]!["ConnectionStrings__personagym"]);
+            Assert.Equal("{rabbitmq.connectionString}", (string?)resources[service]!["env"]!["ConnectionStrings__rabbitmq"]);
+        }
+        Assert.Equal("container.v0", (string?)resources["postgres"]?["type"]);
+        Assert.Equal("container.v0", (string?)resources["rabbitmq"]?["type"]);
+        Assert.Equal("value.v0", (string?)resources["personagym"]?["type"]);
+        // Only the Api is published with an external endpoint.
+        Assert.True(resources["api"]!["bindings"]!["http"]!["external"]!.GetValue<bool>());
+        Assert.Null(resources["judge"]!["bindings"]!["http"]!["external"]);
+    }
+
+    [Fact]
+    public async Task Each_worker_carries_its_replica_count_default_and_configured()
+    {
+        var (defaults, _) = await PublishAsync();
+        Assert.Equal(1, defaults["question-generator"]!["replicas"]!.GetValue<int>());
+        Assert.Equal(1, defaults["agent-runner"]!["replicas"]!.GetValue<int>());
+        Assert.Equal(2, defaults["judge"]!["replicas"]!.GetValue<int>());
+
+        var (configured, _) = await PublishAsync("--QuestionGenerator:Replicas=2", "--AgentRunner:Replicas=3", "--Judge:Replicas=5");
+        Assert.Equal(2, configured["question-generator"]!["replicas"]!.GetValue<int>());
+        Assert.Equal(3, configured["agent-runner"]!["replicas"]!.GetValue<int>());
+        Assert.Equal(5, configured["judge"]!["replicas"]!.GetValue<int>());
+    }
+
+    [Fact]
+    public async Task A_published_manifest_has_no_data_volumes()
+    {
+        var (resources, _) = await PublishAsync();
+        Assert.All(resources, resource => Assert.Null(resource.Value!["volumes"]));
+        Assert.All(resources, resource => Assert.Null(resource.Value!["bindMounts"]));
+    }
+
+    [Fact]
+    public async Task Secrets_appear_only_as_references_to_secret_parameters()
+    {
+        var (resources, text) = await PublishAsync(
+            $"--Parameters:openai-api-key={OpenAiKey}", $"--Parameters:postgres-password={PostgresPassword}");
+
+        Assert.DoesNotContain(OpenAiKey, text);
+        Assert.DoesNotContain(PostgresPassword, text);
+        Assert.True(resources["openai-api-key"]!["inputs"]!["value"]!["secret"]!.GetValue<bool>());
+        Assert.True(resources["postgres-password"]!["inputs"]!["value"]!["secret"]!.GetValue<bool>());
+        Assert.Equal("{openai-api-key.value}", (string?)resources["judge"]!["env"]!["OPENAI_API_KEY"]);
+        Assert.Equal("{postgres-password.value}", (string?)resources["api"]!["env"]!["PERSONAGYM_PASSWORD"]);
+    }
+
+    [Fact]
+    public async Task Azure_runs_the_RabbitMQ_image_the_AppHost_runs()
+    {
+        var (resources, _) = await PublishAsync();
+        using var bicep = new Bicep();
+        var template = await bicep.BuildAsync("main");
+
+        Assert.Equal((string?)resources["rabbitmq"]!["image"], (string?)template["parameters"]!["rabbitmqImage"]!["defaultValue"]);
+    }
+}

@@ -1,0 +1,183 @@
+using System.Text.Json.Nodes;
+using PersonaGym.Contracts;
+
+namespace PersonaGym.Infra.Tests;
+
+/// <summary>
+/// The container apps as Azure would create them: main.bicep evaluated with its defaults, then each service's
+/// deployment with its parameters file filled from main's outputs (see <see cref="Deployment"/>).
+/// </summary>
+public sealed class ServiceAppTests : IClassFixture<ServiceAppTests.Deployed>
+{
+    public sealed class Deployed : IAsyncLifetime
+    {
+        public Bicep Bicep { get; } = new();
+        public JsonObject Main { get; private set; } = null!;
+        public Dictionary<string, JsonObject> Apps { get; } = [];
+
+        public async Task InitializeAsync()
+        {
+            Main = await Deployment.MainAsync(Bicep);
+            foreach (var service in Deployment.Services)
+            {
+                Apps[service] = Deployment.ContainerApp(await Deployment.ServiceAsync(Bicep, service, Main), service);
+            }
+        }
+
+        public Task DisposeAsync()
+        {
+            Bicep.Dispose();
+            return Task.CompletedTask;
+        }
+    }
+
+    private readonly Deployed _deployed;
+
+    public ServiceAppTests(Deployed deployed) => _deployed = deployed;
+
+    public static TheoryData<string, string, string> Workers => new()
+    {
+        { "question-generator", Endpoints.QuestionGenerator, "QUESTION_GENERATOR" },
+        { "agent-runner", Endpoints.AgentRunner, "AGENT_RUNNER" },
+        { "judge", Endpoints.Judge, "JUDGE" },
+    };
+
+    [Theory]
+    [MemberData(nameof(Workers))]
+    public void Each_worker_scales_from_one_replica_on_the_length_of_its_own_queue(string service, string queue, string output)
+    {
+        var scale = _deployed.Apps[service]["properties"]!["template"]!["scale"]!;
+        Assert.Equal(1, scale["minReplicas"]!.GetValue<int>());
+        Assert.Equal(Deployment.Output(_deployed.Main, $"PERSONAGYM_{output}_MAX_REPLICAS"), scale["maxReplicas"]!.GetValue<int>());
+        Assert.True(scale["maxReplicas"]!.GetValue<int>() > 1);
+
+        var rule = Assert.Single(scale["rules"]!.AsArray())!;
+        var custom = rule["custom"]!;
+        Assert.Equal("rabbitmq", (string?)custom["type"]);
+        Assert.Equal(queue, (string?)custom["metadata"]!["queueName"]);
+        Assert.Equal("QueueLength", (string?)custom["metadata"]!["mode"]);
+        Assert.Equal(Deployment.Output(_deployed.Main, $"PERSONAGYM_{output}_QUEUE_LENGTH").ToString(), (string?)custom["metadata"]!["value"]);
+
+        // The scaler's broker address is a secret, read from Key Vault like every other.
+        var auth = Assert.Single(custom["auth"]!.AsArray())!;
+        Assert.Equal("host", (string?)auth["triggerParameter"]);
+        var secret = Secret(service, (string)auth["secretRef"]!);
+        Assert.Equal($"{KeyVaultUri}secrets/rabbitmq-scaler-host", (string?)secret["keyVaultUrl"]);
+    }
+
+    [Theory]
+    [MemberData(nameof(Workers))]
+    public void Workers_have_no_ingress(string service, string queue, string output)
+    {
+        _ = (queue, output);
+        Assert.Null(_deployed.Apps[service]["properties"]!["configuration"]!["ingress"]);
+    }
+
+    [Fact]
+    public void The_api_alone_is_reachable_from_outside_over_https_and_scales_on_http()
+    {
+        var app = _deployed.Apps["api"];
+        var ingress = app["properties"]!["configuration"]!["ingress"]!;
+        Assert.True(ingress["external"]!.GetValue<bool>());
+        Assert.False(ingress["allowInsecure"]!.GetValue<bool>());
+        Assert.Equal(8080, ingress["targetPort"]!.GetValue<int>());
+        Assert.Empty(app["properties"]!["template"]!["scale"]!["rules"]!.AsArray());
+    }
+
+    [Theory]
+    [InlineData("api")]
+    [InlineData("question-generator")]
+    [InlineData("agent-runner")]
+    [InlineData("judge")]
+    public void Every_service_is_probed_on_alive_and_health(string service)
+    {
+        var container = Assert.Single(_deployed.Apps[service]["properties"]!["template"]!["containers"]!.AsArray())!;
+        var probes = container["probes"]!.AsArray().ToDictionary(p => (string)p!["type"]!, p => p!["httpGet"]!);
+        Assert.Equal(["Liveness", "Readiness", "Startup"], probes.Keys.Order());
+        Assert.Equal("/alive", (string?)probes["Startup"]["path"]);
+        Assert.Equal("/alive", (string?)probes["Liveness"]["path"]);
+        Assert.Equal("/health", (string?)probes["Readiness"]["path"]);
+        Assert.All(probes.Values, p => Assert.Equal(8080, p["port"]!.GetValue<int>()));
+    }
+
+    [Theory]
+    [InlineData("api")]
+    [InlineData("question-generator")]
+    [InlineData("agent-runner")]
+    [InlineData("judge")]
+    public void Connection_strings_and_keys_are_Key_Vault_references_read_with_the_user_assigned_identity(string service)
+    {
+        var app = _deployed.Apps[service];
+        var identity = (string)_deployed.Main["outputs"]!["PERSONAGYM_IDENTITY_ID"]!;
+        Assert.NotNull(app["identity"]!["userAssignedIdentities"]![identity]);
+
+        var secrets = app["properties"]!["configuration"]!["secrets"]!.AsArray().Select(s => s!.AsObject()).ToList();
+        Assert.All(secrets, s =>
+        {
+            Assert.Null(s["value"]);
+            Assert.Equal($"{KeyVaultUri}secrets/{s["name"]}", (string?)s["keyVaultUrl"]);
+            Assert.Equal(identity, (string?)s["identity"]);
+        });
+
+        var environment = Environment(service);
+        Assert.Equal("personagym-connection-string", (string?)environment["ConnectionStrings__personagym"]["secretRef"]);
+        Assert.Equal("rabbitmq-connection-string", (string?)environment["ConnectionStrings__rabbitmq"]["secretRef"]);
+        Assert.Equal("openai-api-key", (string?)environment["OPENAI_API_KEY"]["secretRef"]);
+        // A key that is not stored is not referenced: the revision would fail on a missing secret.
+        Assert.False(environment.ContainsKey("ANTHROPIC_API_KEY"));
+        Assert.All(environment.Values.Where(v => v["secretRef"] is not null),
+            v => Assert.Contains(secrets, s => (string?)s["name"] == (string?)v["secretRef"]));
+
+        // The image comes from the registry through the same identity: no registry password anywhere.
+        var registry = Assert.Single(app["properties"]!["configuration"]!["registries"]!.AsArray())!;
+        Assert.Equal(identity, (string?)registry["identity"]);
+        Assert.Null(registry["passwordSecretRef"]);
+    }
+
+    [Fact]
+    public void Entra_ID_settings_reach_the_api_only_when_a_client_id_is_configured()
+    {
+        Assert.DoesNotContain(Environment("api").Keys, k => k.StartsWith("AzureAd__", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task An_Entra_app_registration_becomes_the_apis_AzureAd_settings()
+    {
+        var entra = new Dictionary<string, string>
+        {
+            ["PERSONAGYM_ENTRA_TENANT_ID"] = "11111111-1111-1111-1111-111111111111",
+            ["PERSONAGYM_ENTRA_CLIENT_ID"] = "22222222-2222-2222-2222-222222222222",
+            ["PERSONAGYM_ENTRA_AUDIENCE"] = "api://personagym",
+        };
+        var app = Deployment.ContainerApp(await Deployment.ServiceAsync(_deployed.Bicep, "api", _deployed.Main, entra), "api");
+        var environment = EnvironmentOf(app);
+
+        Assert.Equal("https://login.microsoftonline.com/", (string?)environment["AzureAd__Instance"]["value"]);
+        Assert.Equal("11111111-1111-1111-1111-111111111111", (string?)environment["AzureAd__TenantId"]["value"]);
+        Assert.Equal("22222222-2222-2222-2222-222222222222", (string?)environment["AzureAd__ClientId"]["value"]);
+        Assert.Equal("api://personagym", (string?)environment["AzureAd__Audience"]["value"]);
+    }
+
+    [Theory]
+    [InlineData("api")]
+    [InlineData("question-generator")]
+    [InlineData("agent-runner")]
+    [InlineData("judge")]
+    public void Every_service_gets_the_model_specs_main_settled_on(string service)
+    {
+        var environment = Environment(service);
+        Assert.Equal("offline:judge-a,offline:judge-b", (string?)environment["PersonaGym__Models__Judges"]["value"]);
+        Assert.Equal("offline:agent", (string?)environment["PersonaGym__Models__Agents"]["value"]);
+        Assert.Equal("8080", (string?)environment["ASPNETCORE_HTTP_PORTS"]["value"]);
+    }
+
+    private string KeyVaultUri => Deployment.Variables(_deployed.Main)["PERSONAGYM_KEY_VAULT_URI"];
+
+    private JsonNode Secret(string service, string name) =>
+        _deployed.Apps[service]["properties"]!["configuration"]!["secrets"]!.AsArray().Single(s => (string?)s!["name"] == name)!;
+
+    private Dictionary<string, JsonNode> Environment(string service) => EnvironmentOf(_deployed.Apps[service]);
+
+    private static Dictionary<string, JsonNode> EnvironmentOf(JsonObject app) =>
+        app["properties"]!["template"]!["containers"]![0]!["env"]!.AsArray().ToDictionary(e => (string)e!["name"]!, e => e!);
+}
