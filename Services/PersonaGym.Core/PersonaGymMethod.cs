@@ -89,7 +89,7 @@ public sealed class PersonaGymMethod(MethodAssets assets, MethodOptions options)
     {
         CheckBatch(questions.Count, nameof(questions));
         var prompt = RenderWriteExemplars(persona, task, questions);
-        var filled = await FillItemsAsync(client, MethodStages.Exemplars, [new ChatMessage(ChatRole.User, prompt)],
+        var filled = await FillItemsAsync(client, [new ChatMessage(ChatRole.User, prompt)],
             MethodChatOptions.Deterministic(MethodStages.Exemplars, Options.OutputTokensFor(questions.Count)), questions.Count,
             "question", "### Question N, then the lines Score 1: … to Score 5: …",
             (text, wanted) => ExemplarParser.Parse(text, questions.Count, wanted)
@@ -123,7 +123,7 @@ public sealed class PersonaGymMethod(MethodAssets assets, MethodOptions options)
             new(ChatRole.System, Assets.Prompt(PromptNames.JudgeSystem).Render(new Dictionary<string, string>())),
             new(ChatRole.User, prompt),
         ];
-        var filled = await FillItemsAsync(judge, MethodStages.Judge, messages,
+        var filled = await FillItemsAsync(judge, messages,
             MethodChatOptions.Deterministic(MethodStages.Judge, Options.OutputTokensFor(items.Count)), items.Count,
             "item", "### Item N, then your reasoning, ending with \"Therefore, the final score is N\"",
             (text, wanted) => VerdictParser.Parse(text, items.Count, wanted)
@@ -237,7 +237,7 @@ public sealed class PersonaGymMethod(MethodAssets assets, MethodOptions options)
     /// without a usable value (naming them and why), whose readings fill only those gaps. A reply cut at the output
     /// limit is never read: all of its items count as missing.
     /// </summary>
-    private async Task<FilledItems<T>> FillItemsAsync<T>(IChatClient client, string stage, List<ChatMessage> messages, ChatOptions chatOptions,
+    private async Task<FilledItems<T>> FillItemsAsync<T>(IChatClient client, List<ChatMessage> messages, ChatOptions chatOptions,
         int count, string noun, string layout, Func<string, IReadOnlyList<int>, IReadOnlyList<ItemReading<T>>> read, CancellationToken ct)
         where T : class
     {

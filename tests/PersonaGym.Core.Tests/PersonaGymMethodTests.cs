@@ -202,6 +202,23 @@ public class PersonaGymMethodTests
     }
 
     [Fact]
+    public async Task Exemplars_missing_for_some_questions_are_asked_for_those_only()
+    {
+        var first = "### Question 1\n" + string.Join('\n', Enumerable.Range(1, 5).Select(s => $"Score {s}: first {s}.")) +
+                    "\n### Question 2\nScore 1: only one level.\n### Question 3\n" + string.Join('\n', Enumerable.Range(1, 5).Select(s => $"Score {s}: third {s}."));
+        var second = "### Question 2\n" + string.Join('\n', Enumerable.Range(1, 5).Select(s => $"Score {s}: second {s}."));
+        var writer = CallbackChatClient.Sequence(first, second);
+
+        var result = await Method().WriteExemplarsAsync(writer, Persona, PersonaTask.ExpectedAction, ["Q1?", "Q2?", "Q3?"]);
+
+        Assert.Equal(2, writer.Calls.Count);
+        Assert.Contains("question 2: no example answer for score 2, 3, 4, 5", writer.Calls[1].Messages[^1].Text);
+        Assert.DoesNotContain("question 1", writer.Calls[1].Messages[^1].Text);
+        Assert.Equal(["first 1.", "second 1.", "third 1."], result.Value.Select(e => e.AnswerByScore[1]));
+        Assert.Equal("Q2?", result.Value[1].Question);
+    }
+
+    [Fact]
     public async Task A_reply_cut_at_the_output_limit_is_never_read_and_is_asked_again()
     {
         var judge = CallbackChatClient.Sequence("### Item 1\nTherefore, the final score is 1", "### Item 1\nTherefore, the final score is 4");
