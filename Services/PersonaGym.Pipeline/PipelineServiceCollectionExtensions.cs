@@ -59,7 +59,8 @@ public static class PipelineServiceCollectionExtensions
                 sp.GetService<IDistributedCache>(),
                 sp.GetRequiredService<ILlmCallRecorder>(),
                 sp.GetService<ILoggerFactory>(),
-                sp.GetRequiredService<TimeProvider>());
+                sp.GetRequiredService<TimeProvider>(),
+                sp.GetService<System.Diagnostics.Metrics.IMeterFactory>());
         });
 
         services.TryAddSingleton<RunCoordinator>();
