@@ -9,7 +9,10 @@ var infrastructure = builder.AddPersonaGymInfrastructure();
 // Which model plays which role, and the provider keys (see ModelSettingsExtensions.cs).
 var models = builder.AddModelSettings();
 
-// Judging is the bulk of the work (exemplars plus every judge model per batch), so it scales on its own.
+// Every stage scales on its own: judging is the bulk of the work (exemplars plus every judge model per batch),
+// and in benchmark mode the agent runner makes most calls. Each is a competing consumer of its own queue.
+var questionGeneratorReplicas = builder.Configuration.GetValue("QuestionGenerator:Replicas", 1);
+var agentRunnerReplicas = builder.Configuration.GetValue("AgentRunner:Replicas", 1);
 var judgeReplicas = builder.Configuration.GetValue("Judge:Replicas", 2);
 
 // The Api owns the database schema (it applies migrations at start), so the workers wait for it.
@@ -20,12 +23,14 @@ var api = builder.AddProject<Projects.PersonaGym_Api>("api")
     .WithModelSettings(models);
 
 builder.AddProject<Projects.PersonaGym_QuestionGenerator>("question-generator")
+    .WithReplicas(questionGeneratorReplicas)
     .WithHttpHealthCheck("/health")
     .WithInfrastructure(infrastructure)
     .WithModelSettings(models)
     .WaitFor(api);
 
 builder.AddProject<Projects.PersonaGym_AgentRunner>("agent-runner")
+    .WithReplicas(agentRunnerReplicas)
     .WithHttpHealthCheck("/health")
     .WithInfrastructure(infrastructure)
     .WithModelSettings(models)
