@@ -55,6 +55,12 @@ public sealed class ModelPipelineOptions
     /// <summary>Whether responses are served from and stored in the response cache.</summary>
     public bool CacheEnabled { get; set; } = true;
 
+    /// <summary>
+    /// How long a cached response is served (a re-run or resume within it costs nothing); afterwards it is deleted by
+    /// the pruner (<c>PersonaGym:Pipeline:CachePruneInterval</c>), so the cache stays bounded.
+    /// </summary>
+    public TimeSpan CacheLifetime { get; set; } = TimeSpan.FromDays(30);
+
     /// <summary>Per-model or per-provider settings. Provider-wide entries apply first, then the entry for the exact spec.</summary>
     public List<ModelPipelineOverride> Overrides { get; set; } = [];
 
@@ -77,7 +83,7 @@ public sealed class ModelPipelineOptions
     }
 
     private ModelPipelineSettings General() =>
-        new(MaxAttempts, BaseDelay, MaxDelay, MaxConcurrency, RequestsPerMinute, TokensPerMinute, Timeout, CacheEnabled, AdaptiveConcurrency, InitialConcurrency, LatencyTolerance);
+        new(MaxAttempts, BaseDelay, MaxDelay, MaxConcurrency, RequestsPerMinute, TokensPerMinute, Timeout, CacheEnabled, AdaptiveConcurrency, InitialConcurrency, LatencyTolerance) { CacheLifetime = CacheLifetime };
 
     /// <summary>Every invalid setting, described; empty when the options are usable.</summary>
     public IReadOnlyList<string> Validate()
@@ -107,6 +113,7 @@ public sealed class ModelPipelineOptions
 
     private static void Check(List<string> problems, string prefix, ModelPipelineSettings s)
     {
+        if (s.CacheLifetime <= TimeSpan.Zero) problems.Add($"{SectionName}:{prefix}CacheLifetime must be positive.");
         if (s.MaxAttempts < 1) problems.Add($"{SectionName}:{prefix}MaxAttempts must be at least 1.");
         if (s.BaseDelay < TimeSpan.Zero) problems.Add($"{SectionName}:{prefix}BaseDelay must not be negative.");
         if (s.MaxDelay < s.BaseDelay) problems.Add($"{SectionName}:{prefix}MaxDelay must not be shorter than BaseDelay.");
@@ -131,6 +138,7 @@ public sealed class ModelPipelineOverride
     public long? TokensPerMinute { get; set; }
     public TimeSpan? Timeout { get; set; }
     public bool? CacheEnabled { get; set; }
+    public TimeSpan? CacheLifetime { get; set; }
     public bool? AdaptiveConcurrency { get; set; }
     public int? InitialConcurrency { get; set; }
     public double? LatencyTolerance { get; set; }
@@ -146,7 +154,10 @@ public sealed class ModelPipelineOverride
         CacheEnabled ?? s.CacheEnabled,
         AdaptiveConcurrency ?? s.AdaptiveConcurrency,
         InitialConcurrency ?? s.InitialConcurrency,
-        LatencyTolerance ?? s.LatencyTolerance);
+        LatencyTolerance ?? s.LatencyTolerance)
+    {
+        CacheLifetime = CacheLifetime ?? s.CacheLifetime,
+    };
 }
 
 /// <summary>The effective pipeline settings of one model.</summary>
@@ -161,4 +172,8 @@ public sealed record ModelPipelineSettings(
     bool CacheEnabled,
     bool AdaptiveConcurrency = true,
     int InitialConcurrency = 4,
-    double LatencyTolerance = 2.0);
+    double LatencyTolerance = 2.0)
+{
+    /// <summary>How long a cached response is kept; 30 days unless configured.</summary>
+    public TimeSpan CacheLifetime { get; init; } = TimeSpan.FromDays(30);
+}

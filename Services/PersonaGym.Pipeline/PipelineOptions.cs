@@ -29,6 +29,9 @@ public sealed class PipelineOptions
     /// <summary>How often the sweeper looks for stalled work. Zero turns the sweeper off.</summary>
     public TimeSpan SweepInterval { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>How often the coordinating process deletes expired response cache entries. Zero turns pruning off.</summary>
+    public TimeSpan CachePruneInterval { get; set; } = TimeSpan.FromHours(1);
+
     /// <summary>Work that made no progress for this long is published again.</summary>
     public TimeSpan StallTimeout { get; set; } = TimeSpan.FromMinutes(10);
 

@@ -71,6 +71,7 @@ public static class PipelineServiceCollectionExtensions
         {
             services.TryAddSingleton<Sweeper>();
             services.AddHostedService(sp => sp.GetRequiredService<Sweeper>());
+            services.AddHostedService<ResponseCachePruner>();
         }
 
         services.AddPersonaGymMessaging(stages, rabbitMqConnectionString);
