@@ -9,8 +9,9 @@ var infrastructure = builder.AddPersonaGymInfrastructure();
 // Which model plays which role, and the provider keys (see ModelSettingsExtensions.cs).
 var models = builder.AddModelSettings();
 
-// Replicas per worker stage, also written into the published manifest. Judging is the bulk of the work
-// (exemplars plus every judge model per batch), so it runs two by default.
+// Every stage scales on its own (replicas also written into the published manifest): judging is the bulk of the
+// work (exemplars plus every judge model per batch), so it runs two by default, and in benchmark mode the agent
+// runner makes most calls. Each is a competing consumer of its own queue.
 var judgeReplicas = builder.Configuration.GetValue("Judge:Replicas", 2);
 var questionGeneratorReplicas = builder.Configuration.GetValue("QuestionGenerator:Replicas", 1);
 var agentRunnerReplicas = builder.Configuration.GetValue("AgentRunner:Replicas", 1);

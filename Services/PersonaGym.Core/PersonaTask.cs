@@ -10,14 +10,6 @@ public enum PersonaTask
     ToxicityControl,
 }
 
-/// <summary>The decision-theory group each task belongs to (paper §3.1).</summary>
-public enum DecisionTheoryGroup
-{
-    Normative,
-    Prescriptive,
-    Descriptive,
-}
-
 public static class PersonaTasks
 {
     /// <summary>All tasks, in the order the paper lists them.</summary>
@@ -47,13 +39,6 @@ public static class PersonaTasks
 
     /// <summary>A stable kebab-case id for files, URLs and configuration ("expected-action").</summary>
     public static string Slug(this PersonaTask task) => task.DisplayName().ToLowerInvariant().Replace(' ', '-');
-
-    public static DecisionTheoryGroup Group(this PersonaTask task) => task switch
-    {
-        PersonaTask.ExpectedAction => DecisionTheoryGroup.Normative,
-        PersonaTask.ActionJustification => DecisionTheoryGroup.Descriptive,
-        _ => DecisionTheoryGroup.Prescriptive,
-    };
 
     /// <summary>
     /// Accepts the display name, the benchmark key, the slug or the enum name, ignoring case, spaces, '-' and '_'.

@@ -19,7 +19,7 @@ public static class PersonaGymDatabase
             // Retries on transient failures, as the Aspire Npgsql integration does; explicit transactions must
             // therefore run inside Database.CreateExecutionStrategy().ExecuteAsync(...).
             DatabaseProvider.Postgres => builder.UseNpgsql(connection.ConnectionString, npgsql => npgsql.EnableRetryOnFailure()),
-            DatabaseProvider.Sqlite => builder.UseSqlite(connection.ConnectionString),
+            DatabaseProvider.Sqlite => builder.UseSqlite(connection.ConnectionString).AddInterceptors(SqliteConnectionPragmas.Instance),
             _ => throw new ArgumentOutOfRangeException(nameof(connection), connection.Provider, "Unknown database provider."),
         };
     }

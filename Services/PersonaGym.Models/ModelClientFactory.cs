@@ -22,30 +22,23 @@ namespace PersonaGym.Models;
 /// </remarks>
 public sealed class ModelClientFactory
 {
-    /// <summary>Name of the <see cref="HttpClient"/> requested from <see cref="IHttpClientFactory"/> when one is given.</summary>
-    public const string HttpClientName = "PersonaGym.Models";
-
     /// <summary>Sent to OpenAI-compatible servers that need no key; the SDK refuses an empty credential.</summary>
     internal const string KeylessPlaceholder = "no-key-required";
 
     private readonly IConfiguration _configuration;
     private readonly Func<string, IChatClient> _offlineFactory;
-    private readonly IHttpClientFactory? _httpClientFactory;
     private readonly Func<string, string?> _environment;
 
     /// <param name="configuration">Holds provider keys and endpoints.</param>
     /// <param name="offlineFactory">Creates the deterministic offline client for a model name (the composition root supplies it).</param>
-    /// <param name="httpClientFactory">Optional source of HttpClients (handlers, proxies); the SDK defaults are used without it.</param>
     /// <param name="environment">Reads environment variables; defaults to the process environment (tests pass their own).</param>
     public ModelClientFactory(
         IConfiguration configuration,
         Func<string, IChatClient> offlineFactory,
-        IHttpClientFactory? httpClientFactory = null,
         Func<string, string?>? environment = null)
     {
         _configuration = configuration ?? throw new ArgumentNullException(nameof(configuration));
         _offlineFactory = offlineFactory ?? throw new ArgumentNullException(nameof(offlineFactory));
-        _httpClientFactory = httpClientFactory;
         _environment = environment ?? Environment.GetEnvironmentVariable;
     }
 
@@ -82,23 +75,14 @@ public sealed class ModelClientFactory
         return problems;
     }
 
-    /// <summary>Throws <see cref="ModelConfigurationException"/> listing every problem, if there is any.</summary>
-    public void EnsureValid(IEnumerable<ModelSpec> specs)
-    {
-        var problems = Validate(specs);
-        if (problems.Count > 0)
-        {
-            throw new ModelConfigurationException(problems);
-        }
-    }
-
     /// <summary>
     /// Creates the provider client for <paramref name="spec"/>. Its failures surface as <see cref="ModelCallException"/>
     /// naming the model and carrying the HTTP status, with the key scrubbed from every message.
     /// </summary>
     /// <param name="spec">The model.</param>
     /// <param name="networkTimeout">Timeout the SDK applies to one HTTP exchange; <c>null</c> keeps the SDK default.</param>
-    public IChatClient CreateChatClient(ModelSpec spec, TimeSpan? networkTimeout = null)
+    /// <param name="observeRateLimits">Receives the rate-limit headers of every HTTP response (the model's limiter learns from them).</param>
+    public IChatClient CreateChatClient(ModelSpec spec, TimeSpan? networkTimeout = null, Action<ProviderRateLimits>? observeRateLimits = null)
     {
         ArgumentNullException.ThrowIfNull(spec);
         var problems = new List<ModelSpecProblem>();
@@ -110,10 +94,10 @@ public sealed class ModelClientFactory
 
         var client = spec.Provider switch
         {
-            ModelProviders.OpenAI => CreateOpenAI(spec, resolved, networkTimeout),
-            ModelProviders.AzureOpenAI => CreateAzureOpenAI(spec, resolved, networkTimeout),
-            ModelProviders.Anthropic => CreateAnthropic(spec, resolved, networkTimeout),
-            ModelProviders.Ollama => CreateOllama(spec, resolved, networkTimeout),
+            ModelProviders.OpenAI => CreateOpenAI(spec, resolved, networkTimeout, observeRateLimits),
+            ModelProviders.AzureOpenAI => CreateAzureOpenAI(spec, resolved, networkTimeout, observeRateLimits),
+            ModelProviders.Anthropic => CreateAnthropic(spec, resolved, networkTimeout, observeRateLimits),
+            ModelProviders.Ollama => CreateOllama(spec, resolved, networkTimeout, observeRateLimits),
             ModelProviders.Offline => _offlineFactory(spec.Model),
             _ => throw new ModelConfigurationException([new ModelSpecProblem(spec.Text, $"Unknown provider '{spec.Provider}'.")]),
         };
@@ -121,7 +105,7 @@ public sealed class ModelClientFactory
         return new ProviderFailureTranslatingChatClient(client, spec, resolved.ApiKey);
     }
 
-    private IChatClient CreateOpenAI(ModelSpec spec, ResolvedProvider resolved, TimeSpan? networkTimeout)
+    private static IChatClient CreateOpenAI(ModelSpec spec, ResolvedProvider resolved, TimeSpan? networkTimeout, Action<ProviderRateLimits>? observe)
     {
         var options = new OpenAIClientOptions { RetryPolicy = new ClientRetryPolicy(maxRetries: 0) };
         if (resolved.Endpoint is not null)
@@ -129,19 +113,19 @@ public sealed class ModelClientFactory
             options.Endpoint = resolved.Endpoint;
         }
 
-        ConfigurePipeline(options, networkTimeout);
+        ConfigurePipeline(options, networkTimeout, observe);
         return new OpenAI.Chat.ChatClient(spec.Model, new ApiKeyCredential(resolved.ApiKey!), options).AsIChatClient();
     }
 
-    private IChatClient CreateAzureOpenAI(ModelSpec spec, ResolvedProvider resolved, TimeSpan? networkTimeout)
+    private static IChatClient CreateAzureOpenAI(ModelSpec spec, ResolvedProvider resolved, TimeSpan? networkTimeout, Action<ProviderRateLimits>? observe)
     {
         var options = new AzureOpenAIClientOptions { RetryPolicy = new ClientRetryPolicy(maxRetries: 0) };
-        ConfigurePipeline(options, networkTimeout);
+        ConfigurePipeline(options, networkTimeout, observe);
         var azure = new AzureOpenAIClient(resolved.Endpoint!, new ApiKeyCredential(resolved.ApiKey!), options);
         return azure.GetChatClient(spec.Model).AsIChatClient();
     }
 
-    private IChatClient CreateAnthropic(ModelSpec spec, ResolvedProvider resolved, TimeSpan? networkTimeout)
+    private static IChatClient CreateAnthropic(ModelSpec spec, ResolvedProvider resolved, TimeSpan? networkTimeout, Action<ProviderRateLimits>? observe)
     {
         var options = new AnthropicClientOptions { ApiKey = resolved.ApiKey, MaxRetries = 0 };
         if (resolved.Endpoint is not null)
@@ -154,17 +138,18 @@ public sealed class ModelClientFactory
             options.Timeout = timeout;
         }
 
-        if (_httpClientFactory is not null)
+        if (observe is not null)
         {
-            options.HttpClient = _httpClientFactory.CreateClient(HttpClientName);
+            // The SDK bounds each request with options.Timeout itself.
+            options.HttpClient = ObservedHttpClient(observe, Timeout.InfiniteTimeSpan);
         }
 
         return new AnthropicClient(options).AsIChatClient(spec.Model);
     }
 
-    private IChatClient CreateOllama(ModelSpec spec, ResolvedProvider resolved, TimeSpan? networkTimeout)
+    private static IChatClient CreateOllama(ModelSpec spec, ResolvedProvider resolved, TimeSpan? networkTimeout, Action<ProviderRateLimits>? observe)
     {
-        var http = _httpClientFactory?.CreateClient(HttpClientName) ?? new HttpClient();
+        var http = observe is null ? new HttpClient() : ObservedHttpClient(observe, TimeSpan.FromSeconds(100));
         http.BaseAddress = resolved.Endpoint;
         if (networkTimeout is { } timeout)
         {
@@ -174,18 +159,28 @@ public sealed class ModelClientFactory
         return new OllamaApiClient(http, spec.Model);
     }
 
-    private void ConfigurePipeline(ClientPipelineOptions options, TimeSpan? networkTimeout)
+    private static void ConfigurePipeline(ClientPipelineOptions options, TimeSpan? networkTimeout, Action<ProviderRateLimits>? observe)
     {
         if (networkTimeout is { } timeout)
         {
             options.NetworkTimeout = timeout;
         }
 
-        if (_httpClientFactory is not null)
+        if (observe is not null)
         {
-            options.Transport = new HttpClientPipelineTransport(_httpClientFactory.CreateClient(HttpClientName));
+            // The pipeline applies NetworkTimeout per try; HttpClient's own 100 s default must not cut it shorter.
+            options.Transport = new HttpClientPipelineTransport(ObservedHttpClient(observe, Timeout.InfiniteTimeSpan));
         }
     }
+
+    /// <summary>
+    /// An HttpClient whose responses pass their rate-limit headers to <paramref name="observe"/>, over one connection
+    /// pool shared by every model of the process (connections are recycled so DNS changes are seen).
+    /// </summary>
+    private static HttpClient ObservedHttpClient(Action<ProviderRateLimits> observe, TimeSpan timeout) =>
+        new(new ProviderRateLimitHandler(observe, TimeProvider.System) { InnerHandler = SharedConnections }, disposeHandler: false) { Timeout = timeout };
+
+    private static readonly SocketsHttpHandler SharedConnections = new() { PooledConnectionLifetime = TimeSpan.FromMinutes(5) };
 
     private ResolvedProvider? Resolve(ModelSpec spec, List<ModelSpecProblem> problems)
     {

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics.Metrics;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Caching.Distributed;
 using Microsoft.Extensions.Logging;
@@ -18,6 +19,7 @@ public sealed class ModelPipelineFactory : IAsyncDisposable
     private readonly ILoggerFactory? _loggerFactory;
     private readonly TimeProvider _time;
     private readonly ConcurrentDictionary<string, Lazy<Composed>> _composed = new(StringComparer.Ordinal);
+    private readonly Meter _meter;
 
     public ModelPipelineFactory(
         ModelClientFactory clients,
@@ -25,7 +27,8 @@ public sealed class ModelPipelineFactory : IAsyncDisposable
         IDistributedCache? cache,
         ILlmCallRecorder recorder,
         ILoggerFactory? loggerFactory = null,
-        TimeProvider? timeProvider = null)
+        TimeProvider? timeProvider = null,
+        IMeterFactory? meterFactory = null)
     {
         _clients = clients ?? throw new ArgumentNullException(nameof(clients));
         _options = options ?? throw new ArgumentNullException(nameof(options));
@@ -38,6 +41,43 @@ public sealed class ModelPipelineFactory : IAsyncDisposable
         if (problems.Count > 0)
         {
             throw new ArgumentException("Invalid model pipeline options: " + string.Join(" ", problems), nameof(options));
+        }
+
+        _meter = meterFactory?.Create(PersonaGymPipelineBuilderExtensions.TelemetrySourceName) ?? new Meter(PersonaGymPipelineBuilderExtensions.TelemetrySourceName);
+        _meter.CreateObservableGauge(ConcurrencyLimitInstrument, () => Measure(c => c.Limit), "{call}",
+            "Calls to the model allowed in flight at once in this process; adapts to what the provider accepts.");
+        _meter.CreateObservableGauge(InFlightInstrument, () => Measure(c => c.InFlight), "{call}", "Calls to the model in flight in this process.");
+        _meter.CreateObservableGauge(WaitingInstrument, () => Measure(c => c.Waiting), "{call}", "Calls to the model waiting for a slot in this process.");
+    }
+
+    /// <summary>Gauge of each model's current concurrency limit (tag <c>gen_ai.request.model</c> = model spec).</summary>
+    public const string ConcurrencyLimitInstrument = "personagym.model.concurrency.limit";
+
+    /// <summary>Gauge of each model's calls in flight.</summary>
+    public const string InFlightInstrument = "personagym.model.calls.in_flight";
+
+    /// <summary>Gauge of each model's calls waiting for a slot.</summary>
+    public const string WaitingInstrument = "personagym.model.calls.waiting";
+
+    /// <summary>Every model used so far in this process, with its current concurrency limit, calls in flight and waiting.</summary>
+    public IReadOnlyDictionary<string, ModelConcurrency> Concurrency() =>
+        _composed.Where(p => p.Value.IsValueCreated)
+            .Select(p => (p.Key, Limiter: TryValue(p.Value)?.Limiter))
+            .Where(p => p.Limiter is not null)
+            .ToDictionary(p => p.Key, p => p.Limiter!.Current, StringComparer.Ordinal);
+
+    private IEnumerable<Measurement<int>> Measure(Func<ModelConcurrency, int> value) =>
+        Concurrency().Select(p => new Measurement<int>(value(p.Value), new KeyValuePair<string, object?>("gen_ai.request.model", p.Key)));
+
+    private static Composed? TryValue(Lazy<Composed> lazy)
+    {
+        try
+        {
+            return lazy.Value;
+        }
+        catch (Exception ex) when (ex is ModelConfigurationException or FormatException)
+        {
+            return null;
         }
     }
 
@@ -70,8 +110,8 @@ public sealed class ModelPipelineFactory : IAsyncDisposable
     private Composed Compose(ModelSpec spec)
     {
         var settings = _options.For(spec);
-        var provider = _clients.CreateChatClient(spec, settings.Timeout == Timeout.InfiniteTimeSpan ? null : settings.Timeout);
         var limiter = new ModelRateLimiter(settings, _time);
+        var provider = _clients.CreateChatClient(spec, settings.Timeout == Timeout.InfiniteTimeSpan ? null : settings.Timeout, limiter.Observe);
         var client = new ChatClientBuilder(provider)
             .UsePersonaGymPipeline(spec, settings, limiter, _recorder, _cache, _loggerFactory, _time)
             .Build();
@@ -87,6 +127,7 @@ public sealed class ModelPipelineFactory : IAsyncDisposable
         }
 
         _composed.Clear();
+        _meter.Dispose();
     }
 
     private sealed record Composed(IChatClient Client, ModelRateLimiter Limiter);

@@ -49,7 +49,8 @@ public static class PersonaGymPipelineBuilderExtensions
         builder.UseLogging(loggers);
         if (cache is not null && settings.CacheEnabled)
         {
-            builder.Use(inner => new ModelResponseCachingChatClient(inner, cache, spec));
+            var expiring = new ExpiringDistributedCache(cache, settings.CacheLifetime);
+            builder.Use(inner => new ModelResponseCachingChatClient(inner, expiring, spec));
         }
 
         builder.UseOpenTelemetry(loggers, TelemetrySourceName);

@@ -59,7 +59,8 @@ public static class PipelineServiceCollectionExtensions
                 sp.GetService<IDistributedCache>(),
                 sp.GetRequiredService<ILlmCallRecorder>(),
                 sp.GetService<ILoggerFactory>(),
-                sp.GetRequiredService<TimeProvider>());
+                sp.GetRequiredService<TimeProvider>(),
+                sp.GetService<System.Diagnostics.Metrics.IMeterFactory>());
         });
 
         services.TryAddSingleton<RunCoordinator>();
@@ -70,6 +71,7 @@ public static class PipelineServiceCollectionExtensions
         {
             services.TryAddSingleton<Sweeper>();
             services.AddHostedService(sp => sp.GetRequiredService<Sweeper>());
+            services.AddHostedService<ResponseCachePruner>();
         }
 
         services.AddPersonaGymMessaging(stages, rabbitMqConnectionString);

@@ -13,7 +13,7 @@ using Xunit.Abstractions;
 namespace PersonaGym.AppHost.Tests;
 
 /// <summary>
-/// Whole evaluations through the real distributed system: the Api, the three worker services (two judge replicas),
+/// Whole evaluations through the real distributed system: the Api, the three worker services (two judge and two agent-runner replicas),
 /// RabbitMQ and PostgreSQL, all started by the AppHost on this machine's installed servers.
 /// </summary>
 [Collection(SystemCollection.Name)]
@@ -126,7 +126,7 @@ public sealed class DistributedRunTests(DistributedRunTests.SystemFixture system
     public async Task Killing_a_judge_replica_mid_run_still_completes_with_one_judgement_per_answer_and_judge()
     {
         var client = new ServerClient(system.App.CreateHttpClient("api"));
-        var judges = await JudgeProcessIdsAsync();
+        var judges = await ProcessIdsAsync("judge", 2);
         Assert.Equal(2, judges.Count);
 
         var accepted = await client.SubmitAsync(Request("replica-kill", personas: 8, questionsPerTask: 5), CancellationToken.None);
@@ -158,8 +158,30 @@ public sealed class DistributedRunTests(DistributedRunTests.SystemFixture system
             .GroupBy(j => new { j.AnswerId, j.JudgeId }).CountAsync(g => g.Count() > 1));
     }
 
-    /// <summary>The process ids of this system's judge replicas, from the AppHost's own resource snapshots.</summary>
-    private async Task<IReadOnlyList<int>> JudgeProcessIdsAsync()
+    [Fact]
+    public async Task Two_agent_runner_replicas_complete_a_run_with_no_answer_lost_or_duplicated()
+    {
+        var client = new ServerClient(system.App.CreateHttpClient("api"));
+        var runners = await ProcessIdsAsync("agent-runner", 2);
+        Assert.Equal(2, runners.Count);
+        Assert.All(runners, pid => Assert.False(Process.GetProcessById(pid).HasExited));
+
+        var accepted = await client.SubmitAsync(Request("agent-replicas", personas: 3, questionsPerTask: 3), CancellationToken.None);
+        var finished = await WaitForRunAsync(client, accepted.Id);
+
+        AssertCompleted(finished);
+        await using var db = await OpenDatabaseAsync();
+        // 3 personas × 5 tasks × 3 questions, each answered once by each of the 2 agents: none missing, none twice.
+        var questions = await db.Answers.Where(a => a.RunId == accepted.Id).Select(a => a.QuestionId).Distinct().CountAsync();
+        Assert.Equal(3 * 5 * 3, questions);
+        Assert.Equal(3 * 5 * 3 * 2, await db.Answers.CountAsync(a => a.RunId == accepted.Id));
+        Assert.Equal(0, await db.Answers.Where(a => a.RunId == accepted.Id).GroupBy(a => new { a.QuestionId, a.AgentId }).CountAsync(g => g.Count() > 1));
+        Assert.Equal(3 * 5 * 3 * 2 * 2, await db.Judgements.CountAsync(j => j.RunId == accepted.Id));
+        Assert.All(runners, pid => Assert.False(Process.GetProcessById(pid).HasExited));
+    }
+
+    /// <summary>The process ids of a service's replicas, from the AppHost's own resource snapshots.</summary>
+    private async Task<IReadOnlyList<int>> ProcessIdsAsync(string resource, int replicas)
     {
         var notifications = system.App.Services.GetRequiredService<ResourceNotificationService>();
         var pids = new Dictionary<string, int>();
@@ -168,10 +190,10 @@ public sealed class DistributedRunTests(DistributedRunTests.SystemFixture system
         {
             await foreach (var resourceEvent in notifications.WatchAsync(timeout.Token))
             {
-                if (resourceEvent.Resource.Name != "judge") continue;
+                if (resourceEvent.Resource.Name != resource) continue;
                 var pid = resourceEvent.Snapshot.Properties.FirstOrDefault(p => p.Name == "executable.pid")?.Value;
                 if (pid is not null && int.TryParse(pid.ToString(), out var id)) pids[resourceEvent.ResourceId] = id;
-                if (pids.Count == 2) break;
+                if (pids.Count == replicas) break;
             }
         }
         catch (OperationCanceledException)

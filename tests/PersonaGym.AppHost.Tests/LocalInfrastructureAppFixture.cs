@@ -9,7 +9,7 @@ namespace PersonaGym.AppHost.Tests;
 
 /// <summary>
 /// The real AppHost with local-process infrastructure: the installed PostgreSQL and RabbitMQ, run by the
-/// AppHost in a data folder of its own, and all four services. Started once for the tests that share it.
+/// AppHost in a data folder of its own, and all four services (two judge and two agent-runner replicas). Started once for the tests that share it.
 /// </summary>
 public sealed class LocalInfrastructureAppFixture : IAsyncLifetime
 {
@@ -41,7 +41,7 @@ public sealed class LocalInfrastructureAppFixture : IAsyncLifetime
     {
         using var timeout = new CancellationTokenSource(StartTimeout);
         var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.PersonaGym_AppHost>(
-            ["--Infrastructure:Mode=local", $"--Infrastructure:DataDirectory={DataDirectory}", "--Judge:Replicas=2"],
+            ["--Infrastructure:Mode=local", $"--Infrastructure:DataDirectory={DataDirectory}", "--Judge:Replicas=2", "--AgentRunner:Replicas=2"],
             timeout.Token);
 
         // The AppHost forwards every resource's console to its own log, and a whole run is tens of thousands of

@@ -54,6 +54,7 @@ public sealed class CliRunTests(ITestOutputHelper output) : IDisposable
 
         Assert.Equal(ExitCodes.Success, code);
         Assert.Contains("OFFLINE MODEL: NOT AN EVALUATION", stdout);
+        Assert.Matches(@"concurrency offline:\S+ \d+ \(\d+ in flight", stdout);
         Assert.True(File.Exists(json));
 
         await using var db = Open(Db());

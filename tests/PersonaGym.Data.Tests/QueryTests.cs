@@ -97,7 +97,7 @@ public abstract class QueryTests : DatabaseTest
         Assert.Equal(["offline:agent-a", "offline:agent-b"], summary.Agents);
         Assert.Equal(["offline:judge-x", "offline:judge-y"], summary.Judges);
         Assert.Equal(new PersonaProgress(Total: 1, QuestionsReady: 1, Completed: 0, Failed: 0), summary.Personas);
-        Assert.Equal(new BatchProgress(Planned: 4, Tracked: 4, Answering: 0, Judging: 1, Done: 2, Failed: 1, Skipped: 0), summary.Batches);
+        Assert.Equal(new BatchProgress(Planned: 4, Tracked: 4, Answering: 0, Judging: 1, Done: 2, Failed: 1), summary.Batches);
         Assert.Equal((3, 2), (summary.Batches.Answered, summary.Batches.Judged));
         Assert.Equal((8, 16, 2), (summary.Answers, summary.Judgements, summary.ParseFailures));
         Assert.Equal(new LlmUsage(Calls: 3, CacheHits: 1, Failures: 1, InputTokens: 200, OutputTokens: 40), summary.Usage);

@@ -172,7 +172,7 @@ public class PipelineTests
         Assert.Empty(options.Validate());
         Assert.Equal((6, 2, 500, TimeSpan.FromSeconds(20), false), (haiku.MaxAttempts, haiku.MaxConcurrency, haiku.RequestsPerMinute, haiku.Timeout, haiku.CacheEnabled));
         Assert.Equal((2, true), (sonnet.MaxConcurrency, sonnet.CacheEnabled));
-        Assert.Equal(4, gpt.MaxConcurrency);
+        Assert.Null(gpt.MaxConcurrency);
     }
 
     [Fact]

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using MassTransit;
+using Microsoft.Extensions.DependencyInjection;
 using PersonaGym.Cli.Display;
 using PersonaGym.Cli.Input;
 using PersonaGym.Cli.Local;
@@ -7,6 +8,7 @@ using PersonaGym.Cli.Remote;
 using PersonaGym.Core.Planning;
 using PersonaGym.Core.Reports;
 using PersonaGym.Data;
+using PersonaGym.Models;
 using PersonaGym.Pipeline.Reports;
 using PersonaGym.Pipeline.Runs;
 using Spectre.Console;
@@ -118,7 +120,8 @@ public sealed class RunCommand(CliConsole io)
         RunSummary summary;
         try
         {
-            summary = await new ProgressDisplay(io.Out, io.PollInterval).FollowAsync(async token =>
+            var models = engine.Services.GetRequiredService<ModelPipelineFactory>();
+            summary = await new ProgressDisplay(io.Out, io.PollInterval, models.Concurrency).FollowAsync(async token =>
             {
                 await using var db = await engine.OpenAsync(token);
                 return await db.RunSummaryAsync(runId, token);

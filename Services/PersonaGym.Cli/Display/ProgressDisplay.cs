@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using PersonaGym.Data;
+using PersonaGym.Models;
 using Spectre.Console;
 
 namespace PersonaGym.Cli.Display;
@@ -7,8 +8,9 @@ namespace PersonaGym.Cli.Display;
 /// <summary>
 /// Live progress of a run, per stage with counts and an ETA, from a run summary that is polled (from the local
 /// database or from a server). Interactive terminals get progress bars; logs and pipes get a line now and then.
+/// When the models are called in this process, <paramref name="concurrency"/> adds each model's current concurrency limit.
 /// </summary>
-public sealed class ProgressDisplay(IAnsiConsole console, TimeSpan pollInterval)
+public sealed class ProgressDisplay(IAnsiConsole console, TimeSpan pollInterval, Func<IReadOnlyDictionary<string, ModelConcurrency>>? concurrency = null)
 {
     private static readonly RunStatus[] Running = [RunStatus.Pending, RunStatus.Running];
 
@@ -32,6 +34,8 @@ public sealed class ProgressDisplay(IAnsiConsole console, TimeSpan pollInterval)
                     var answered = ctx.AddTask("Answers");
                     var judged = ctx.AddTask("Judgements");
                     var calls = ctx.AddTask("LLM calls", maxValue: 1);
+                    var limits = concurrency is null ? null : ctx.AddTask("Concurrency", maxValue: 1);
+                    limits?.IsIndeterminate = true;
                     calls.IsIndeterminate = true;
                     while (true)
                     {
@@ -40,10 +44,13 @@ public sealed class ProgressDisplay(IAnsiConsole console, TimeSpan pollInterval)
                         Set(answered, $"Answers     {summary.Batches.Answered}/{total} batches", summary.Batches.Answered + summary.Batches.Failed, total);
                         Set(judged, $"Judgements  {summary.Batches.Judged}/{total} batches", summary.Batches.Judged + summary.Batches.Failed, total);
                         calls.Description = $"LLM calls   {UsageText(summary)}";
+                        limits?.Description = Markup.Escape($"Concurrency {ConcurrencyText(concurrency!())}");
                         if (!Running.Contains(summary.Status))
                         {
                             calls.IsIndeterminate = false;
                             calls.Value = 1;
+                            limits?.IsIndeterminate = false;
+                            limits?.Value = 1;
                             break;
                         }
 
@@ -58,7 +65,7 @@ public sealed class ProgressDisplay(IAnsiConsole console, TimeSpan pollInterval)
         var lastPrinted = TimeSpan.Zero;
         while (true)
         {
-            var line = Line(summary, expectedBatches, started.Elapsed);
+            var line = Line(summary, expectedBatches, started.Elapsed, concurrency?.Invoke());
             var done = !Running.Contains(summary.Status);
             if (done || (line != lastLine && started.Elapsed - lastPrinted >= TimeSpan.FromSeconds(5)) || lastPrinted == TimeSpan.Zero)
             {
@@ -73,8 +80,8 @@ public sealed class ProgressDisplay(IAnsiConsole console, TimeSpan pollInterval)
         }
     }
 
-    /// <summary>One line of progress, as logs and pipes show it.</summary>
-    public static string Line(RunSummary summary, int expectedBatches, TimeSpan elapsed)
+    /// <summary>One line of progress, as logs and pipes show it; with <paramref name="concurrency"/>, each model's current limit.</summary>
+    public static string Line(RunSummary summary, int expectedBatches, TimeSpan elapsed, IReadOnlyDictionary<string, ModelConcurrency>? concurrency = null)
     {
         var total = Math.Max(summary.Batches.Planned, expectedBatches);
         var finished = summary.Batches.Judged + summary.Batches.Failed;
@@ -84,8 +91,18 @@ public sealed class ProgressDisplay(IAnsiConsole console, TimeSpan pollInterval)
         return $"[{Format(elapsed)}] questions {summary.Personas.QuestionsReady}/{summary.Personas.Total} personas" +
                $" · answered {summary.Batches.Answered}/{total} batches · judged {summary.Batches.Judged}/{total}" +
                (summary.Batches.Failed > 0 ? $" · {summary.Batches.Failed} failed" : "") +
-               $" · {UsageText(summary)}{eta}";
+               $" · {UsageText(summary)}" +
+               (concurrency is { Count: > 0 } ? $" · concurrency {ConcurrencyText(concurrency)}" : "") +
+               eta;
     }
+
+    /// <summary>"judge-model 24 (18 in flight), agent 8 (8 in flight, held 2s)": what each model is allowed now, and what it uses.</summary>
+    public static string ConcurrencyText(IReadOnlyDictionary<string, ModelConcurrency> concurrency) =>
+        concurrency.Count == 0
+            ? "no model called yet"
+            : string.Join(", ", concurrency.OrderBy(c => c.Key, StringComparer.Ordinal).Select(c =>
+                $"{c.Key} {c.Value.Limit} ({c.Value.InFlight} in flight" +
+                (c.Value.HeldFor is { } held ? $", held {Math.Ceiling(held.TotalSeconds):0}s by the provider" : "") + ")"));
 
     private static string UsageText(RunSummary summary) =>
         $"{summary.Usage.Calls} calls ({summary.Usage.CacheHits} cached), {Tokens(summary.Usage.InputTokens + summary.Usage.OutputTokens)} tokens";

@@ -61,8 +61,6 @@ public enum BatchStage
     Judging,
     Done,
     Failed,
-    /// <summary>Not attempted, e.g. because the run's budget was reached first.</summary>
-    Skipped,
 }
 
 /// <summary>The pipeline stage an LLM call served, for usage accounting per stage.</summary>

@@ -26,7 +26,7 @@ public sealed record PersonaProgress(int Total, int QuestionsReady, int Complete
 
 /// <param name="Planned">Batches × agents for the personas whose questions are ready: the work the run will do.</param>
 /// <param name="Tracked">BatchWork rows created so far.</param>
-public sealed record BatchProgress(int Planned, int Tracked, int Answering, int Judging, int Done, int Failed, int Skipped)
+public sealed record BatchProgress(int Planned, int Tracked, int Answering, int Judging, int Done, int Failed)
 {
     /// <summary>Batches whose answers are all stored (being judged or done).</summary>
     public int Answered => Judging + Done;
@@ -125,8 +125,7 @@ public static class RunQueries
                 AtStage(BatchStage.Answering),
                 AtStage(BatchStage.Judging),
                 AtStage(BatchStage.Done),
-                AtStage(BatchStage.Failed),
-                AtStage(BatchStage.Skipped)),
+                AtStage(BatchStage.Failed)),
             answers, judgements, parseFailures, usage, usageByStage);
     }
 

@@ -95,7 +95,7 @@ public sealed class RunCoordinator(
         if (pendingPersonas) return null;
 
         var failures = await db.RunPersonas.AnyAsync(p => p.RunId == runId && p.Status == RunPersonaStatus.Failed, cancellationToken)
-            || await db.BatchWork.AnyAsync(w => w.RunId == runId && (w.Stage == BatchStage.Failed || w.Stage == BatchStage.Skipped), cancellationToken)
+            || await db.BatchWork.AnyAsync(w => w.RunId == runId && w.Stage == BatchStage.Failed, cancellationToken)
             || await db.Judgements.AnyAsync(j => j.RunId == runId && j.Score == null, cancellationToken);
         var status = failures ? RunStatus.CompletedWithFailures : RunStatus.Completed;
 
@@ -149,15 +149,14 @@ public sealed class RunCoordinator(
             .ExecuteUpdateAsync(s => s.SetProperty(p => p.UpdatedAt, now), cancellationToken);
 
         var work = db.BatchWork.Where(w => w.RunId == runId &&
-            (w.Stage == BatchStage.Answering || w.Stage == BatchStage.Judging || w.Stage == BatchStage.Skipped));
+            (w.Stage == BatchStage.Answering || w.Stage == BatchStage.Judging));
         if (stalledBefore is { } stalled) work = work.Where(w => w.LastProgressAt < stalled);
         var items = await work.Select(w => new { w.Id, w.RunPersonaId, w.BatchId, w.AgentId, w.Stage }).ToListAsync(cancellationToken);
         var ids = items.Select(i => i.Id).ToList();
         if (stalledBefore is null)
         {
             await db.BatchWork.Where(w => ids.Contains(w.Id)).ExecuteUpdateAsync(s => s
-                .SetProperty(w => w.Attempts, 0).SetProperty(w => w.LastProgressAt, now)
-                .SetProperty(w => w.Stage, w => w.Stage == BatchStage.Skipped ? BatchStage.Answering : w.Stage), cancellationToken);
+                .SetProperty(w => w.Attempts, 0).SetProperty(w => w.LastProgressAt, now), cancellationToken);
         }
         else
         {
@@ -172,8 +171,7 @@ public sealed class RunCoordinator(
 
         foreach (var item in items)
         {
-            await PublishNextAsync(publish, runId, item.RunPersonaId, item.BatchId, item.AgentId,
-                item.Stage == BatchStage.Skipped ? BatchStage.Answering : item.Stage, cancellationToken);
+            await PublishNextAsync(publish, runId, item.RunPersonaId, item.BatchId, item.AgentId, item.Stage, cancellationToken);
         }
 
         return personaIds.Count + items.Count;

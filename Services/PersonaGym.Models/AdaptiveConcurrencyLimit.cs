@@ -1,0 +1,138 @@
+namespace PersonaGym.Models;
+
+/// <summary>
+/// The concurrency law of one model: additive increase, multiplicative decrease (AIMD, as TCP congestion control),
+/// with a latency gradient. Not thread-safe; <see cref="ModelRateLimiter"/> calls it under its lock.
+/// </summary>
+/// <remarks>
+/// <para>Growth: +1 per successful call (the limit doubles per round trip) until the first overload, and afterwards
+/// again up to just below the in-flight level that last worked; above that level it probes by +1 per round trip
+/// (+1/limit per success). Calls made while far below the limit are not evidence that more would work, so they do not grow it.</para>
+/// <para>Back-off: an overload (429, 503/529, timeout) halves the limit; latency above <c>tolerance</c> × the best recent
+/// latency cuts it by a tenth or more, in proportion, but not below where it started. Only calls started after the last cut can cut again, so one burst of refusals is one
+/// congestion event, not one halving per refused call.</para>
+/// <para>A burst of errors with no success in between leaves the recovery level where the last working level put it, so
+/// the limit climbs back fast once the provider answers again.</para>
+/// </remarks>
+internal sealed class AdaptiveConcurrencyLimit
+{
+    internal const double OverloadBackoff = 0.5;
+    internal const double LatencyBackoff = 0.9;
+    internal const double RecoveryShare = 0.95;
+    private const int LatencySamplesBeforeJudging = 10;
+    private const double ShortLatencyWeight = 0.2;
+
+    private readonly int _ceiling;
+    private readonly int _latencyFloor;
+    private readonly double _tolerance;
+    private readonly bool _adaptive;
+    private double _limit;
+    private double _recoverTo = double.PositiveInfinity;
+    private int _bestInFlightThisEpoch;
+    private double? _shortLatency;
+    private double? _baselineLatency;
+    private int _latencySamples;
+
+    public AdaptiveConcurrencyLimit(bool adaptive, int initial, int ceiling, double tolerance)
+    {
+        _adaptive = adaptive;
+        _ceiling = Math.Max(1, ceiling);
+        _tolerance = tolerance;
+        _limit = Math.Clamp(initial, 1, _ceiling);
+        _latencyFloor = (int)_limit;
+    }
+
+    /// <summary>Calls allowed in flight now.</summary>
+    public int Limit => (int)_limit;
+
+    public int Ceiling => _ceiling;
+
+    /// <summary>Counts the cuts; a call remembers the epoch it started in.</summary>
+    public long Epoch { get; private set; }
+
+    /// <summary>Whether growth is held, e.g. because the provider's headers say few requests remain.</summary>
+    public bool GrowthHeld { get; set; }
+
+    /// <summary>A call that started in <paramref name="startEpoch"/> with <paramref name="inFlightAtStart"/> calls in flight (itself included) succeeded.</summary>
+    public void OnSuccess(TimeSpan latency, long startEpoch, int inFlightAtStart)
+    {
+        if (!_adaptive)
+        {
+            return;
+        }
+
+        var ms = Math.Max(0.001, latency.TotalMilliseconds);
+        var shortLatency = _shortLatency is { } s ? s + ShortLatencyWeight * (ms - s) : ms;
+        _shortLatency = shortLatency;
+        _latencySamples++;
+        if (_baselineLatency is not { } b || shortLatency <= b)
+        {
+            _baselineLatency = shortLatency;
+        }
+        else if (shortLatency > b * _tolerance && _limit <= _latencyFloor && startEpoch == Epoch)
+        {
+            // The baseline never drifts up on its own, or it would chase the queue we build. Still slow with no more
+            // calls in flight than at the start means the work changed (longer answers), not the queue: measure again
+            // from here, and search for the limit afresh.
+            _baselineLatency = shortLatency;
+            _recoverTo = double.PositiveInfinity;
+        }
+
+        if (startEpoch == Epoch)
+        {
+            _bestInFlightThisEpoch = Math.Max(_bestInFlightThisEpoch, inFlightAtStart);
+        }
+
+        if (_latencySamples >= LatencySamplesBeforeJudging && shortLatency > _baselineLatency * _tolerance)
+        {
+            if (startEpoch == Epoch && _limit > _latencyFloor)
+            {
+                // Slower answers mean a queue is building: cut in proportion to how much slower (a gradient, as
+                // Netflix's concurrency-limits), leave slow start and probe gently from here. Latency alone never
+                // takes the limit below where it started: answers of different lengths are slower without any queue.
+                var factor = Math.Clamp(_tolerance * _baselineLatency!.Value / shortLatency, OverloadBackoff, LatencyBackoff);
+                Cut(factor);
+                _limit = Math.Max(_limit, _latencyFloor);
+                _recoverTo = Math.Min(_recoverTo, _limit);
+            }
+
+            return;
+        }
+
+        if (GrowthHeld || inFlightAtStart < _limit * 0.5)
+        {
+            return;
+        }
+
+        _limit = Math.Min(_ceiling, _limit < _recoverTo ? _limit + 1 : _limit + 1 / _limit);
+    }
+
+    /// <summary>The provider refused or could not keep up with a call (429, 503, timeout).</summary>
+    public void OnOverload(long startEpoch)
+    {
+        if (!_adaptive || startEpoch != Epoch)
+        {
+            return;
+        }
+
+        // Recover fast up to just below the most calls that last worked together; with no success since the last cut
+        // (a burst of errors) the previous level stands.
+        if (_bestInFlightThisEpoch > 0)
+        {
+            _recoverTo = Math.Max(1, _bestInFlightThisEpoch * RecoveryShare);
+        }
+        else if (double.IsPositiveInfinity(_recoverTo))
+        {
+            _recoverTo = Math.Max(1, _limit * RecoveryShare);
+        }
+
+        Cut(OverloadBackoff);
+    }
+
+    private void Cut(double factor)
+    {
+        _limit = Math.Max(1, _limit * factor);
+        _bestInFlightThisEpoch = 0;
+        Epoch++;
+    }
+}

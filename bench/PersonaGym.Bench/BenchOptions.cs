@@ -1,0 +1,111 @@
+using System.Globalization;
+
+namespace PersonaGym.Bench;
+
+/// <summary>The harness's command line.</summary>
+public sealed record BenchOptions
+{
+    public const string Usage = """
+        Usage: dotnet run --project bench/PersonaGym.Bench -c Release -- [options]
+          --personas N          benchmark personas to run (default 50)
+          --judges N            judge models (default 2)
+          --latency S[,S…]      seconds every simulated model takes to answer; one run per value (default 0.5)
+          --capacity N          calls one model serves at once before answering 429 (default 64; 0 = unlimited)
+          --retry-after-ms MS   the wait each 429 asks for (default 1000)
+          --headers             send x-ratelimit-remaining-requests with every answer
+          --set KEY=VALUE       a setting for the run, as an environment variable (e.g. PersonaGym__Models__MaxConcurrency=32)
+          --repo DIR            the repository (default: found from the harness's location)
+          --trace FILE          sample the run's CPU with dotnet-trace into FILE (.nettrace; dotnet-trace on PATH)
+          --verbose             per-model counts and the run's output
+        Needs PERSONAGYM_BENCHMARK_DIR and a Release build of the CLI.
+        """;
+
+    public int Personas { get; init; } = 50;
+
+    public int Judges { get; init; } = 2;
+
+    public IReadOnlyList<TimeSpan> Latencies { get; init; } = [TimeSpan.FromSeconds(0.5)];
+
+    public int Capacity { get; init; } = 64;
+
+    public TimeSpan RetryAfter { get; init; } = TimeSpan.FromSeconds(1);
+
+    public bool RateLimitHeaders { get; init; }
+
+    public Dictionary<string, string> Settings { get; init; } = [];
+
+    public string? Repository { get; init; }
+
+    public bool Verbose { get; init; }
+
+    public string? Trace { get; init; }
+
+    /// <summary>The configured ceiling of calls in flight per model, if the run was given one.</summary>
+    public int? ConfiguredCeiling =>
+        Settings.TryGetValue("PersonaGym__Models__MaxConcurrency", out var value) && int.TryParse(value, out var ceiling) ? ceiling : null;
+
+    public static BenchOptions? Parse(string[] args)
+    {
+        var options = new BenchOptions();
+        for (var i = 0; i < args.Length; i++)
+        {
+            string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
+            try
+            {
+                options = args[i] switch
+                {
+                    "--personas" => options with { Personas = int.Parse(Next(), CultureInfo.InvariantCulture) },
+                    "--judges" => options with { Judges = int.Parse(Next(), CultureInfo.InvariantCulture) },
+                    "--latency" => options with { Latencies = Next().Split(',').Select(s => TimeSpan.FromSeconds(double.Parse(s, CultureInfo.InvariantCulture))).ToList() },
+                    "--capacity" => options with { Capacity = int.Parse(Next(), CultureInfo.InvariantCulture) },
+                    "--retry-after-ms" => options with { RetryAfter = TimeSpan.FromMilliseconds(double.Parse(Next(), CultureInfo.InvariantCulture)) },
+                    "--headers" => options with { RateLimitHeaders = true },
+                    "--set" => options with { Settings = new Dictionary<string, string>(options.Settings) { [Next().Split('=', 2)[0]] = args[i].Split('=', 2) is [_, var v] ? v : "" } },
+                    "--repo" => options with { Repository = Next() },
+                    "--verbose" => options with { Verbose = true },
+                    "--trace" => options with { Trace = Path.GetFullPath(Next()) },
+                    _ => throw new ArgumentException($"unknown option {args[i]}"),
+                };
+            }
+            catch (Exception ex) when (ex is ArgumentException or FormatException or OverflowException)
+            {
+                Console.Error.WriteLine(ex.Message);
+                return null;
+            }
+        }
+
+        return options.Personas > 0 && options.Judges > 0 && options.Capacity >= 0 ? options : null;
+    }
+}
+
+/// <summary>One measured run and the bound the simulated provider allows it.</summary>
+public sealed record BenchResult(BenchOptions Options, TimeSpan Latency, IReadOnlyDictionary<string, ModelTraffic> Traffic, double WallSeconds, double CpuSeconds, double PeakRssMb)
+{
+    public const string Header = "| personas | latency | capacity | ceiling | calls | 429s | wall s | bound s | wall ÷ bound | CPU ms/call | peak RSS MB |\n|---|---|---|---|---|---|---|---|---|---|---|";
+
+    public int Calls => Traffic.Values.Sum(t => t.Served);
+
+    public int Refused => Traffic.Values.Sum(t => t.Refused);
+
+    /// <summary>Calls each model may have in flight: the provider's capacity, or a configured ceiling below it.</summary>
+    public int Allowed => (Options.Capacity, Options.ConfiguredCeiling) switch
+    {
+        (0, { } ceiling) => ceiling,
+        (var capacity, { } ceiling) => Math.Min(capacity, ceiling),
+        (0, null) => int.MaxValue,
+        (var capacity, null) => capacity,
+    };
+
+    /// <summary>
+    /// The shortest the run can take: the busiest model's calls ÷ its allowed concurrency × latency, plus one
+    /// answer-then-exemplars-then-judge chain (the last batch cannot be judged before it is answered).
+    /// </summary>
+    public double BoundSeconds =>
+        Traffic.Values.Max(t => Math.Ceiling(t.Served / (double)Allowed)) * Latency.TotalSeconds + 3 * Latency.TotalSeconds;
+
+    public string Row() => string.Create(CultureInfo.InvariantCulture,
+        $"| {Options.Personas} | {Latency.TotalSeconds:0.###} s | {(Options.Capacity == 0 ? "∞" : Options.Capacity)} | {Options.ConfiguredCeiling?.ToString(CultureInfo.InvariantCulture) ?? "none"} | {Calls} | {Refused} ({100.0 * Refused / Math.Max(1, Calls + Refused):0.0} %) | {WallSeconds:0.0} | {(BoundSeconds > 0 ? BoundSeconds.ToString("0.0", CultureInfo.InvariantCulture) : "–")} | {(BoundSeconds > 0 ? (WallSeconds / BoundSeconds).ToString("0.00", CultureInfo.InvariantCulture) : "–")} | {1000 * CpuSeconds / Math.Max(1, Calls):0.00} | {PeakRssMb:0} |");
+
+    public string Detail() => string.Join('\n', Traffic.OrderBy(t => t.Key, StringComparer.Ordinal)
+        .Select(t => string.Create(CultureInfo.InvariantCulture, $"  {t.Key}: {t.Value.Served} served, {t.Value.Refused} refused, at most {t.Value.MaxInFlight} in flight")));
+}

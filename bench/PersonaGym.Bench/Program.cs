@@ -1,0 +1,111 @@
+using System.Diagnostics;
+using System.Globalization;
+using PersonaGym.Bench;
+
+// The throughput harness: a simulated OpenAI-compatible provider on loopback, and the benchmark question set
+// (PERSONAGYM_BENCHMARK_DIR) run through `personagym run` in one process against it. Prints calls, wall time, the
+// bound the provider allows, wall ÷ bound, CPU ms per call and peak RSS. Numbers, not assertions. See bench/README.md.
+var options = BenchOptions.Parse(args);
+if (options is null)
+{
+    Console.Error.WriteLine(BenchOptions.Usage);
+    return 2;
+}
+
+var benchmark = Environment.GetEnvironmentVariable("PERSONAGYM_BENCHMARK_DIR");
+if (string.IsNullOrWhiteSpace(benchmark) || !File.Exists(Path.Combine(benchmark, "personas.json")))
+{
+    Console.Error.WriteLine("Set PERSONAGYM_BENCHMARK_DIR to the original benchmark folder (personas.json, questions/); it is not part of the repository.");
+    return 2;
+}
+
+var repo = options.Repository ?? FindRepository();
+var cli = Path.Combine(repo, "Services/PersonaGym.Cli/bin/Release/net10.0/personagym.dll");
+if (!File.Exists(cli))
+{
+    Console.Error.WriteLine($"Build the CLI first: dotnet build {Path.Combine(repo, "Services/PersonaGym.Cli")} -c Release");
+    return 2;
+}
+
+var work = Directory.CreateTempSubdirectory("personagym-bench-").FullName;
+try
+{
+    // The question set is imported once, outside the measurement.
+    var template = Path.Combine(work, "template.db");
+    var (importCode, importOut) = await RunAsync("dotnet", [cli, "benchmark", "import", benchmark, "--db", template], new Dictionary<string, string>());
+    if (importCode != 0)
+    {
+        Console.Error.WriteLine("Importing the benchmark failed:\n" + importOut);
+        return 1;
+    }
+
+    Console.WriteLine(BenchResult.Header);
+    foreach (var latency in options.Latencies)
+    {
+        var settings = new SimulatorSettings(
+            new Dictionary<string, TimeSpan>(),
+            latency,
+            options.Capacity,
+            options.RetryAfter,
+            options.RateLimitHeaders);
+        await using var simulator = await ProviderSimulator.StartAsync(settings);
+        var db = Path.Combine(work, $"run-{Guid.NewGuid():N}.db");
+        File.Copy(template, db);
+        var spec = (string model) => $"openai:{model}@{simulator.BaseAddress}";
+        string[] run =
+        [
+            cli, "run", "--question-set", "personagym-benchmark-v1", "--limit", options.Personas.ToString(CultureInfo.InvariantCulture),
+            "--agent", spec("bench-agent"), "--exemplar-writer", spec("bench-writer"),
+            .. Enumerable.Range(1, options.Judges).SelectMany(j => new[] { "--judge", spec($"bench-judge-{j}") }),
+            "--db", db, "--output", Path.Combine(work, "result.json"),
+        ];
+
+        var timing = Path.Combine(work, "time.txt");
+        var environment = new Dictionary<string, string>(options.Settings) { ["DOTNET_gcServer"] = "0" };
+        // With --trace the run is sampled by dotnet-trace (its CPU and RSS then include the tracer's share).
+        string[] command = options.Trace is { } trace
+            ? ["dotnet-trace", "collect", "--profile", "dotnet-sampled-thread-time", "-o", trace, "--", "dotnet", .. run]
+            : ["dotnet", .. run];
+        var (code, output) = await RunAsync("/usr/bin/time", ["-f", "%e %U %S %M", "-o", timing, .. command], environment);
+        if (code != 0)
+        {
+            Console.Error.WriteLine($"The run failed (exit {code}):\n{output}");
+            return 1;
+        }
+
+        var measured = File.ReadAllText(timing).Trim().Split(' ').Select(v => double.Parse(v, CultureInfo.InvariantCulture)).ToArray();
+        var result = new BenchResult(options, latency, simulator.Traffic.ToDictionary(p => p.Key, p => p.Value),
+            WallSeconds: measured[0], CpuSeconds: measured[1] + measured[2], PeakRssMb: measured[3] / 1024);
+        Console.WriteLine(result.Row());
+        if (options.Verbose)
+        {
+            Console.WriteLine(result.Detail());
+            Console.WriteLine(output);
+        }
+    }
+
+    return 0;
+}
+finally
+{
+    Directory.Delete(work, recursive: true);
+}
+
+static async Task<(int Code, string Output)> RunAsync(string file, IEnumerable<string> arguments, IReadOnlyDictionary<string, string> environment)
+{
+    var start = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true };
+    foreach (var argument in arguments) start.ArgumentList.Add(argument);
+    foreach (var (key, value) in environment) start.Environment[key] = value;
+    using var process = Process.Start(start)!;
+    var stdout = process.StandardOutput.ReadToEndAsync();
+    var stderr = process.StandardError.ReadToEndAsync();
+    await process.WaitForExitAsync();
+    return (process.ExitCode, await stdout + await stderr);
+}
+
+static string FindRepository()
+{
+    var folder = new DirectoryInfo(AppContext.BaseDirectory);
+    while (folder is not null && !File.Exists(Path.Combine(folder.FullName, "PersonaGym.sln"))) folder = folder.Parent;
+    return folder?.FullName ?? throw new InvalidOperationException("Run the harness from inside the repository, or pass --repo.");
+}

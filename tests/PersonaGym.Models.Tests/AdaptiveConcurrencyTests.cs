@@ -1,0 +1,264 @@
+using System.Diagnostics.Metrics;
+using Microsoft.Extensions.AI;
+using Microsoft.Extensions.Time.Testing;
+using PersonaGym.Models.Tests.Support;
+
+namespace PersonaGym.Models.Tests;
+
+/// <summary>Each model's concurrency, learnt from its provider, on a fake clock against a simulated provider.</summary>
+public class AdaptiveConcurrencyTests
+{
+    private static readonly TimeSpan Latency = TimeSpan.FromMilliseconds(500);
+
+    private static ModelPipelineSettings Settings(int? maxConcurrency = null, int initial = 4, bool adaptive = true) =>
+        new(MaxAttempts: 4, BaseDelay: TimeSpan.FromSeconds(1), MaxDelay: TimeSpan.FromSeconds(30), MaxConcurrency: maxConcurrency,
+            RequestsPerMinute: null, TokensPerMinute: null, Timeout: TimeSpan.FromMinutes(5), CacheEnabled: false,
+            AdaptiveConcurrency: adaptive, InitialConcurrency: initial);
+
+    private static ModelCallException TooManyRequests(TimeSpan? retryAfter = null) =>
+        new("openai:sim", ModelFailureKind.RateLimited, 429, "rate limited", retryAfter);
+
+    [Fact]
+    public void With_no_concurrency_configured_it_converges_near_the_providers_hidden_capacity()
+    {
+        var time = new FakeTimeProvider();
+        var provider = new SimulatedProvider(time) { Capacity = 40 };
+        var limiter = new ModelRateLimiter(Settings(), time);
+
+        var start = time.GetUtcNow();
+        provider.Run(limiter, TimeSpan.FromSeconds(120));
+
+        var settled = provider.MeanLimitSince(start + TimeSpan.FromSeconds(20));
+        Assert.InRange(settled, 0.8 * 40, 41);
+        Assert.Equal(40, provider.MaxInFlight);
+        // Served calls per second, against the 80/s the provider can give at 0.5 s each.
+        var servedPerSecond = provider.Succeeded / 120.0;
+        Assert.True(servedPerSecond >= 0.85 * 80, $"served {servedPerSecond:F1} calls/s of 80");
+        Assert.True(provider.Refused < 0.02 * provider.Succeeded, $"{provider.Refused} refused of {provider.Succeeded} served");
+    }
+
+    [Fact]
+    public void A_provider_that_queues_instead_of_refusing_is_found_by_its_rising_latency()
+    {
+        // vLLM-like: 16 slots; more calls wait in its queue, so latency grows with load and nothing is refused.
+        var time = new FakeTimeProvider();
+        var provider = new SimulatedProvider(time) { Latency = inFlight => Latency * Math.Max(1.0, inFlight / 16.0) };
+        var limiter = new ModelRateLimiter(Settings(), time);
+
+        var start = time.GetUtcNow();
+        provider.Run(limiter, TimeSpan.FromSeconds(120));
+
+        // Tolerance 2 lets latency double before cutting: the limit settles between the slots and twice the slots,
+        // with the provider busy (throughput near its 32 calls/s) but not drowned in queued work.
+        Assert.InRange(provider.MeanLimitSince(start + TimeSpan.FromSeconds(20)), 16, 2.2 * 16);
+        Assert.True(provider.Succeeded / 120.0 >= 0.9 * 32, $"served {provider.Succeeded / 120.0:F1} calls/s of 32");
+        // The search doubles per round trip and latency reports a round trip late, so it overshoots once, boundedly.
+        Assert.True(provider.MaxInFlight <= 4 * 16, $"the provider had {provider.MaxInFlight} in flight");
+    }
+
+    [Fact]
+    public void A_429_halves_the_limit_once_for_a_burst_of_refusals()
+    {
+        var time = new FakeTimeProvider();
+        var limiter = new ModelRateLimiter(Settings(initial: 16), time);
+        var leases = Enumerable.Range(0, 16).Select(_ => limiter.TryEnter()!).ToList();
+        Assert.Null(limiter.TryEnter());
+
+        leases[0].Failed(TooManyRequests());
+        Assert.Equal(8, limiter.Current.Limit);
+
+        // Refusals of calls started before the cut are the same congestion event.
+        leases[1].Failed(TooManyRequests());
+        leases[2].Failed(TooManyRequests());
+        Assert.Equal(8, limiter.Current.Limit);
+        Assert.Equal(13, limiter.Current.InFlight);
+        Assert.Null(limiter.TryEnter());
+    }
+
+    [Fact]
+    public async Task After_a_429_with_retry_after_no_call_starts_until_the_wait_is_over()
+    {
+        var time = new FakeTimeProvider();
+        var limiter = new ModelRateLimiter(Settings(initial: 4), time);
+        var refused = limiter.TryEnter()!;
+        refused.Failed(TooManyRequests(TimeSpan.FromSeconds(5)));
+
+        Assert.Null(limiter.TryEnter());
+        var waiting = limiter.EnterAsync(CancellationToken.None).AsTask();
+        time.Advance(TimeSpan.FromSeconds(4.9));
+        await Task.Delay(50);
+        Assert.False(waiting.IsCompleted);
+        Assert.NotNull(limiter.Current.HeldFor);
+
+        time.Advance(TimeSpan.FromSeconds(0.1));
+        using var lease = await waiting.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal(1, limiter.Current.InFlight);
+    }
+
+    [Fact]
+    public void A_configured_max_concurrency_is_a_ceiling_the_limit_never_passes()
+    {
+        var time = new FakeTimeProvider();
+        var provider = new SimulatedProvider(time) { Capacity = 1000 };
+        var limiter = new ModelRateLimiter(Settings(maxConcurrency: 10), time);
+
+        provider.Run(limiter, TimeSpan.FromSeconds(30));
+
+        Assert.Equal(10, provider.Limits.Max(l => l.Limit));
+        Assert.Equal(10, provider.MaxInFlight);
+        Assert.Equal(10, limiter.Current.Ceiling);
+    }
+
+    [Fact]
+    public void After_a_burst_of_errors_the_limit_climbs_back_within_seconds()
+    {
+        var time = new FakeTimeProvider();
+        var provider = new SimulatedProvider(time) { Capacity = 40 };
+        var limiter = new ModelRateLimiter(Settings(), time);
+        provider.Run(limiter, TimeSpan.FromSeconds(30));
+
+        provider.Outage = true;
+        provider.Run(limiter, TimeSpan.FromSeconds(10));
+        Assert.True(limiter.Current.Limit <= 2, $"limit {limiter.Current.Limit} during the outage");
+
+        provider.Outage = false;
+        var recovered = time.GetUtcNow();
+        provider.Run(limiter, TimeSpan.FromSeconds(10));
+
+        var firstNearCapacity = provider.Limits.First(l => l.At >= recovered && l.Limit >= 0.8 * 40).At;
+        Assert.True(firstNearCapacity - recovered <= TimeSpan.FromSeconds(5), $"took {firstNearCapacity - recovered} to recover");
+    }
+
+    [Fact]
+    public void With_adaptation_off_the_configured_concurrency_is_fixed()
+    {
+        var time = new FakeTimeProvider();
+        var limiter = new ModelRateLimiter(Settings(maxConcurrency: 6, adaptive: false), time);
+        var leases = Enumerable.Range(0, 6).Select(_ => limiter.TryEnter()!).ToList();
+
+        leases[0].Failed(TooManyRequests());
+        foreach (var lease in leases.Skip(1))
+        {
+            lease.Succeeded();
+        }
+
+        Assert.Equal(6, limiter.Current.Limit);
+    }
+
+    [Fact]
+    public async Task Headers_saying_no_requests_remain_hold_new_calls_until_the_window_resets()
+    {
+        var time = new FakeTimeProvider();
+        var limiter = new ModelRateLimiter(Settings(initial: 4), time);
+
+        limiter.Observe(new ProviderRateLimits(RemainingRequests: 0, RequestsReset: TimeSpan.FromSeconds(2), RemainingTokens: 5000, TokensReset: null, RetryAfter: null));
+
+        Assert.Null(limiter.TryEnter());
+        var waiting = limiter.EnterAsync(CancellationToken.None).AsTask();
+        time.Advance(TimeSpan.FromSeconds(1));
+        await Task.Delay(50);
+        Assert.False(waiting.IsCompleted);
+        time.Advance(TimeSpan.FromSeconds(1));
+        (await waiting.WaitAsync(TimeSpan.FromSeconds(10))).Dispose();
+    }
+
+    [Fact]
+    public void Headers_saying_few_requests_remain_stop_the_limit_growing()
+    {
+        var time = new FakeTimeProvider();
+        var limiter = new ModelRateLimiter(Settings(initial: 4), time);
+        limiter.Observe(new ProviderRateLimits(RemainingRequests: 3, RequestsReset: TimeSpan.FromSeconds(30), RemainingTokens: null, TokensReset: null, RetryAfter: null));
+
+        for (var i = 0; i < 20; i++)
+        {
+            var leases = Enumerable.Range(0, limiter.Current.Limit).Select(_ => limiter.TryEnter()!).ToList();
+            leases.ForEach(l => l.Succeeded());
+        }
+
+        Assert.Equal(4, limiter.Current.Limit);
+    }
+
+    [Fact]
+    public void OpenAI_and_Anthropic_rate_limit_headers_are_read()
+    {
+        var now = new DateTimeOffset(2026, 1, 1, 12, 0, 0, TimeSpan.Zero);
+        var openai = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase)
+        {
+            ["x-ratelimit-remaining-requests"] = "59", ["x-ratelimit-reset-requests"] = "1m0.5s",
+            ["x-ratelimit-remaining-tokens"] = "149000", ["x-ratelimit-reset-tokens"] = "20ms",
+            ["retry-after-ms"] = "1500", ["retry-after"] = "2",
+        };
+        var anthropic = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase)
+        {
+            ["anthropic-ratelimit-requests-remaining"] = "0", ["anthropic-ratelimit-requests-reset"] = "2026-01-01T12:00:07Z",
+            ["anthropic-ratelimit-input-tokens-remaining"] = "9000", ["anthropic-ratelimit-input-tokens-reset"] = "2026-01-01T12:00:03Z",
+            ["anthropic-ratelimit-output-tokens-remaining"] = "400", ["anthropic-ratelimit-output-tokens-reset"] = "2026-01-01T12:00:09Z",
+            ["retry-after"] = "7",
+        };
+
+        var fromOpenAI = ProviderRateLimits.From(n => openai.GetValueOrDefault(n), 429, now);
+        var fromAnthropic = ProviderRateLimits.From(n => anthropic.GetValueOrDefault(n), 429, now);
+        var fromSuccess = ProviderRateLimits.From(n => openai.GetValueOrDefault(n), 200, now);
+
+        Assert.Equal(new ProviderRateLimits(59, TimeSpan.FromSeconds(60.5), 149000, TimeSpan.FromMilliseconds(20), TimeSpan.FromMilliseconds(1500)), fromOpenAI);
+        Assert.Equal(new ProviderRateLimits(0, TimeSpan.FromSeconds(7), 400, TimeSpan.FromSeconds(9), TimeSpan.FromSeconds(7)), fromAnthropic);
+        Assert.Null(fromSuccess.RetryAfter);
+        Assert.Null(ProviderRateLimits.Duration("soon"));
+    }
+
+    [Fact]
+    public async Task Rate_limit_headers_of_an_openai_compatible_server_reach_the_models_limiter_through_the_sdk()
+    {
+        const string completion = """
+            {"id":"c","object":"chat.completion","created":1700000000,"model":"m",
+             "choices":[{"index":0,"message":{"role":"assistant","content":"answer"},"finish_reason":"stop"}],
+             "usage":{"prompt_tokens":3,"completion_tokens":2,"total_tokens":5}}
+            """;
+        await using var server = await StubServer.StartAsync((_, context) => StubServer.WriteJsonAsync(context, 200, completion,
+            ("x-ratelimit-remaining-requests", "0"), ("x-ratelimit-reset-requests", "30s")));
+        var time = new FakeTimeProvider();
+        await using var pipeline = new ModelPipelineFactory(TestModels.Clients(TestModels.Configuration()), TestModels.FastOptions(), null, new ListRecorder(), null, time);
+        var spec = $"openai:m@{server.BaseAddress}v1";
+        var client = pipeline.GetChatClient(spec);
+
+        await client.GetResponseAsync("first");
+        var second = client.GetResponseAsync("second");
+        await Task.Delay(100);
+
+        Assert.False(second.IsCompleted);
+        Assert.Equal(1, server.Count);
+        Assert.Equal(TimeSpan.FromSeconds(30), pipeline.Concurrency()[spec].HeldFor);
+        time.Advance(TimeSpan.FromSeconds(30));
+        await second.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal(2, server.Count);
+    }
+
+    [Fact]
+    public async Task Each_models_current_limit_is_queryable_and_published_as_a_metric()
+    {
+        var offline = new CallbackChatClient((_, _, _) => Task.FromResult(new ChatResponse(new ChatMessage(ChatRole.Assistant, "ok"))));
+        var options = TestModels.FastOptions();
+        options.MaxConcurrency = null;
+        options.InitialConcurrency = 3;
+        await using var pipeline = new ModelPipelineFactory(TestModels.Clients(TestModels.Configuration(), _ => offline), options, null, new ListRecorder(), null, new FakeTimeProvider());
+        await pipeline.GetChatClient("offline:sim").GetResponseAsync("q");
+
+        var measured = new List<(int Value, string? Model)>();
+        using var listener = new MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Name == "PersonaGym" && instrument.Name == ModelPipelineFactory.ConcurrencyLimitInstrument)
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<int>((_, value, tags, _) =>
+            measured.Add((value, tags.ToArray().FirstOrDefault(t => t.Key == "gen_ai.request.model").Value as string)));
+        listener.Start();
+        listener.RecordObservableInstruments();
+
+        var current = pipeline.Concurrency()["offline:sim"];
+        Assert.Equal((3, ModelRateLimiter.UnconfiguredCeiling, 0), (current.Limit, current.Ceiling, current.InFlight));
+        Assert.Contains((3, "offline:sim"), measured);
+    }
+}
