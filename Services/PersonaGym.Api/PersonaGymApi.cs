@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using MassTransit;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
+using PersonaGym.Api.Security;
 using PersonaGym.Core.Reports;
 using PersonaGym.Data;
 using PersonaGym.Pipeline;
@@ -21,10 +22,13 @@ public static class PersonaGymApi
 
     public static IEndpointRouteBuilder MapPersonaGymApi(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/", LandingPage.RenderAsync).ExcludeFromDescription();
+        app.MapGet("/", LandingPage.RenderAsync).ExcludeFromDescription().RequireAuthorization(PersonaGymPolicies.Read);
 
-        var runs = app.MapGroup("/api/runs").WithTags("Runs");
+        // Reading needs the reader role; what spends money (submit, resume, cancel, budgets) the operator role.
+        var runs = app.MapGroup("/api/runs").WithTags("Runs").RequireAuthorization(PersonaGymPolicies.Read);
         runs.MapPost("/", SubmitAsync)
+            .RequireAuthorization(PersonaGymPolicies.Operate)
+            .RequireRateLimiting(PersonaGymPolicies.Submissions)
             .WithName("SubmitRun")
             .WithSummary("Submit a run; validated completely before anything is stored or called.")
             .Accepts<RunRequest>("application/json")
@@ -43,11 +47,13 @@ public static class PersonaGymApi
             .Produces(StatusCodes.Status200OK, contentType: ResultsContentType)
             .ProducesProblem(StatusCodes.Status404NotFound);
         runs.MapPost("/{id:guid}/resume", ResumeAsync).WithName("ResumeRun")
+            .RequireAuthorization(PersonaGymPolicies.Operate)
+            .RequireRateLimiting(PersonaGymPolicies.Submissions)
             .WithSummary("Resume a stopped, failed or interrupted run, optionally with new budgets; stored work is never redone.");
 
-        app.MapGet("/api/question-sets", ListQuestionSetsAsync).WithTags("Question sets").WithName("ListQuestionSets")
+        app.MapGet("/api/question-sets", ListQuestionSetsAsync).RequireAuthorization(PersonaGymPolicies.Read).WithTags("Question sets").WithName("ListQuestionSets")
             .WithSummary("Stored question sets: imported benchmarks and sets generated for runs.");
-        app.MapGet("/api/leaderboard", GetLeaderboardAsync).WithTags("Leaderboard").WithName("GetLeaderboard")
+        app.MapGet("/api/leaderboard", GetLeaderboardAsync).RequireAuthorization(PersonaGymPolicies.Read).WithTags("Leaderboard").WithName("GetLeaderboard")
             .WithSummary("Every model under test of every run, best PersonaScore first; compare only within a question set.");
         return app;
     }

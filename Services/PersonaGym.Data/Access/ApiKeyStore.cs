@@ -12,6 +12,9 @@ public sealed record ApiKeyInfo(Guid Id, string Name, ApiKeyRole Role, string Pr
     internal static ApiKeyInfo Of(ApiKey key) => new(key.Id, key.Name, key.Role, key.Prefix, key.CreatedAt, key.RevokedAt);
 }
 
+/// <summary>A key operation that cannot be done as asked; the message says why, for the user.</summary>
+public sealed class ApiKeyException(string message) : Exception(message);
+
 /// <summary>A new key: <see cref="Secret"/> is shown once and stored nowhere.</summary>
 public sealed record CreatedApiKey(ApiKeyInfo Key, string Secret)
 {
@@ -52,7 +55,7 @@ public static class ApiKeyStore
 
     public static async Task<CreatedApiKey> CreateAsync(PersonaGymDbContext db, string name, ApiKeyRole role, TimeProvider? time = null, CancellationToken cancellationToken = default)
     {
-        if (ValidateName(name) is { } problem) throw new ArgumentException(problem, nameof(name));
+        if (ValidateName(name) is { } problem) throw new ApiKeyException(problem);
         var secret = NewSecret();
         var key = await AddAsync(db, name.Trim(), role, secret, time ?? TimeProvider.System, cancellationToken);
         return new CreatedApiKey(ApiKeyInfo.Of(key), secret);
@@ -66,7 +69,7 @@ public static class ApiKeyStore
     public static async Task<bool> EnsureAsync(PersonaGymDbContext db, string name, ApiKeyRole role, string secret, TimeProvider? time = null, CancellationToken cancellationToken = default)
     {
         if (secret.Length < MinimumKeyLength || secret.Any(c => char.IsControl(c) || char.IsWhiteSpace(c)))
-            throw new ArgumentException($"a configured Api key needs at least {MinimumKeyLength} characters and no spaces or control characters", nameof(secret));
+            throw new ApiKeyException($"a configured Api key needs at least {MinimumKeyLength} characters and no spaces or control characters");
         var hash = HashOf(secret);
         if (await db.ApiKeys.AnyAsync(k => k.Hash == hash, cancellationToken)) return false;
         try
@@ -103,7 +106,7 @@ public static class ApiKeyStore
     /// characters), or a name. Several active keys matching one reference are refused, so a revoke never hits
     /// more than the caller meant.
     /// </summary>
-    /// <exception cref="ArgumentException">No key, or more than one active key, matches.</exception>
+    /// <exception cref="ApiKeyException">No key, or more than one active key, matches.</exception>
     public static async Task<ApiKeyInfo> RevokeAsync(PersonaGymDbContext db, string reference, TimeProvider? time = null, CancellationToken cancellationToken = default)
     {
         var text = reference.Trim();
@@ -111,9 +114,9 @@ public static class ApiKeyStore
         var matches = Guid.TryParse(text, out var id)
             ? all.Where(k => k.Id == id).ToList()
             : all.Where(k => k.Name == text || (text.Length >= 8 && k.Prefix.StartsWith(text, StringComparison.Ordinal))).ToList();
-        if (matches.Count == 0) throw new ArgumentException($"no key '{text}' (list them with `personagym keys list`)", nameof(reference));
+        if (matches.Count == 0) throw new ApiKeyException($"no key '{text}' (list them with `personagym keys list`)");
         var active = matches.Where(k => k.RevokedAt is null).ToList();
-        if (active.Count > 1) throw new ArgumentException($"'{text}' matches {active.Count} active keys; name one by its id or prefix", nameof(reference));
+        if (active.Count > 1) throw new ApiKeyException($"'{text}' matches {active.Count} active keys; name one by its id or prefix");
         var key = active.SingleOrDefault() ?? matches[0];
         if (key.RevokedAt is null)
         {
