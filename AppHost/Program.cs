@@ -17,7 +17,9 @@ var api = builder.AddProject<Projects.PersonaGym_Api>("api")
     .WithExternalHttpEndpoints()
     .WithHttpHealthCheck("/health")
     .WithInfrastructure(infrastructure)
-    .WithModelSettings(models);
+    .WithModelSettings(models)
+    // A first operator key for the Api (Parameters:api-key; see ApiAccessExtensions.cs).
+    .WithBootstrapApiKey();
 
 builder.AddProject<Projects.PersonaGym_QuestionGenerator>("question-generator")
     .WithHttpHealthCheck("/health")

@@ -32,6 +32,8 @@ public sealed class DistributedRunTests(DistributedRunTests.SystemFixture system
         public Task DisposeAsync() => _inner.DisposeAsync();
 
         public string DescribeResources() => _inner.DescribeResources();
+
+        public HttpClient ApiClient() => _inner.ApiClient();
     }
 
     private static readonly TimeSpan RunTimeout = TimeSpan.FromMinutes(4);
@@ -88,7 +90,7 @@ public sealed class DistributedRunTests(DistributedRunTests.SystemFixture system
     [Fact]
     public async Task A_run_submitted_to_the_api_completes_with_scores_equal_to_a_recomputation_from_the_database()
     {
-        var client = new ServerClient(system.App.CreateHttpClient("api"));
+        var client = new ServerClient(system.ApiClient());
 
         var accepted = await client.SubmitAsync(Request("distributed", personas: 3, questionsPerTask: 2), CancellationToken.None);
         var finished = await WaitForRunAsync(client, accepted.Id);
@@ -125,7 +127,7 @@ public sealed class DistributedRunTests(DistributedRunTests.SystemFixture system
     [Fact]
     public async Task Killing_a_judge_replica_mid_run_still_completes_with_one_judgement_per_answer_and_judge()
     {
-        var client = new ServerClient(system.App.CreateHttpClient("api"));
+        var client = new ServerClient(system.ApiClient());
         var judges = await JudgeProcessIdsAsync();
         Assert.Equal(2, judges.Count);
 

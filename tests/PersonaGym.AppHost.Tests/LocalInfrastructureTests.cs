@@ -51,6 +51,19 @@ public sealed class LocalInfrastructureTests(LocalInfrastructureAppFixture fixtu
     }
 
     [Fact]
+    public async Task ApiRefusesRequestsWithoutAKeyAndAcceptsTheBootstrapKey()
+    {
+        using var anonymous = fixture.App.CreateHttpClient("api");
+        using var withKey = fixture.ApiClient();
+
+        using var refused = await anonymous.GetAsync("/api/runs");
+        using var accepted = await withKey.GetAsync("/api/runs");
+
+        Assert.Equal(System.Net.HttpStatusCode.Unauthorized, refused.StatusCode);
+        Assert.Equal(System.Net.HttpStatusCode.OK, accepted.StatusCode);
+    }
+
+    [Fact]
     public async Task PersonaGymConnectionStringOpensThePersonaGymDatabase()
     {
         var connectionString = await fixture.App.GetConnectionStringAsync("personagym");

@@ -63,7 +63,8 @@ public static class ApiKeyStore
 
     /// <summary>
     /// Makes sure a key configured outside the database (the AppHost's bootstrap key) exists as an operator key.
-    /// A key of that secret that was revoked stays revoked: revocation wins over configuration.
+    /// A key of that secret that was revoked stays revoked: revocation wins over configuration. Active keys of the
+    /// same name with another secret (an earlier configured key) are revoked.
     /// </summary>
     /// <returns>True when the key was added now.</returns>
     public static async Task<bool> EnsureAsync(PersonaGymDbContext db, string name, ApiKeyRole role, string secret, TimeProvider? time = null, CancellationToken cancellationToken = default)
@@ -74,7 +75,11 @@ public static class ApiKeyStore
         if (await db.ApiKeys.AnyAsync(k => k.Hash == hash, cancellationToken)) return false;
         try
         {
-            await AddAsync(db, name, role, secret, time ?? TimeProvider.System, cancellationToken);
+            var clock = time ?? TimeProvider.System;
+            // A changed configured key replaces the one configured before it under the same name.
+            var replaced = await db.ApiKeys.Where(k => k.Name == name && k.RevokedAt == null).ToListAsync(cancellationToken);
+            foreach (var old in replaced) old.RevokedAt = clock.GetUtcNow();
+            await AddAsync(db, name, role, secret, clock, cancellationToken);
             return true;
         }
         catch (DbUpdateException)
