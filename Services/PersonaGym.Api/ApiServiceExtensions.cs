@@ -17,6 +17,7 @@ public static class ApiServiceExtensions
             if (context.Exception is BadHttpRequestException bad) context.ProblemDetails.Detail = bad.Message;
         });
         builder.Services.AddOpenApi();
+        builder.AddRequestBodyLimit();
         builder.Services.ConfigureHttpJsonOptions(options =>
         {
             // Must match PersonaGymJson.Options: enums by name, NaN and infinities allowed rather than failing a response.

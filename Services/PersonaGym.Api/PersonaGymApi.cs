@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using MassTransit;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
 using PersonaGym.Api.Security;
 using PersonaGym.Core.Reports;
 using PersonaGym.Data;
@@ -59,12 +60,21 @@ public static class PersonaGymApi
     }
 
     private static async Task<Results<Accepted<RunAccepted>, ValidationProblem, ProblemHttpResult>> SubmitAsync(
-        HttpRequest http, RunSubmitter submitter, IPublishEndpoint publish, IDbContextFactory<PersonaGymDbContext> contexts, CancellationToken ct)
+        HttpRequest http, RunSubmitter submitter, IPublishEndpoint publish, IDbContextFactory<PersonaGymDbContext> contexts,
+        IOptions<RunLimits> limits, CancellationToken ct)
     {
+        if (RequestBodyLimit.Exceeded(http, limits.Value.MaxRequestBodyBytes) is { } tooLarge) return tooLarge;
         if (!http.HasJsonContentType())
         {
             return TypedResults.Problem(statusCode: StatusCodes.Status415UnsupportedMediaType, title: "A run request is JSON",
                 detail: "Send the run request with Content-Type: application/json.");
+        }
+
+        if (http.GetTypedHeaders().ContentType?.Charset is { Length: > 0 } charset &&
+            !charset.Equals("utf-8", StringComparison.OrdinalIgnoreCase) && !charset.Equals("\"utf-8\"", StringComparison.OrdinalIgnoreCase))
+        {
+            return TypedResults.Problem(statusCode: StatusCodes.Status415UnsupportedMediaType, title: "A run request is UTF-8 JSON",
+                detail: $"The charset '{charset}' is not accepted: send the run request as UTF-8.");
         }
 
         RunRequest? request;
