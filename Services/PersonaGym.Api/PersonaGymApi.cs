@@ -21,6 +21,9 @@ public static class PersonaGymApi
 {
     public const string ResultsContentType = "application/json";
 
+    /// <summary>How long a submission waits for the broker to take a new run's first messages.</summary>
+    private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(10);
+
     public static IEndpointRouteBuilder MapPersonaGymApi(this IEndpointRouteBuilder app)
     {
         app.MapGet("/", LandingPage.RenderAsync).ExcludeFromDescription().RequireAuthorization(PersonaGymPolicies.Read);
@@ -102,8 +105,21 @@ public static class PersonaGymApi
         }
 
         var runId = await submitter.CreateAsync(plan, ct);
-        // The run is stored: publish its first messages even if the client has gone away meanwhile.
-        await submitter.StartAsync(runId, publish, CancellationToken.None);
+        // The run is stored: publish its first messages even if the client has gone away meanwhile. A broker that does
+        // not take them in time is no failure of the submission: the sweeper publishes a stored run's unstarted
+        // personas again once it is reachable, so the answer stays "accepted" and never hangs.
+        using (var startTimeout = new CancellationTokenSource(StartTimeout))
+        {
+            try
+            {
+                await submitter.StartAsync(runId, publish, startTimeout.Token);
+            }
+            catch (Exception e) when (e is not OperationCanceledException || startTimeout.IsCancellationRequested)
+            {
+                http.HttpContext.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(PersonaGymApi))
+                    .LogWarning(e, "Run {RunId} is stored but its first messages could not be published; the sweeper will publish them", runId);
+            }
+        }
 
         await using var db = await contexts.CreateDbContextAsync(ct);
         var name = await db.Runs.AsNoTracking().Where(r => r.Id == runId).Select(r => r.Name).SingleAsync(ct);

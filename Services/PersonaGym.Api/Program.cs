@@ -24,6 +24,7 @@ app.UsePersonaGymSecurity();
 app.MapDefaultEndpoints();
 app.MapOpenApi().AllowAnonymous();
 app.MapPersonaGymApi();
+app.MapPersonaGymCaller();
 
 app.Run();
 

@@ -30,6 +30,7 @@ public sealed class AccessControlTests(ApiHost host) : IClassFixture<ApiHost>
         { "GET", $"/api/runs/{SomeRun}/validity", "reader" },
         { "GET", "/api/question-sets", "reader" },
         { "GET", "/api/leaderboard", "reader" },
+        { "GET", "/api/me", "reader" },
         { "POST", "/api/runs", "operator" },
         { "POST", $"/api/runs/{SomeRun}/resume", "operator" },
     };
@@ -81,6 +82,20 @@ public sealed class AccessControlTests(ApiHost host) : IClassFixture<ApiHost>
             // Allowed: the answer is the endpoint's own (a page, a list, or 404 for the made-up run id).
             Assert.True(response.StatusCode is HttpStatusCode.OK or HttpStatusCode.NotFound, $"{method} {path}: {(int)response.StatusCode}");
         }
+    }
+
+    [Fact]
+    public async Task The_caller_endpoint_names_the_key_and_its_roles()
+    {
+        using var reader = host.ClientWith(await host.CreateKeyAsync("who-reads", ApiKeyRole.Reader));
+        using var operatorClient = host.Client();
+
+        using var readerJson = JsonDocument.Parse(await reader.GetStringAsync("/api/me"));
+        using var operatorJson = JsonDocument.Parse(await operatorClient.GetStringAsync("/api/me"));
+
+        Assert.Equal("who-reads", readerJson.RootElement.GetProperty("name").GetString());
+        Assert.Equal(["reader"], readerJson.RootElement.GetProperty("roles").EnumerateArray().Select(r => r.GetString()));
+        Assert.Equal(["reader", "operator"], operatorJson.RootElement.GetProperty("roles").EnumerateArray().Select(r => r.GetString()));
     }
 
     [Fact]
