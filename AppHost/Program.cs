@@ -9,6 +9,7 @@ var infrastructure = builder.AddPersonaGymInfrastructure();
 // Which model plays which role, and the provider keys (see ModelSettingsExtensions.cs).
 var models = builder.AddModelSettings();
 
+// Workers that exit are started again with backoff (WorkerRestartExtensions.cs).
 // Judging is the bulk of the work (exemplars plus every judge model per batch), so it scales on its own.
 var judgeReplicas = builder.Configuration.GetValue("Judge:Replicas", 2);
 
@@ -25,12 +26,14 @@ builder.AddProject<Projects.PersonaGym_QuestionGenerator>("question-generator")
     .WithHttpHealthCheck("/health")
     .WithInfrastructure(infrastructure)
     .WithModelSettings(models)
+    .WithRestartOnExit()
     .WaitFor(api);
 
 builder.AddProject<Projects.PersonaGym_AgentRunner>("agent-runner")
     .WithHttpHealthCheck("/health")
     .WithInfrastructure(infrastructure)
     .WithModelSettings(models)
+    .WithRestartOnExit()
     .WaitFor(api);
 
 builder.AddProject<Projects.PersonaGym_Judge>("judge")
@@ -38,6 +41,7 @@ builder.AddProject<Projects.PersonaGym_Judge>("judge")
     .WithHttpHealthCheck("/health")
     .WithInfrastructure(infrastructure)
     .WithModelSettings(models)
+    .WithRestartOnExit()
     .WaitFor(api);
 
 builder.Build().Run();

@@ -160,8 +160,43 @@ public sealed class DistributedRunTests(DistributedRunTests.SystemFixture system
             .GroupBy(j => new { j.AnswerId, j.JudgeId }).CountAsync(g => g.Count() > 1));
     }
 
+    [Fact]
+    public async Task Killing_the_only_agent_runner_mid_run_restarts_it_and_the_run_completes_without_duplicates()
+    {
+        var client = new ServerClient(system.ApiClient());
+        var runner = Assert.Single(await ProcessIdsAsync("agent-runner", 1));
+
+        var accepted = await client.SubmitAsync(Request("agent-runner-kill", personas: 4, questionsPerTask: 3), CancellationToken.None);
+        await using (var db = await OpenDatabaseAsync())
+        {
+            using var timeout = new CancellationTokenSource(RunTimeout);
+            while (!await db.Answers.AnyAsync(a => a.RunId == accepted.Id, timeout.Token))
+                await Task.Delay(20, timeout.Token);
+        }
+
+        using (var victim = Process.GetProcessById(runner))
+        {
+            victim.Kill(entireProcessTree: true);
+            await victim.WaitForExitAsync();
+        }
+
+        // Nothing but the AppHost's restart brings an agent-runner back; without one the run cannot finish.
+        var finished = await WaitForRunAsync(client, accepted.Id);
+        AssertCompleted(finished);
+        Assert.NotEqual(runner, Assert.Single(await ProcessIdsAsync("agent-runner", 1, except: runner)));
+
+        await using var check = await OpenDatabaseAsync();
+        var answers = await check.Answers.CountAsync(a => a.RunId == accepted.Id);
+        Assert.Equal(4 * 5 * 3 * 2, answers);
+        Assert.Equal(0, await check.Answers.Where(a => a.RunId == accepted.Id).GroupBy(a => new { a.AgentId, a.QuestionId }).CountAsync(g => g.Count() > 1));
+        Assert.Equal(answers * 2, await check.Judgements.CountAsync(j => j.RunId == accepted.Id));
+    }
+
     /// <summary>The process ids of this system's judge replicas, from the AppHost's own resource snapshots.</summary>
-    private async Task<IReadOnlyList<int>> JudgeProcessIdsAsync()
+    private Task<IReadOnlyList<int>> JudgeProcessIdsAsync() => ProcessIdsAsync("judge", 2);
+
+    /// <summary>The process ids of a resource's replicas (other than <paramref name="except"/>), from the AppHost's own resource snapshots.</summary>
+    private async Task<IReadOnlyList<int>> ProcessIdsAsync(string resource, int replicas, int? except = null)
     {
         var notifications = system.App.Services.GetRequiredService<ResourceNotificationService>();
         var pids = new Dictionary<string, int>();
@@ -170,10 +205,10 @@ public sealed class DistributedRunTests(DistributedRunTests.SystemFixture system
         {
             await foreach (var resourceEvent in notifications.WatchAsync(timeout.Token))
             {
-                if (resourceEvent.Resource.Name != "judge") continue;
+                if (resourceEvent.Resource.Name != resource) continue;
                 var pid = resourceEvent.Snapshot.Properties.FirstOrDefault(p => p.Name == "executable.pid")?.Value;
-                if (pid is not null && int.TryParse(pid.ToString(), out var id)) pids[resourceEvent.ResourceId] = id;
-                if (pids.Count == 2) break;
+                if (pid is not null && int.TryParse(pid.ToString(), out var id) && id != except) pids[resourceEvent.ResourceId] = id;
+                if (pids.Count == replicas) break;
             }
         }
         catch (OperationCanceledException)
