@@ -53,6 +53,13 @@ public static class ModelSettingsExtensions
             service.WithEnvironment(environmentVariable, key);
         }
 
+        // The model endpoints runs may name (the operator's allow-list, PersonaGym:Endpoints), the same for every service,
+        // so the Api refuses what the workers would refuse.
+        foreach (var (name, value) in service.ApplicationBuilder.Configuration.GetSection("PersonaGym:Endpoints").AsEnumerable())
+        {
+            if (value is not null) service.WithEnvironment(name.Replace(":", "__", StringComparison.Ordinal), value);
+        }
+
         return service;
     }
 

@@ -9,6 +9,7 @@ var infrastructure = builder.AddPersonaGymInfrastructure();
 // Which model plays which role, and the provider keys (see ModelSettingsExtensions.cs).
 var models = builder.AddModelSettings();
 
+// Workers that exit are started again with backoff (WorkerRestartExtensions.cs).
 // Every stage scales on its own (replicas also written into the published manifest): judging is the bulk of the
 // work (exemplars plus every judge model per batch), so it runs two by default, and in benchmark mode the agent
 // runner makes most calls. Each is a competing consumer of its own queue.
@@ -21,7 +22,9 @@ var api = builder.AddProject<Projects.PersonaGym_Api>("api")
     .WithExternalHttpEndpoints()
     .WithHttpHealthCheck("/health")
     .WithInfrastructure(infrastructure)
-    .WithModelSettings(models);
+    .WithModelSettings(models)
+    // A first operator key for the Api (Parameters:api-key; see ApiAccessExtensions.cs).
+    .WithBootstrapApiKey();
 
 builder.AddProject<Projects.PersonaGym_QuestionGenerator>("question-generator")
     .WithReplicas(questionGeneratorReplicas)
@@ -29,6 +32,7 @@ builder.AddProject<Projects.PersonaGym_QuestionGenerator>("question-generator")
     .WithHttpHealthCheck("/health")
     .WithInfrastructure(infrastructure)
     .WithModelSettings(models)
+    .WithRestartOnExit()
     .WaitFor(api);
 
 builder.AddProject<Projects.PersonaGym_AgentRunner>("agent-runner")
@@ -37,6 +41,7 @@ builder.AddProject<Projects.PersonaGym_AgentRunner>("agent-runner")
     .WithHttpHealthCheck("/health")
     .WithInfrastructure(infrastructure)
     .WithModelSettings(models)
+    .WithRestartOnExit()
     .WaitFor(api);
 
 builder.AddProject<Projects.PersonaGym_Judge>("judge")
@@ -45,6 +50,7 @@ builder.AddProject<Projects.PersonaGym_Judge>("judge")
     .WithHttpHealthCheck("/health")
     .WithInfrastructure(infrastructure)
     .WithModelSettings(models)
+    .WithRestartOnExit()
     .WaitFor(api);
 
 builder.Build().Run();

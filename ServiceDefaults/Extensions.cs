@@ -128,12 +128,13 @@ public static class Extensions
     /// </remarks>
     public static WebApplication MapDefaultEndpoints(this WebApplication app)
     {
-        app.MapHealthChecks(HealthEndpointPath);
+        // Open to everyone, also where a service requires authentication everywhere else: probes carry no credentials.
+        app.MapHealthChecks(HealthEndpointPath).AllowAnonymous();
 
         app.MapHealthChecks(AlivenessEndpointPath, new HealthCheckOptions
         {
             Predicate = r => r.Tags.Contains("live")
-        });
+        }).AllowAnonymous();
 
         return app;
     }

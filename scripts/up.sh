@@ -5,6 +5,8 @@
 #   3. once the Api is healthy, submits an evaluation of samples/personas.txt through it with the `personagym` CLI,
 #      follows its progress and prints the PersonaScores (offline models unless configured: not an evaluation);
 #   4. keeps the system running until Ctrl+C.
+# The Api needs a key: up.sh gives the AppHost a first operator key ($PERSONAGYM_API_KEY, else the one kept in
+# artifacts/api-key, made on first use, readable only by you) and prints how to use it, never the key itself.
 # Options: --no-demo skips step 3. Everything else goes to the AppHost, e.g. scripts/up.sh --Judge:Replicas=4
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -28,6 +30,15 @@ api="${PERSONAGYM_API_URL:-http://localhost:5180}"
 log="$repo/artifacts/apphost.log"
 mkdir -p "$repo/artifacts"
 
+key_file="$repo/artifacts/api-key"
+if [ -z "${PERSONAGYM_API_KEY:-}" ]; then
+  if [ ! -s "$key_file" ]; then
+    (umask 077 && printf 'pgk_%s\n' "$(head -c 32 /dev/urandom | base64 | tr -d '=\n' | tr '+/' '-_')" > "$key_file")
+  fi
+  PERSONAGYM_API_KEY="$(cat "$key_file")"
+fi
+export PERSONAGYM_API_KEY
+
 echo "Building PersonaGym…"
 dotnet build PersonaGym.sln -v quiet -nologo
 
@@ -35,7 +46,8 @@ echo "Starting the AppHost (log: $log)…"
 # Its own process group (job control on), so a stop reaches `dotnet run` and the AppHost under it alike,
 # as Ctrl+C in a terminal would.
 set -m
-dotnet run --no-build --project AppHost -- "${apphost_args[@]}" > "$log" 2>&1 &
+# The key goes through the environment (not the command line, which every user of the machine can read).
+env "Parameters__api-key=$PERSONAGYM_API_KEY" dotnet run --no-build --project AppHost -- "${apphost_args[@]}" > "$log" 2>&1 &
 apphost=$!
 set +m
 tail -n +1 -f "$log" --pid "$apphost" | grep --line-buffered -E "Login to the dashboard|fail:|crit:|Unhandled|error" &
@@ -71,6 +83,12 @@ fi
 echo
 echo "PersonaGym is running. Api: $api (OpenAPI: $api/openapi/v1.json)"
 grep -m1 -o "Login to the dashboard at .*" "$log" || true
+if [ -s "$key_file" ] && [ "$(cat "$key_file")" = "$PERSONAGYM_API_KEY" ]; then
+  echo "The Api wants a key. An operator key is in $key_file: export PERSONAGYM_API_KEY=\$(cat $key_file)"
+else
+  echo "The Api wants a key: your \$PERSONAGYM_API_KEY is its operator key."
+fi
+echo "  (HTTP: send it as the X-Api-Key header. More keys, e.g. read-only ones: personagym keys create --db … --role reader; see docs/security.md)"
 echo "Submit runs with: dotnet run --project Services/PersonaGym.Cli -- run --server $api --persona \"…\""
 echo "Press Ctrl+C to stop everything."
 wait "$apphost"

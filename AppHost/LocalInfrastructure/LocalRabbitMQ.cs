@@ -6,14 +6,21 @@ using RabbitMQ.Client;
 namespace PersonaGym.AppHost.LocalInfrastructure;
 
 /// <summary>The installed RabbitMQ broker, run by the AppHost as its own node on loopback ports.</summary>
-public sealed class LocalRabbitMQServerResource(string name, string command, string workingDirectory, int port)
+public sealed class LocalRabbitMQServerResource(string name, string command, string workingDirectory, int port, string userName, string password)
     : ExecutableResource(name, command, workingDirectory), IResourceWithConnectionString
 {
     public int Port { get; } = port;
 
-    // 'guest' may only connect from loopback, which is where this broker listens.
+    /// <summary>Erlang's distribution port (node-to-node and CLI tools), on loopback like the rest.</summary>
+    public int DistributionPort { get; init; }
+
+    /// <summary>The node's only user, generated for it (there is no 'guest').</summary>
+    public string UserName { get; } = userName;
+
+    internal string Password { get; } = password;
+
     public ReferenceExpression ConnectionStringExpression => ReferenceExpression.Create(
-        $"amqp://guest:guest@127.0.0.1:{Port.ToString(CultureInfo.InvariantCulture)}/");
+        $"amqp://{UserName}:{Password}@127.0.0.1:{Port.ToString(CultureInfo.InvariantCulture)}/");
 }
 
 internal static class LocalRabbitMQExtensions
@@ -58,7 +65,8 @@ internal static class LocalRabbitMQExtensions
         var epmdPort = LoopbackPorts.Free();
         var managementPort = LoopbackPorts.Free();
         var files = new BrokerFiles(brokerDirectory);
-        files.Write(amqpPort, managementPort);
+        var (userName, password) = files.Credentials();
+        files.Write(amqpPort, managementPort, userName, password);
 
         // Erlang nodes register with epmd, which the broker would otherwise start as a daemon that
         // outlives it. Run it as a resource of its own on a private port, so it stops with the AppHost.
@@ -66,7 +74,7 @@ internal static class LocalRabbitMQExtensions
         var brokerHealthCheck = $"{name}-accepts-amqp";
         var connectionFactory = new ConnectionFactory
         {
-            Uri = new Uri($"amqp://guest:guest@127.0.0.1:{amqpPort}/"),
+            Uri = new Uri($"amqp://{userName}:{password}@127.0.0.1:{amqpPort}/"),
             RequestedConnectionTimeout = TimeSpan.FromSeconds(3),
             AutomaticRecoveryEnabled = false,
         };
@@ -79,12 +87,14 @@ internal static class LocalRabbitMQExtensions
             .WithHealthCheck(epmdHealthCheck)
             .ExcludeFromManifest();
 
-        var broker = builder.AddResource(new LocalRabbitMQServerResource(name, rabbitmqServer, brokerDirectory, amqpPort))
+        var broker = builder.AddResource(new LocalRabbitMQServerResource(name, rabbitmqServer, brokerDirectory, amqpPort, userName, password) { DistributionPort = distributionPort })
             .WithEnvironment("RABBITMQ_NODENAME", NodeName)
             .WithEnvironment("RABBITMQ_NODE_IP_ADDRESS", "127.0.0.1")
             .WithEnvironment("RABBITMQ_NODE_PORT", amqpPort.ToString(CultureInfo.InvariantCulture))
             .WithEnvironment("RABBITMQ_DIST_PORT", distributionPort.ToString(CultureInfo.InvariantCulture))
             .WithEnvironment("ERL_EPMD_PORT", epmdPort.ToString(CultureInfo.InvariantCulture))
+            // Distribution binds where the kernel is told before the broker's own configuration is read.
+            .WithEnvironment("RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS", "-kernel inet_dist_use_interface {127,0,0,1}")
             .WithEnvironment("RABBITMQ_MNESIA_BASE", files.Mnesia)
             .WithEnvironment("RABBITMQ_LOG_BASE", files.Logs)
             // Log to standard output, which the dashboard shows as the resource's console.
@@ -157,8 +167,28 @@ internal static class LocalRabbitMQExtensions
         public string AdvancedConfig => Path.Combine(directory, "advanced.config");
         public string EnabledPlugins => Path.Combine(directory, "enabled_plugins");
         public string EnvConfig => Path.Combine(directory, "rabbitmq-env.conf");
+        public string CredentialsFile => Path.Combine(directory, "credentials");
 
-        public void Write(int amqpPort, int managementPort)
+        /// <summary>
+        /// The node's user and password, generated once and kept (owner-only) with its data. A node made before there
+        /// were credentials has 'guest' in its database: its state is dropped so it starts afresh with the generated
+        /// user only (the broker's state is disposable; the sweeper re-publishes unfinished work).
+        /// </summary>
+        public (string UserName, string Password) Credentials()
+        {
+            const string userName = "personagym";
+            if (File.Exists(CredentialsFile) && File.ReadAllText(CredentialsFile).Trim() is { Length: >= 32 } stored) return (userName, stored);
+
+            Directory.CreateDirectory(directory);
+            if (Directory.Exists(Mnesia)) Directory.Delete(Mnesia, recursive: true);
+            var password = Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(24));
+            var options = new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write };
+            if (!OperatingSystem.IsWindows()) options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+            using (var writer = new StreamWriter(CredentialsFile, System.Text.Encoding.ASCII, options)) writer.Write(password);
+            return (userName, password);
+        }
+
+        public void Write(int amqpPort, int managementPort, string userName, string password)
         {
             Directory.CreateDirectory(Mnesia);
             Directory.CreateDirectory(Logs);
@@ -171,9 +201,17 @@ internal static class LocalRabbitMQExtensions
                 listeners.tcp.1 = 127.0.0.1:{amqpPort}
                 management.tcp.ip = 127.0.0.1
                 management.tcp.port = {managementPort}
+                # The only user, made when the node's database is created: no 'guest'.
+                default_user = {userName}
+                default_pass = {password}
+                default_user_tags.administrator = true
+                default_permissions.configure = .*
+                default_permissions.read = .*
+                default_permissions.write = .*
                 """);
             File.WriteAllText(EnabledPlugins, "[rabbitmq_management].\n");
-            File.WriteAllText(AdvancedConfig, "[].\n");
+            // Erlang distribution (node-to-node and CLI tools) listens on loopback only, like every other port here.
+            File.WriteAllText(AdvancedConfig, "[{kernel, [{inet_dist_use_interface, {127,0,0,1}}]}].\n");
             File.WriteAllText(EnvConfig, "# Intentionally empty: settings come from the AppHost's environment variables.\n");
         }
     }

@@ -17,6 +17,7 @@ public static class ApiServiceExtensions
             if (context.Exception is BadHttpRequestException bad) context.ProblemDetails.Detail = bad.Message;
         });
         builder.Services.AddOpenApi();
+        builder.AddRequestBodyLimit();
         builder.Services.ConfigureHttpJsonOptions(options =>
         {
             // Must match PersonaGymJson.Options: enums by name, NaN and infinities allowed rather than failing a response.
@@ -34,9 +35,25 @@ public static class ApiServiceExtensions
     {
         app.UseExceptionHandler(new ExceptionHandlerOptions
         {
-            StatusCodeSelector = exception => exception is BadHttpRequestException bad ? bad.StatusCode : StatusCodes.Status500InternalServerError,
+            StatusCodeSelector = exception => exception switch
+            {
+                BadHttpRequestException bad => bad.StatusCode,
+                // The database is unreachable: a temporary condition of the server, not a fault of the request.
+                _ when IsDatabaseUnavailable(exception) => StatusCodes.Status503ServiceUnavailable,
+                _ => StatusCodes.Status500InternalServerError,
+            },
         });
         app.UseStatusCodePages();
         return app;
+    }
+
+    private static bool IsDatabaseUnavailable(Exception exception)
+    {
+        for (var e = exception; e is not null; e = e.InnerException)
+        {
+            if (e is Npgsql.NpgsqlException { IsTransient: true } or System.Net.Sockets.SocketException or TimeoutException) return true;
+        }
+
+        return false;
     }
 }

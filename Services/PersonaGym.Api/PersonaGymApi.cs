@@ -3,6 +3,8 @@ using System.Text.Json.Nodes;
 using MassTransit;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+using PersonaGym.Api.Security;
 using PersonaGym.Core.Reports;
 using PersonaGym.Data;
 using PersonaGym.Pipeline;
@@ -19,12 +21,18 @@ public static class PersonaGymApi
 {
     public const string ResultsContentType = "application/json";
 
+    /// <summary>How long a submission waits for the broker to take a new run's first messages.</summary>
+    private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(10);
+
     public static IEndpointRouteBuilder MapPersonaGymApi(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/", LandingPage.RenderAsync).ExcludeFromDescription();
+        app.MapGet("/", LandingPage.RenderAsync).ExcludeFromDescription().RequireAuthorization(PersonaGymPolicies.Read);
 
-        var runs = app.MapGroup("/api/runs").WithTags("Runs");
+        // Reading needs the reader role; what spends money (submit, resume, cancel, budgets) the operator role.
+        var runs = app.MapGroup("/api/runs").WithTags("Runs").RequireAuthorization(PersonaGymPolicies.Read);
         runs.MapPost("/", SubmitAsync)
+            .RequireAuthorization(PersonaGymPolicies.Operate)
+            .RequireRateLimiting(PersonaGymPolicies.Submissions)
             .WithName("SubmitRun")
             .WithSummary("Submit a run; validated completely before anything is stored or called.")
             .Accepts<RunRequest>("application/json")
@@ -44,22 +52,33 @@ public static class PersonaGymApi
             .Produces(StatusCodes.Status200OK, contentType: ResultsContentType)
             .ProducesProblem(StatusCodes.Status404NotFound);
         runs.MapPost("/{id:guid}/resume", ResumeAsync).WithName("ResumeRun")
+            .RequireAuthorization(PersonaGymPolicies.Operate)
+            .RequireRateLimiting(PersonaGymPolicies.Submissions)
             .WithSummary("Resume a stopped, failed or interrupted run, optionally with new budgets; stored work is never redone.");
 
-        app.MapGet("/api/question-sets", ListQuestionSetsAsync).WithTags("Question sets").WithName("ListQuestionSets")
+        app.MapGet("/api/question-sets", ListQuestionSetsAsync).RequireAuthorization(PersonaGymPolicies.Read).WithTags("Question sets").WithName("ListQuestionSets")
             .WithSummary("Stored question sets: imported benchmarks and sets generated for runs.");
-        app.MapGet("/api/leaderboard", GetLeaderboardAsync).WithTags("Leaderboard").WithName("GetLeaderboard")
+        app.MapGet("/api/leaderboard", GetLeaderboardAsync).RequireAuthorization(PersonaGymPolicies.Read).WithTags("Leaderboard").WithName("GetLeaderboard")
             .WithSummary("Every model under test of every run, best PersonaScore first; compare only within a question set.");
         return app;
     }
 
     private static async Task<Results<Accepted<RunAccepted>, ValidationProblem, ProblemHttpResult>> SubmitAsync(
-        HttpRequest http, RunSubmitter submitter, IPublishEndpoint publish, IDbContextFactory<PersonaGymDbContext> contexts, CancellationToken ct)
+        HttpRequest http, RunSubmitter submitter, IPublishEndpoint publish, IDbContextFactory<PersonaGymDbContext> contexts,
+        IOptions<RunLimits> limits, CancellationToken ct)
     {
+        if (RequestBodyLimit.Exceeded(http, limits.Value.MaxRequestBodyBytes) is { } tooLarge) return tooLarge;
         if (!http.HasJsonContentType())
         {
             return TypedResults.Problem(statusCode: StatusCodes.Status415UnsupportedMediaType, title: "A run request is JSON",
                 detail: "Send the run request with Content-Type: application/json.");
+        }
+
+        if (http.GetTypedHeaders().ContentType?.Charset is { Length: > 0 } charset &&
+            !charset.Equals("utf-8", StringComparison.OrdinalIgnoreCase) && !charset.Equals("\"utf-8\"", StringComparison.OrdinalIgnoreCase))
+        {
+            return TypedResults.Problem(statusCode: StatusCodes.Status415UnsupportedMediaType, title: "A run request is UTF-8 JSON",
+                detail: $"The charset '{charset}' is not accepted: send the run request as UTF-8.");
         }
 
         RunRequest? request;
@@ -87,8 +106,21 @@ public static class PersonaGymApi
         }
 
         var runId = await submitter.CreateAsync(plan, ct);
-        // The run is stored: publish its first messages even if the client has gone away meanwhile.
-        await submitter.StartAsync(runId, publish, CancellationToken.None);
+        // The run is stored: publish its first messages even if the client has gone away meanwhile. A broker that does
+        // not take them in time is no failure of the submission: the sweeper publishes a stored run's unstarted
+        // personas again once it is reachable, so the answer stays "accepted" and never hangs.
+        using (var startTimeout = new CancellationTokenSource(StartTimeout))
+        {
+            try
+            {
+                await submitter.StartAsync(runId, publish, startTimeout.Token);
+            }
+            catch (Exception e) when (e is not OperationCanceledException || startTimeout.IsCancellationRequested)
+            {
+                http.HttpContext.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(PersonaGymApi))
+                    .LogWarning(e, "Run {RunId} is stored but its first messages could not be published; the sweeper will publish them", runId);
+            }
+        }
 
         await using var db = await contexts.CreateDbContextAsync(ct);
         var name = await db.Runs.AsNoTracking().Where(r => r.Id == runId).Select(r => r.Name).SingleAsync(ct);

@@ -1,4 +1,5 @@
 using PersonaGym.Api;
+using PersonaGym.Api.Security;
 using PersonaGym.Data;
 using PersonaGym.Hosting;
 using PersonaGym.Pipeline.Messaging;
@@ -9,16 +10,21 @@ builder.AddServiceDefaults();
 // The Api coordinates runs: it detects completion and sweeps stalled work; the workers do the stages.
 builder.AddPersonaGymStages(PipelineStages.Coordination);
 builder.AddPersonaGymApi();
+// Api keys and Entra ID, reader and operator roles, the submission rate limit (Security/).
+builder.AddPersonaGymSecurity();
 
 var app = builder.Build();
 
 // The Api owns the schema: migrations are applied before anything is served or consumed.
 await PersonaGymDatabase.MigrateAsync(app.Services);
+await ApiSecurityExtensions.EnsureBootstrapKeyAsync(app.Services);
 
 app.UsePersonaGymProblemDetails();
+app.UsePersonaGymSecurity();
 app.MapDefaultEndpoints();
-app.MapOpenApi();
+app.MapOpenApi().AllowAnonymous();
 app.MapPersonaGymApi();
+app.MapPersonaGymCaller();
 
 app.Run();
 

@@ -18,6 +18,7 @@ public static class PersonaGymCli
             runs.Resume(),
             runs.List(),
             runs.Show(),
+            new KeysCommands(io).Build(),
         };
         foreach (var command in BenchmarkCommands.All(io)) root.Subcommands.Add(command);
         return root;

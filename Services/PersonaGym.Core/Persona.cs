@@ -10,6 +10,12 @@ public static class Personas
     {
         if (string.IsNullOrWhiteSpace(persona)) return "a persona description is empty";
         if (persona.Trim().Length > MaxLength) return $"a persona description is longer than {MaxLength} characters";
+        // NUL cannot be stored (PostgreSQL text), and escapes would reach prompts and terminals.
+        foreach (var c in persona)
+        {
+            if (char.IsControl(c) && c is not ('\t' or '\n' or '\r')) return $"a persona description holds the control character U+{(int)c:X4}";
+        }
+
         return null;
     }
 

@@ -26,6 +26,7 @@ public abstract class PersonaGymDbContext(DbContextOptions options) : DbContext(
     public DbSet<Judgement> Judgements => Set<Judgement>();
     public DbSet<LlmCall> LlmCalls => Set<LlmCall>();
     public DbSet<CacheEntry> CacheEntries => Set<CacheEntry>();
+    public DbSet<ApiKey> ApiKeys => Set<ApiKey>();
 
     /// <summary>Model specs, names and versions are short; the limit keeps their unique indexes within btree limits.</summary>
     internal const int ShortText = 400;
@@ -42,6 +43,7 @@ public abstract class PersonaGymDbContext(DbContextOptions options) : DbContext(
         StoreAsString<RunPersonaStatus>(configurationBuilder);
         StoreAsString<BatchStage>(configurationBuilder);
         StoreAsString<LlmCallStage>(configurationBuilder);
+        StoreAsString<ApiKeyRole>(configurationBuilder);
 
         // Ticks map the same way on every provider (Postgres' interval and SQLite's text would not).
         configurationBuilder.Properties<TimeSpan>().HaveConversion<long>();
@@ -190,6 +192,16 @@ public abstract class PersonaGymDbContext(DbContextOptions options) : DbContext(
             entry.HasKey(e => e.Key);
             entry.Property(e => e.Key).HasMaxLength(EfDistributedCache.MaxStoredKeyLength);
             entry.HasIndex(e => e.ExpiresAt);
+        });
+
+        modelBuilder.Entity<ApiKey>(key =>
+        {
+            ClientGeneratedId(key);
+            key.Property(k => k.Name).HasMaxLength(ApiKeyStore.MaxNameLength);
+            key.Property(k => k.Prefix).HasMaxLength(ApiKeyStore.DisplayPrefixLength);
+            key.Property(k => k.Hash).HasMaxLength(64);
+            // Authentication looks a key up by its hash on every request.
+            key.HasIndex(k => k.Hash).IsUnique();
         });
     }
 

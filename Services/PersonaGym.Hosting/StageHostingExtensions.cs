@@ -45,6 +45,13 @@ public static class StageHostingExtensions
             builder.Configuration,
             inMemory ? PipelineStages.All : stages,
             inMemory ? null : rabbitMq);
+        if (!inMemory)
+        {
+            // The Aspire RabbitMQ client integration: its health check (on /health) turns the service unhealthy while the
+            // broker is unreachable, and its telemetry joins the service's. MassTransit keeps its own connection.
+            builder.AddRabbitMQClient(RabbitMqConnectionName);
+        }
+
         return builder;
     }
 }

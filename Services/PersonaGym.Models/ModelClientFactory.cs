@@ -28,6 +28,7 @@ public sealed class ModelClientFactory
     private readonly IConfiguration _configuration;
     private readonly Func<string, IChatClient> _offlineFactory;
     private readonly Func<string, string?> _environment;
+    private readonly ModelEndpointPolicy _endpoints;
 
     /// <param name="configuration">Holds provider keys and endpoints.</param>
     /// <param name="offlineFactory">Creates the deterministic offline client for a model name (the composition root supplies it).</param>
@@ -40,7 +41,11 @@ public sealed class ModelClientFactory
         _configuration = configuration ?? throw new ArgumentNullException(nameof(configuration));
         _offlineFactory = offlineFactory ?? throw new ArgumentNullException(nameof(offlineFactory));
         _environment = environment ?? Environment.GetEnvironmentVariable;
+        _endpoints = ModelEndpointPolicy.From(configuration);
     }
+
+    /// <summary>Which endpoints specs may name (<c>PersonaGym:Endpoints</c>).</summary>
+    public ModelEndpointPolicy Endpoints => _endpoints;
 
     /// <summary>Every problem with the given spec texts (parse errors included), without calling any model.</summary>
     public IReadOnlyList<ModelSpecProblem> Validate(IEnumerable<string> specTexts)
@@ -151,6 +156,12 @@ public sealed class ModelClientFactory
     {
         var http = observe is null ? new HttpClient() : ObservedHttpClient(observe, TimeSpan.FromSeconds(100));
         http.BaseAddress = resolved.Endpoint;
+        if (resolved.ApiKey is { } key)
+        {
+            // An allow-listed Ollama behind a proxy that wants a bearer key.
+            http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", key);
+        }
+
         if (networkTimeout is { } timeout)
         {
             http.Timeout = timeout;
@@ -187,6 +198,17 @@ public sealed class ModelClientFactory
         var before = problems.Count;
         string? key = null;
         Uri? endpoint = spec.Endpoint;
+
+        // A spec that names its own endpoint gets it only when the operator allows it, and then only that
+        // endpoint's own key: a provider key goes to the provider's own (or configured) endpoint and nowhere else.
+        string? listedKey = null;
+        var listed = false;
+        if (spec.Endpoint is { } named && spec.Provider != ModelProviders.Offline)
+        {
+            listed = _endpoints.TryMatch(named, out listedKey);
+            foreach (var problem in _endpoints.Problems) problems.Add(new ModelSpecProblem(spec.Text, problem));
+        }
+
         switch (spec.Provider)
         {
             case ModelProviders.OpenAI when spec.Endpoint is null:
@@ -199,20 +221,30 @@ public sealed class ModelClientFactory
                 break;
 
             case ModelProviders.OpenAI:
+                RequireAllowed(spec, listed, problems);
                 // Local and self-hosted OpenAI-compatible servers usually take no key; the SDK still needs one.
-                key = Lookup(ModelProviders.OpenAICompatibleSection, "ApiKey", ModelProviders.OpenAICompatibleKeyVariable) ?? KeylessPlaceholder;
+                key = listedKey ?? Lookup(ModelProviders.OpenAICompatibleSection, "ApiKey", ModelProviders.OpenAICompatibleKeyVariable) ?? KeylessPlaceholder;
                 break;
 
             case ModelProviders.AzureOpenAI:
-                key = Lookup(ModelProviders.AzureOpenAI, "ApiKey", ModelProviders.AzureOpenAIKeyVariable);
+            {
+                var beforeEndpoint = problems.Count;
+                var configured = LookupUri(ModelProviders.AzureOpenAI, ModelProviders.AzureOpenAIEndpointVariable, spec, problems);
+                var endpointUnreadable = problems.Count != beforeEndpoint;
+                endpoint ??= configured;
+                var ownEndpoint = spec.Endpoint is null || (configured is not null && ModelEndpointPolicy.SameOrigin(configured, spec.Endpoint));
+                if (!ownEndpoint) RequireAllowed(spec, listed, problems);
+                key = ownEndpoint || (_endpoints.AllowAny && listedKey is null)
+                    ? Lookup(ModelProviders.AzureOpenAI, "ApiKey", ModelProviders.AzureOpenAIKeyVariable)
+                    : listedKey;
                 if (key is null)
                 {
-                    problems.Add(MissingKey(spec, "an Azure OpenAI API key", ModelProviders.AzureOpenAIKeyVariable, ModelProviders.AzureOpenAI));
+                    problems.Add(ownEndpoint || _endpoints.AllowAny
+                        ? MissingKey(spec, "an Azure OpenAI API key", ModelProviders.AzureOpenAIKeyVariable, ModelProviders.AzureOpenAI)
+                        : MissingEndpointKey(spec, "Azure OpenAI", ModelProviders.AzureOpenAIEndpointVariable));
                 }
 
-                var beforeEndpoint = problems.Count;
-                endpoint ??= LookupUri(ModelProviders.AzureOpenAI, ModelProviders.AzureOpenAIEndpointVariable, spec, problems);
-                if (endpoint is null && problems.Count == beforeEndpoint)
+                if (endpoint is null && !endpointUnreadable)
                 {
                     problems.Add(new ModelSpecProblem(spec.Text,
                         $"Azure OpenAI needs the resource endpoint: write the spec as azure-openai:<deployment>@https://<resource>.openai.azure.com, " +
@@ -220,19 +252,41 @@ public sealed class ModelClientFactory
                 }
 
                 break;
+            }
 
             case ModelProviders.Anthropic:
-                key = Lookup(ModelProviders.Anthropic, "ApiKey", ModelProviders.AnthropicKeyVariable);
+                if (spec.Endpoint is not null) RequireAllowed(spec, listed, problems);
+                key = spec.Endpoint is null || (_endpoints.AllowAny && listedKey is null)
+                    ? Lookup(ModelProviders.Anthropic, "ApiKey", ModelProviders.AnthropicKeyVariable)
+                    : listedKey;
                 if (key is null)
                 {
-                    problems.Add(MissingKey(spec, "an Anthropic API key", ModelProviders.AnthropicKeyVariable, ModelProviders.Anthropic));
+                    problems.Add(spec.Endpoint is null || _endpoints.AllowAny
+                        ? MissingKey(spec, "an Anthropic API key", ModelProviders.AnthropicKeyVariable, ModelProviders.Anthropic)
+                        : MissingEndpointKey(spec, "Anthropic", ModelProviders.AnthropicKeyVariable));
                 }
 
                 break;
 
             case ModelProviders.Ollama:
-                endpoint ??= LookupUri(ModelProviders.Ollama, ModelProviders.OllamaHostVariable, spec, problems) ?? ModelProviders.DefaultOllamaEndpoint;
+            {
+                var configured = LookupUri(ModelProviders.Ollama, ModelProviders.OllamaHostVariable, spec, problems);
+                if (spec.Endpoint is not null && !(configured is not null && ModelEndpointPolicy.SameOrigin(configured, spec.Endpoint)))
+                {
+                    RequireAllowed(spec, listed, problems);
+                }
+                else if (spec.Endpoint is null && configured is null && !_endpoints.AllowAny && !_endpoints.TryMatch(ModelProviders.DefaultOllamaEndpoint, out _))
+                {
+                    // The default is a loopback address: a server calls it only when the operator says so.
+                    problems.Add(new ModelSpecProblem(spec.Text,
+                        $"Ollama has no endpoint configured here: set {ModelProviders.OllamaHostVariable} (or {ModelProviders.ConfigurationSection}:{ModelProviders.Ollama}:Endpoint), " +
+                        $"or list {ModelProviders.DefaultOllamaEndpoint} in {ModelEndpointPolicy.Section}:Allowed."));
+                }
+
+                endpoint ??= configured ?? ModelProviders.DefaultOllamaEndpoint;
+                key = listedKey;
                 break;
+            }
 
             case ModelProviders.Offline:
                 break;
@@ -244,6 +298,15 @@ public sealed class ModelClientFactory
 
         return problems.Count == before ? new ResolvedProvider(key, endpoint) : null;
     }
+
+    private void RequireAllowed(ModelSpec spec, bool listed, List<ModelSpecProblem> problems)
+    {
+        if (!listed && !_endpoints.AllowAny) problems.Add(new ModelSpecProblem(spec.Text, ModelEndpointPolicy.Refusal(spec.Endpoint!)));
+    }
+
+    private static ModelSpecProblem MissingEndpointKey(ModelSpec spec, string provider, string variable) =>
+        new(spec.Text, $"No key is configured for {spec.Endpoint!.GetLeftPart(UriPartial.Authority)}: {provider}'s key ({variable}) is sent only to its own endpoint; " +
+                       $"give this endpoint its own key in {ModelEndpointPolicy.Section}:Allowed:<n>:ApiKey.");
 
     private static ModelSpecProblem MissingKey(ModelSpec spec, string what, string variable, string section) =>
         new(spec.Text, $"Model '{spec.Text}' needs {what}: set the {variable} environment variable or the configuration key {ModelProviders.ConfigurationSection}:{section}:ApiKey.");

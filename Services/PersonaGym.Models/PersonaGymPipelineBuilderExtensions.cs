@@ -27,6 +27,13 @@ public static class PersonaGymPipelineBuilderExtensions
     /// <param name="cache">The response store; <c>null</c> (or <see cref="ModelPipelineSettings.CacheEnabled"/> false) disables caching.</param>
     /// <param name="loggerFactory">For logging and telemetry.</param>
     /// <param name="timeProvider">Clock for backoff and rate windows.</param>
+    /// <summary>Set to <c>true</c> to export prompt and answer content in telemetry spans (off by default).</summary>
+    public const string TelemetryContentVariable = "PERSONAGYM_TELEMETRY_CONTENT";
+
+    /// <summary>True when <see cref="TelemetryContentVariable"/> is <c>true</c>.</summary>
+    public static bool TelemetryContentEnabled() =>
+        string.Equals(Environment.GetEnvironmentVariable(TelemetryContentVariable), "true", StringComparison.OrdinalIgnoreCase);
+
     public static ChatClientBuilder UsePersonaGymPipeline(
         this ChatClientBuilder builder,
         ModelSpec spec,
@@ -53,7 +60,9 @@ public static class PersonaGymPipelineBuilderExtensions
             builder.Use(inner => new ModelResponseCachingChatClient(inner, expiring, spec));
         }
 
-        builder.UseOpenTelemetry(loggers, TelemetrySourceName);
+        // Prompts and answers (personas, questions, in-character answers) leave the process in spans only when the
+        // operator switches it on; OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT alone does not.
+        builder.UseOpenTelemetry(loggers, TelemetrySourceName, telemetry => telemetry.EnableSensitiveData = TelemetryContentEnabled());
         builder.Use(inner => new RetryingChatClient(inner, spec, settings, time, loggers.CreateLogger<ModelPipelineFactory>()));
         builder.Use(inner => new RateLimitingChatClient(inner, limiter));
         builder.Use(inner => new AttemptTimeoutChatClient(inner, spec, settings.Timeout));

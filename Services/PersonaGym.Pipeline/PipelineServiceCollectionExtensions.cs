@@ -32,6 +32,7 @@ public static class PipelineServiceCollectionExtensions
     {
         services.TryAddSingleton(TimeProvider.System);
         services.AddOptions<PipelineOptions>().Bind(configuration.GetSection(PipelineOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<RunLimits>().Bind(configuration.GetSection(RunLimits.Section)).ValidateDataAnnotations().ValidateOnStart();
         var roles = configuration.GetSection(ModelDefaults.Section);
         services.AddOptions<ModelDefaults>().Bind(roles).PostConfigure(d =>
         {

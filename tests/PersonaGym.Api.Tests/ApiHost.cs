@@ -17,8 +17,10 @@ public sealed class PostgresCollection : ICollectionFixture<PostgresServer>;
 /// <summary>
 /// The real Api over a fresh PostgreSQL database (one per test class), with the bus on MassTransit's in-memory
 /// transport, where the Api hosts every stage itself: a submitted run really runs, with the offline models.
+/// <see cref="Client"/> sends an operator key (created in the database as <c>personagym keys create</c> does);
+/// <see cref="AnonymousClient"/> and <see cref="ClientWith"/> test access control.
 /// </summary>
-public sealed class ApiHost(PostgresServer postgres) : IAsyncLifetime
+public class ApiHost(PostgresServer postgres) : IAsyncLifetime
 {
     private WebApplicationFactory<Program>? _factory;
 
@@ -35,9 +37,25 @@ public sealed class ApiHost(PostgresServer postgres) : IAsyncLifetime
             web.UseSetting(StageHostingExtensions.InMemoryMessagingKey, "true");
             // A run that stops on its budget is resumed by the test, not by the sweeper.
             web.UseSetting("PersonaGym:Pipeline:SweepInterval", "00:00:00");
+            Configure(web);
         });
         // Starts the server (and applies the migrations) now, not inside the first test.
         _ = _factory.Server;
+        OperatorKey = await CreateKeyAsync("test-operator", ApiKeyRole.Operator);
+    }
+
+    /// <summary>Settings a test class needs beyond the defaults.</summary>
+    protected virtual void Configure(IWebHostBuilder web)
+    {
+    }
+
+    /// <summary>The secret of an operator key, sent by <see cref="Client"/>.</summary>
+    public string OperatorKey { get; private set; } = "";
+
+    public async Task<string> CreateKeyAsync(string name, ApiKeyRole role)
+    {
+        await using var db = Database();
+        return (await ApiKeyStore.CreateAsync(db, name, role)).Secret;
     }
 
     public async Task DisposeAsync()
@@ -45,7 +63,19 @@ public sealed class ApiHost(PostgresServer postgres) : IAsyncLifetime
         if (_factory is not null) await _factory.DisposeAsync();
     }
 
-    public HttpClient Client() => Factory.CreateClient();
+    /// <summary>A client with an operator key.</summary>
+    public HttpClient Client() => ClientWith(OperatorKey);
+
+    /// <summary>A client that sends <paramref name="key"/> in the X-Api-Key header.</summary>
+    public HttpClient ClientWith(string key)
+    {
+        var client = Factory.CreateClient();
+        client.DefaultRequestHeaders.Add("X-Api-Key", key);
+        return client;
+    }
+
+    /// <summary>A client without any credentials.</summary>
+    public HttpClient AnonymousClient() => Factory.CreateClient();
 
     public PersonaGymDbContext Database() =>
         PersonaGymDatabase.CreateDbContext(new DatabaseConnection(DatabaseProvider.Postgres, ConnectionString));

@@ -18,6 +18,10 @@ public sealed class RequestValidationTests(ApiHost host) : IClassFixture<ApiHost
         { "zero questions per task", $$"""{ "personas": ["A 40-year-old baker from Lyon"], "questionsPerTask": 0, {{Judges}} }""", "questions per task must be between 1 and" },
         { "malformed JSON", """{ "personas": ["A 40-year-old baker from Lyon" """, "not a valid run request" },
         { "null list", """{ "personas": null }""", "personas must be a list" },
+        { "persona with NUL", $$"""{ "personas": ["A baker\u0000 from Lyon"], {{Judges}} }""", "control character U+0000" },
+        { "agent spec with escape", $$"""{ "personas": ["A baker from Lyon"], "agents": ["offline:a\u001b[31m"], {{Judges}} }""", "agent #1 holds the control character U+001B" },
+        { "spec of 100,000 characters", $$"""{ "personas": ["A baker from Lyon"], "agents": ["offline:{{new string('a', 100_000)}}"], {{Judges}} }""", "agent #1 is longer than 300 characters" },
+        { "more personas than the limit", $$"""{ "personas": [{{string.Join(",", Enumerable.Range(0, 2001).Select(i => $"\"Persona {i}\""))}}], {{Judges}} }""", "PersonaGym:Limits:MaxPersonasPerRun" },
     };
 
     [Theory]

@@ -32,6 +32,8 @@ public sealed class DistributedRunTests(DistributedRunTests.SystemFixture system
         public Task DisposeAsync() => _inner.DisposeAsync();
 
         public string DescribeResources() => _inner.DescribeResources();
+
+        public HttpClient ApiClient() => _inner.ApiClient();
     }
 
     private static readonly TimeSpan RunTimeout = TimeSpan.FromMinutes(4);
@@ -88,7 +90,7 @@ public sealed class DistributedRunTests(DistributedRunTests.SystemFixture system
     [Fact]
     public async Task A_run_submitted_to_the_api_completes_with_scores_equal_to_a_recomputation_from_the_database()
     {
-        var client = new ServerClient(system.App.CreateHttpClient("api"));
+        var client = new ServerClient(system.ApiClient());
 
         var accepted = await client.SubmitAsync(Request("distributed", personas: 3, questionsPerTask: 2), CancellationToken.None);
         var finished = await WaitForRunAsync(client, accepted.Id);
@@ -125,7 +127,7 @@ public sealed class DistributedRunTests(DistributedRunTests.SystemFixture system
     [Fact]
     public async Task Killing_a_judge_replica_mid_run_still_completes_with_one_judgement_per_answer_and_judge()
     {
-        var client = new ServerClient(system.App.CreateHttpClient("api"));
+        var client = new ServerClient(system.ApiClient());
         var judges = await ProcessIdsAsync("judge", 2);
         Assert.Equal(2, judges.Count);
 
@@ -161,7 +163,7 @@ public sealed class DistributedRunTests(DistributedRunTests.SystemFixture system
     [Fact]
     public async Task Two_agent_runner_replicas_complete_a_run_with_no_answer_lost_or_duplicated()
     {
-        var client = new ServerClient(system.App.CreateHttpClient("api"));
+        var client = new ServerClient(system.ApiClient());
         var runners = await ProcessIdsAsync("agent-runner", 2);
         Assert.Equal(2, runners.Count);
         Assert.All(runners, pid => Assert.False(Process.GetProcessById(pid).HasExited));
@@ -180,8 +182,41 @@ public sealed class DistributedRunTests(DistributedRunTests.SystemFixture system
         Assert.All(runners, pid => Assert.False(Process.GetProcessById(pid).HasExited));
     }
 
-    /// <summary>The process ids of a service's replicas, from the AppHost's own resource snapshots.</summary>
-    private async Task<IReadOnlyList<int>> ProcessIdsAsync(string resource, int replicas)
+    [Fact]
+    public async Task Killing_every_agent_runner_mid_run_restarts_them_and_the_run_completes_without_duplicates()
+    {
+        var client = new ServerClient(system.ApiClient());
+        var runners = await ProcessIdsAsync("agent-runner", 2);
+
+        var accepted = await client.SubmitAsync(Request("agent-runner-kill", personas: 4, questionsPerTask: 3), CancellationToken.None);
+        await using (var db = await OpenDatabaseAsync())
+        {
+            using var timeout = new CancellationTokenSource(RunTimeout);
+            while (!await db.Answers.AnyAsync(a => a.RunId == accepted.Id, timeout.Token))
+                await Task.Delay(20, timeout.Token);
+        }
+
+        foreach (var runner in runners)
+        {
+            using var victim = Process.GetProcessById(runner);
+            victim.Kill(entireProcessTree: true);
+            await victim.WaitForExitAsync();
+        }
+
+        // Nothing but the AppHost's restart brings an agent-runner back; without one the run cannot finish.
+        var finished = await WaitForRunAsync(client, accepted.Id);
+        AssertCompleted(finished);
+        Assert.NotEmpty(await ProcessIdsAsync("agent-runner", 1, except: runners));
+
+        await using var check = await OpenDatabaseAsync();
+        var answers = await check.Answers.CountAsync(a => a.RunId == accepted.Id);
+        Assert.Equal(4 * 5 * 3 * 2, answers);
+        Assert.Equal(0, await check.Answers.Where(a => a.RunId == accepted.Id).GroupBy(a => new { a.AgentId, a.QuestionId }).CountAsync(g => g.Count() > 1));
+        Assert.Equal(answers * 2, await check.Judgements.CountAsync(j => j.RunId == accepted.Id));
+    }
+
+    /// <summary>The process ids of a resource's replicas (other than those in <paramref name="except"/>), from the AppHost's own resource snapshots.</summary>
+    private async Task<IReadOnlyList<int>> ProcessIdsAsync(string resource, int replicas, IReadOnlyCollection<int>? except = null)
     {
         var notifications = system.App.Services.GetRequiredService<ResourceNotificationService>();
         var pids = new Dictionary<string, int>();
@@ -192,7 +227,7 @@ public sealed class DistributedRunTests(DistributedRunTests.SystemFixture system
             {
                 if (resourceEvent.Resource.Name != resource) continue;
                 var pid = resourceEvent.Snapshot.Properties.FirstOrDefault(p => p.Name == "executable.pid")?.Value;
-                if (pid is not null && int.TryParse(pid.ToString(), out var id)) pids[resourceEvent.ResourceId] = id;
+                if (pid is not null && int.TryParse(pid.ToString(), out var id) && except?.Contains(id) != true) pids[resourceEvent.ResourceId] = id;
                 if (pids.Count == replicas) break;
             }
         }

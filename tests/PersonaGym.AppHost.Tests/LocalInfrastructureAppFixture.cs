@@ -29,6 +29,17 @@ public sealed class LocalInfrastructureAppFixture : IAsyncLifetime
     /// </summary>
     public string DataDirectory { get; } = Directory.CreateTempSubdirectory("personagym-apphost-tests-").FullName;
 
+    /// <summary>The Api's first operator key, given to the AppHost as its <c>api-key</c> parameter.</summary>
+    public string ApiKey { get; } = "pgk_test_" + Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(24));
+
+    /// <summary>A client of the Api that sends <see cref="ApiKey"/>.</summary>
+    public HttpClient ApiClient()
+    {
+        var http = App.CreateHttpClient("api");
+        http.DefaultRequestHeaders.Add("X-Api-Key", ApiKey);
+        return http;
+    }
+
     private DistributedApplication? _app;
     private ResourceWatch? _watch;
 
@@ -41,7 +52,7 @@ public sealed class LocalInfrastructureAppFixture : IAsyncLifetime
     {
         using var timeout = new CancellationTokenSource(StartTimeout);
         var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.PersonaGym_AppHost>(
-            ["--Infrastructure:Mode=local", $"--Infrastructure:DataDirectory={DataDirectory}", "--Judge:Replicas=2", "--AgentRunner:Replicas=2"],
+            ["--Infrastructure:Mode=local", $"--Infrastructure:DataDirectory={DataDirectory}", "--Judge:Replicas=2", "--AgentRunner:Replicas=2", $"--Parameters:api-key={ApiKey}"],
             timeout.Token);
 
         // The AppHost forwards every resource's console to its own log, and a whole run is tens of thousands of

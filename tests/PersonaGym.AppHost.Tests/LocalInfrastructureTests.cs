@@ -51,6 +51,19 @@ public sealed class LocalInfrastructureTests(LocalInfrastructureAppFixture fixtu
     }
 
     [Fact]
+    public async Task ApiRefusesRequestsWithoutAKeyAndAcceptsTheBootstrapKey()
+    {
+        using var anonymous = fixture.App.CreateHttpClient("api");
+        using var withKey = fixture.ApiClient();
+
+        using var refused = await anonymous.GetAsync("/api/runs");
+        using var accepted = await withKey.GetAsync("/api/runs");
+
+        Assert.Equal(System.Net.HttpStatusCode.Unauthorized, refused.StatusCode);
+        Assert.Equal(System.Net.HttpStatusCode.OK, accepted.StatusCode);
+    }
+
+    [Fact]
     public async Task PersonaGymConnectionStringOpensThePersonaGymDatabase()
     {
         var connectionString = await fixture.App.GetConnectionStringAsync("personagym");
@@ -71,5 +84,31 @@ public sealed class LocalInfrastructureTests(LocalInfrastructureAppFixture fixtu
         await using var connection = await factory.CreateConnectionAsync();
 
         Assert.True(connection.IsOpen);
+    }
+
+    [Fact]
+    public async Task RabbitMQHasAGeneratedUserAndRefusesGuest()
+    {
+        var connectionString = new Uri((await fixture.App.GetConnectionStringAsync("rabbitmq"))!);
+        var guest = new ConnectionFactory { Uri = new Uri($"amqp://guest:guest@127.0.0.1:{connectionString.Port}/"), AutomaticRecoveryEnabled = false };
+
+        Assert.DoesNotContain("guest", connectionString.UserInfo);
+        await Assert.ThrowsAnyAsync<RabbitMQ.Client.Exceptions.BrokerUnreachableException>(async () => await guest.CreateConnectionAsync());
+    }
+
+    [Fact]
+    public void RabbitMQErlangDistributionListensOnLoopbackOnly()
+    {
+        var port = fixture.App.Services.GetRequiredService<DistributedApplicationModel>().Resources.OfType<LocalRabbitMQServerResource>().Single().DistributionPort;
+
+        // /proc/net/tcp: local address as hex IP:port, state 0A = listening.
+        var listeners = File.ReadLines("/proc/net/tcp").Skip(1).Concat(File.ReadLines("/proc/net/tcp6").Skip(1))
+            .Select(line => line.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+            .Where(f => f[3] == "0A" && Convert.ToInt32(f[1].Split(':')[1], 16) == port)
+            .Select(f => f[1].Split(':')[0])
+            .ToList();
+
+        Assert.NotEmpty(listeners);
+        Assert.All(listeners, address => Assert.True(address is "0100007F" or "00000000000000000000000001000000", $"listens on {address}"));
     }
 }

@@ -194,9 +194,35 @@ public sealed class QuestionSetCommands(CliConsole io)
     private static string NextVersion(string version) =>
         int.TryParse(version, NumberStyles.None, CultureInfo.InvariantCulture, out var number) ? (number + 1).ToString(CultureInfo.InvariantCulture) : version + "-2";
 
-    /// <summary>The --db the user gave, repeated in a suggested command so it names the same database.</summary>
-    public static string DatabaseHint(string? database) =>
-        string.IsNullOrWhiteSpace(database) ? "" : database.Contains(' ') ? $" --db \"{database}\"" : $" --db {database}";
+    /// <summary>
+    /// The --db the user gave, repeated in a suggested command so it names the same database, with any password
+    /// replaced by <c>***</c>: a hint is printed, and printed text ends up in terminals, logs and CI output.
+    /// </summary>
+    public static string DatabaseHint(string? database)
+    {
+        if (string.IsNullOrWhiteSpace(database)) return "";
+        var shown = database;
+        try
+        {
+            var connection = DatabaseConnection.Parse(database);
+            if (connection.Provider == DatabaseProvider.Postgres)
+            {
+                var builder = new Npgsql.NpgsqlConnectionStringBuilder(connection.ConnectionString);
+                if (!string.IsNullOrEmpty(builder.Password))
+                {
+                    builder.Password = "***";
+                    shown = builder.ConnectionString;
+                }
+            }
+        }
+        catch (FormatException)
+        {
+            // Not parseable: it was accepted before, so this does not happen; show nothing of it rather than risk a secret.
+            shown = "DB";
+        }
+
+        return shown.Contains(' ') || shown.Contains(';') ? $" --db \"{shown}\"" : $" --db {shown}";
+    }
 
     public static string Count(int count, string noun) =>
         $"{count.ToString("N0", CultureInfo.InvariantCulture)} {noun}{(count == 1 ? "" : "s")}";

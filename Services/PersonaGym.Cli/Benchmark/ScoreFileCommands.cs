@@ -21,16 +21,17 @@ public sealed class ScoreFileCommands(CliConsole io)
         var directory = new Argument<string>("DIR") { Description = "The folder to write into (created if needed)." };
         var db = CommonOptions.Database();
         var server = CommonOptions.Server();
+        var apiKey = CommonOptions.ApiKey();
         var command = new Command("export", "Write, per model under test, the original benchmark's score file (<model>.scores.json) and a per-persona, per-task CSV, plus judge-validity.json.")
         {
-            run, directory, db, server,
+            run, directory, db, server, apiKey,
         };
         command.SetAction((result, ct) => io.GuardAsync(async () =>
         {
             RunReport report;
             if (result.GetValue(server) is { } url)
             {
-                report = await ServerClient.For(url).ReportAsync(CommonOptions.ParseRunId(result.GetValue(run)!), ct);
+                report = await ServerClient.For(url, CommonOptions.ResolveApiKey(result.GetValue(apiKey))).ReportAsync(CommonOptions.ParseRunId(result.GetValue(run)!), ct);
             }
             else
             {

@@ -22,6 +22,18 @@ public static class CommonOptions
         HelpName = "URL",
     };
 
+    public const string ApiKeyEnvironmentVariable = "PERSONAGYM_API_KEY";
+
+    public static Option<string?> ApiKey() => new("--api-key")
+    {
+        Description = "With --server: the Api key to send (default $PERSONAGYM_API_KEY). Prefer the variable: a command line is visible to other users of the machine.",
+        HelpName = "KEY",
+    };
+
+    /// <summary>The key for a server: the option, else $PERSONAGYM_API_KEY, else none.</summary>
+    public static string? ResolveApiKey(string? argument) =>
+        string.IsNullOrWhiteSpace(argument) ? Environment.GetEnvironmentVariable(ApiKeyEnvironmentVariable) is { Length: > 0 } env ? env.Trim() : null : argument.Trim();
+
     public static Option<string[]> Output() => new("--output", "-o")
     {
         Description = "Write the results to FILE: .json, .csv or .md by extension (repeatable).",

@@ -36,13 +36,14 @@ public sealed class RunCommand(CliConsole io)
     private readonly Option<bool> _estimate = new("--estimate") { Description = "Print the estimated LLM calls and tokens, and exit without running." };
     private readonly Option<string?> _db = CommonOptions.Database();
     private readonly Option<string?> _server = CommonOptions.Server();
+    private readonly Option<string?> _apiKey = CommonOptions.ApiKey();
     private readonly Option<string[]> _output = CommonOptions.Output();
 
     public Command Build()
     {
         var command = new Command("run", "Evaluate personas: environments, questions, in-character answers, exemplars, ensembled judging, PersonaScore.");
         foreach (var option in new Option[] { _persona, _personas, _agent, _judge, _questionWriter, _exemplarWriter, _questionsPerTask, _environments, _environmentPool,
-                     _questionSet, _limit, _batchSize, _maxCalls, _maxTokens, _name, _estimate, _db, _server, _output })
+                     _questionSet, _limit, _batchSize, _maxCalls, _maxTokens, _name, _estimate, _db, _server, _apiKey, _output })
         {
             command.Options.Add(option);
         }
@@ -83,7 +84,7 @@ public sealed class RunCommand(CliConsole io)
         if (result.GetValue(_server) is { } server)
         {
             if (result.GetValue(_estimate)) throw new CliException("--estimate works locally only (it needs no server)");
-            return await RunRemoteAsync(ServerClient.For(server), request, outputs, ct);
+            return await RunRemoteAsync(ServerClient.For(server, CommonOptions.ResolveApiKey(result.GetValue(_apiKey))), request, outputs, ct);
         }
 
         await using var engine = await CommonOptions.OpenAsync(result.GetValue(_db), startPipeline: true, ct);

@@ -23,10 +23,11 @@ public sealed class RunsCommands(CliConsole io)
         var maxTokens = new Option<long?>("--max-tokens") { Description = "A new token budget for the run.", HelpName = "N" };
         var db = CommonOptions.Database();
         var server = CommonOptions.Server();
+        var apiKey = CommonOptions.ApiKey();
         var output = CommonOptions.Output();
         var command = new Command("resume", "Continue an interrupted, stopped (budget) or partly failed run; stored work is never redone or paid for again.")
         {
-            run, maxCalls, maxTokens, db, server, output,
+            run, maxCalls, maxTokens, db, server, apiKey, output,
         };
         command.SetAction((result, ct) => io.GuardAsync(async () =>
         {
@@ -34,7 +35,7 @@ public sealed class RunsCommands(CliConsole io)
             ReportFormats.Check(outputs);
             if (result.GetValue(server) is { } url)
             {
-                var client = ServerClient.For(url);
+                var client = ServerClient.For(url, CommonOptions.ResolveApiKey(result.GetValue(apiKey)));
                 var id = CommonOptions.ParseRunId(result.GetValue(run)!);
                 await client.ResumeAsync(id, result.GetValue(maxCalls), result.GetValue(maxTokens), ct);
                 return await RunCommand.FollowRemoteAsync(io, client, id, 0, outputs, ct);
@@ -70,13 +71,14 @@ public sealed class RunsCommands(CliConsole io)
     {
         var db = CommonOptions.Database();
         var server = CommonOptions.Server();
-        var command = new Command("runs", "List the runs in the database (or on a server), newest first.") { db, server };
+        var apiKey = CommonOptions.ApiKey();
+        var command = new Command("runs", "List the runs in the database (or on a server), newest first.") { db, server, apiKey };
         command.SetAction((result, ct) => io.GuardAsync(async () =>
         {
             IReadOnlyList<RunListItem> runs;
             if (result.GetValue(server) is { } url)
             {
-                runs = await ServerClient.For(url).ListAsync(ct);
+                runs = await ServerClient.For(url, CommonOptions.ResolveApiKey(result.GetValue(apiKey))).ListAsync(ct);
             }
             else
             {
@@ -115,6 +117,7 @@ public sealed class RunsCommands(CliConsole io)
         var run = new Argument<string>("RUN") { Description = "The run's id (or a unique prefix of it, or its name)." };
         var db = CommonOptions.Database();
         var server = CommonOptions.Server();
+        var apiKey = CommonOptions.ApiKey();
         var output = CommonOptions.Output();
         var follow = new Option<bool>("--follow") { Description = "If the run is still going, follow its progress until it finishes." };
         var includeIncomplete = new Option<bool>("--include-incomplete")
@@ -123,7 +126,7 @@ public sealed class RunsCommands(CliConsole io)
         };
         var command = new Command("show", "Show a run: progress, PersonaScores per model and persona (flagging what each lacks), judge agreement, usage and problems.")
         {
-            run, db, server, output, follow, includeIncomplete,
+            run, db, server, apiKey, output, follow, includeIncomplete,
         };
         command.SetAction((result, ct) => io.GuardAsync(async () =>
         {
@@ -133,7 +136,7 @@ public sealed class RunsCommands(CliConsole io)
             RunSummary summary;
             if (result.GetValue(server) is { } url)
             {
-                var client = ServerClient.For(url);
+                var client = ServerClient.For(url, CommonOptions.ResolveApiKey(result.GetValue(apiKey)));
                 var id = CommonOptions.ParseRunId(result.GetValue(run)!);
                 if (result.GetValue(follow)) return await RunCommand.FollowRemoteAsync(io, client, id, 0, outputs, ct);
                 summary = await client.SummaryAsync(id, ct) ?? throw new CliException($"no run {id} on the server");

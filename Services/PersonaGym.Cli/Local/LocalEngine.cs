@@ -6,6 +6,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using PersonaGym.Data;
+using PersonaGym.Models;
 using PersonaGym.Pipeline;
 using PersonaGym.Pipeline.Messaging;
 using PersonaGym.Pipeline.Runs;
@@ -43,6 +44,9 @@ public sealed class LocalEngine : IAsyncDisposable
             DisableDefaults = true,
             ContentRootPath = Directory.GetCurrentDirectory(),
         });
+        // Here the person naming the models is the operator, running on their own keys: any endpoint a spec names may be
+        // called (a server allows only its allow-list). personagym.json or the environment can narrow it again.
+        builder.Configuration.AddInMemoryCollection([new($"{ModelEndpointPolicy.Section}:AllowAny", "true")]);
         builder.Configuration.AddJsonFile(Path.Combine(Directory.GetCurrentDirectory(), "personagym.json"), optional: true);
         builder.Configuration.AddEnvironmentVariables();
         if (settings is not null) builder.Configuration.AddInMemoryCollection(settings);

@@ -14,11 +14,23 @@ namespace PersonaGym.Cli.Remote;
 /// </summary>
 public sealed class ServerClient(HttpClient http)
 {
-    public static ServerClient For(string baseUrl)
+    /// <summary>The header the Api reads its keys from.</summary>
+    public const string ApiKeyHeader = "X-Api-Key";
+
+    /// <param name="baseUrl">The Api's base URL.</param>
+    /// <param name="apiKey">The key sent with every request (<c>--api-key</c> / <c>$PERSONAGYM_API_KEY</c>), or null.</param>
+    public static ServerClient For(string baseUrl, string? apiKey)
     {
         if (!Uri.TryCreate(baseUrl.TrimEnd('/') + "/", UriKind.Absolute, out var uri) || (uri.Scheme != "http" && uri.Scheme != "https"))
             throw new CliException($"--server must be an http(s) URL, got '{baseUrl}'");
-        return new ServerClient(new HttpClient { BaseAddress = uri, Timeout = TimeSpan.FromSeconds(100) });
+        var http = new HttpClient { BaseAddress = uri, Timeout = TimeSpan.FromSeconds(100) };
+        if (apiKey is not null)
+        {
+            if (apiKey.Any(c => char.IsControl(c) || c == ' ')) throw new CliException("the Api key holds spaces or control characters; copy it again from `personagym keys create`");
+            http.DefaultRequestHeaders.Add(ApiKeyHeader, apiKey);
+        }
+
+        return new ServerClient(http);
     }
 
     public async Task<RunAccepted> SubmitAsync(RunRequest request, CancellationToken cancellationToken)
@@ -101,6 +113,10 @@ public sealed class ServerClient(HttpClient http)
                 problems.Add(await response.Content.ReadAsStringAsync(cancellationToken));
             }
 
+            if (response.StatusCode == HttpStatusCode.Unauthorized)
+                problems.Add("send an Api key: set PERSONAGYM_API_KEY or pass --api-key (an operator creates keys with `personagym keys create`)");
+            if (response.StatusCode == HttpStatusCode.Forbidden)
+                problems.Add("this key's role does not allow it: submitting and resuming need an operator key");
             throw new CliException($"the server answered {(int)response.StatusCode} {response.ReasonPhrase}", problems.Where(p => p.Length > 0).Distinct().ToList(),
                 exitCode: (int)response.StatusCode is >= 400 and < 500 ? ExitCodes.InvalidInput : ExitCodes.Failed);
         }

@@ -51,6 +51,7 @@ public sealed class RunSubmitter(
     PersonaGymMethod method,
     RunCoordinator coordinator,
     IOptions<ModelDefaults> defaults,
+    IOptions<RunLimits> limits,
     TimeProvider time)
 {
     public const int MaxQuestionsPerTask = 100;
@@ -59,6 +60,10 @@ public sealed class RunSubmitter(
     /// <summary>Checks the request completely (personas, models and keys, question set, numbers) before anything is stored.</summary>
     public async Task<RunPlan> PlanAsync(RunRequest request, CancellationToken cancellationToken = default)
     {
+        // Size first: a request over its bounds is refused before any of it is looked at further or stored.
+        var bounds = BoundsProblems(request, limits.Value);
+        if (bounds.Count > 0) throw new RunRequestException(bounds);
+
         var problems = new List<string>();
         var d = defaults.Value;
 
@@ -68,8 +73,8 @@ public sealed class RunSubmitter(
         if (judges.Count == 0) problems.Add("at least one judge model is needed");
         var exemplarWriter = Blank(request.ExemplarWriter) ?? d.ExemplarWriter;
 
-        if (request.QuestionsPerTask is < 1 or > MaxQuestionsPerTask)
-            problems.Add($"questions per task must be between 1 and {MaxQuestionsPerTask} (got {request.QuestionsPerTask})");
+        if (request.QuestionsPerTask < 1 || request.QuestionsPerTask > limits.Value.MaxQuestionsPerTask)
+            problems.Add($"questions per task must be between 1 and {limits.Value.MaxQuestionsPerTask} (got {request.QuestionsPerTask})");
         if (request.BatchSize is < 1 or > MaxBatchSize)
             problems.Add($"batch size must be between 1 and {MaxBatchSize} (got {request.BatchSize})");
         if (request.MaxCalls is <= 0) problems.Add("--max-calls must be positive");
@@ -154,8 +159,58 @@ public sealed class RunSubmitter(
             questionsPerTask = (shape?.Questions ?? 0) / PersonaTasks.All.Count;
         }
 
+        var work = (long)personas.Count * agents.Count * batchesPerPersona;
+        if (work > limits.Value.MaxBatchesPerRun)
+        {
+            throw new RunRequestException([$"the run would create {work} batches ({personas.Count} personas × {agents.Count} models under test × {batchesPerPersona} batches each); " +
+                                           $"this server accepts at most {limits.Value.MaxBatchesPerRun} per run ({RunLimits.Section}:MaxBatchesPerRun): split it into several runs"]);
+        }
+
         return new RunPlan(request, personas, agents, judges, questionWriter, exemplarWriter, storedSet, questionsPerTask, batchesPerPersona, poolSet);
     }
+
+    /// <summary>Every way the request exceeds the server's bounds or holds what cannot be stored (control characters).</summary>
+    private static List<string> BoundsProblems(RunRequest request, RunLimits limits)
+    {
+        var problems = new List<string>();
+        void Text(string what, string? text, int max)
+        {
+            if (text is null) return;
+            if (text.Length > max) problems.Add($"{what} is longer than {max} characters ({text.Length})");
+            else if (RunLimits.ControlCharacterProblem(text) is { } problem) problems.Add($"{what} {problem}");
+        }
+
+        Text("the run name", request.Name, limits.MaxNameCharacters);
+        if (request.Personas.Count > limits.MaxPersonasPerRun)
+            problems.Add($"{request.Personas.Count} personas is more than this server accepts in one run ({limits.MaxPersonasPerRun}, {RunLimits.Section}:MaxPersonasPerRun)");
+        else
+        {
+            for (var i = 0; i < request.Personas.Count; i++)
+            {
+                if (request.Personas[i] is { } persona && persona.Length > limits.MaxPersonaCharacters && persona.Trim().Length > limits.MaxPersonaCharacters)
+                    problems.Add($"persona #{i + 1} is longer than {limits.MaxPersonaCharacters} characters ({RunLimits.Section}:MaxPersonaCharacters)");
+            }
+        }
+
+        foreach (var (role, specs) in new[] { ("agent", request.Agents), ("judge", request.Judges) })
+        {
+            if (specs.Count > limits.MaxModelsPerRole) problems.Add($"{specs.Count} {role}s is more than {limits.MaxModelsPerRole} ({RunLimits.Section}:MaxModelsPerRole)");
+            else for (var i = 0; i < specs.Count; i++) Text($"{role} #{i + 1}", specs[i], limits.MaxSpecCharacters);
+        }
+
+        Text("the question writer", request.QuestionWriter, limits.MaxSpecCharacters);
+        Text("the exemplar writer", request.ExemplarWriter, limits.MaxSpecCharacters);
+        Text("the question set", request.QuestionSet, MaxQuestionSetReference);
+        if (request.Environments.Count > limits.MaxEnvironments)
+            problems.Add($"{request.Environments.Count} environments is more than {limits.MaxEnvironments} ({RunLimits.Section}:MaxEnvironments)");
+        else for (var i = 0; i < request.Environments.Count; i++) Text($"environment #{i + 1}", request.Environments[i], 200);
+        if (request.PersonaLimit > limits.MaxPersonasPerRun)
+            problems.Add($"the persona limit {request.PersonaLimit} is more than this server accepts in one run ({limits.MaxPersonasPerRun})");
+        return problems;
+    }
+
+    /// <summary>"name@version": a question set's name (400) and version (100) columns.</summary>
+    private const int MaxQuestionSetReference = 501;
 
     /// <summary>Stores the run, its models, personas and (for generated questions) its own question set, in one transaction.</summary>
     public async Task<Guid> CreateAsync(RunPlan plan, CancellationToken cancellationToken = default)

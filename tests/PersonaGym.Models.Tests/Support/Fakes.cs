@@ -46,8 +46,14 @@ public static class TestModels
     public const string OpenAIKey = "sk-test-0123456789abcdefSECRET";
     public const string AnthropicKey = "sk-ant-test-9876543210SECRET";
 
+    /// <summary>
+    /// Configuration for the wire tests, which name their loopback stubs in specs as the CLI's user would: any endpoint
+    /// is allowed unless the test sets <c>PersonaGym:Endpoints:AllowAny</c> itself (the allow-list tests do).
+    /// </summary>
     public static IConfiguration Configuration(params (string Key, string? Value)[] values) =>
-        new ConfigurationBuilder().AddInMemoryCollection(values.Select(v => new KeyValuePair<string, string?>(v.Key, v.Value))).Build();
+        new ConfigurationBuilder()
+            .AddInMemoryCollection([new KeyValuePair<string, string?>("PersonaGym:Endpoints:AllowAny", "true")])
+            .AddInMemoryCollection(values.Select(v => new KeyValuePair<string, string?>(v.Key, v.Value))).Build();
 
     public static ModelClientFactory Clients(IConfiguration configuration, Func<string, IChatClient>? offline = null) =>
         new(configuration, offline ?? (name => throw new InvalidOperationException($"No offline client expected ({name}).")), environment: _ => null);

@@ -1,0 +1,89 @@
+using System.Security.Claims;
+using System.Text.Encodings.Web;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+using PersonaGym.Data;
+
+namespace PersonaGym.Api.Security;
+
+/// <summary>
+/// Authenticates a request by the Api key in its <c>X-Api-Key</c> header (or <c>Authorization: ApiKey …</c>), looked up
+/// by its hash in the database on every request, so a revoked key stops working at once.
+/// </summary>
+public sealed class ApiKeyAuthenticationHandler(
+    IOptionsMonitor<AuthenticationSchemeOptions> options,
+    ILoggerFactory logger,
+    UrlEncoder encoder,
+    IDbContextFactory<PersonaGymDbContext> contexts,
+    IProblemDetailsService problems)
+    : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
+{
+    public const string SchemeName = "ApiKey";
+    public const string HeaderName = "X-Api-Key";
+    public const string KeyIdClaim = "personagym:key_id";
+
+    /// <summary>The key a request carries, or null when it carries none.</summary>
+    public static string? KeyOf(HttpRequest request)
+    {
+        if (request.Headers.TryGetValue(HeaderName, out var header) && header.Count > 0) return header.ToString().Trim();
+        var authorization = request.Headers.Authorization.ToString();
+        return authorization.StartsWith(SchemeName + " ", StringComparison.OrdinalIgnoreCase) ? authorization[(SchemeName.Length + 1)..].Trim() : null;
+    }
+
+    protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
+    {
+        var secret = KeyOf(Request);
+        if (secret is null) return AuthenticateResult.NoResult();
+
+        await using var db = await contexts.CreateDbContextAsync(Context.RequestAborted);
+        var key = await ApiKeyStore.FindActiveAsync(db, secret, Context.RequestAborted);
+        // Never log the key itself, not even a part of it that is not its public prefix.
+        if (key is null) return AuthenticateResult.Fail("The Api key is unknown or revoked.");
+
+        var claims = new List<Claim>
+        {
+            new(ClaimTypes.NameIdentifier, key.Id.ToString()),
+            new(ClaimTypes.Name, key.Name),
+            new(KeyIdClaim, key.Id.ToString()),
+            new(ClaimTypes.Role, PersonaGymRoles.Reader),
+        };
+        if (key.Role == ApiKeyRole.Operator) claims.Add(new Claim(ClaimTypes.Role, PersonaGymRoles.Operator));
+        var identity = new ClaimsIdentity(claims, SchemeName);
+        return AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), SchemeName));
+    }
+
+    protected override async Task HandleChallengeAsync(AuthenticationProperties properties)
+    {
+        Response.StatusCode = StatusCodes.Status401Unauthorized;
+        Response.Headers.WWWAuthenticate = $"{SchemeName} header=\"{HeaderName}\"";
+        var failed = KeyOf(Request) is not null;
+        await problems.WriteAsync(new ProblemDetailsContext
+        {
+            HttpContext = Context,
+            ProblemDetails =
+            {
+                Status = StatusCodes.Status401Unauthorized,
+                Title = failed ? "The Api key is not valid" : "Authentication is required",
+                Detail = failed
+                    ? "The key sent is unknown or was revoked. Create one with `personagym keys create`."
+                    : $"Send an Api key in the {HeaderName} header (the CLI sends $PERSONAGYM_API_KEY or --api-key), or a Microsoft Entra ID bearer token where the Api is configured for it.",
+            },
+        });
+    }
+
+    protected override async Task HandleForbiddenAsync(AuthenticationProperties properties)
+    {
+        Response.StatusCode = StatusCodes.Status403Forbidden;
+        await problems.WriteAsync(new ProblemDetailsContext
+        {
+            HttpContext = Context,
+            ProblemDetails =
+            {
+                Status = StatusCodes.Status403Forbidden,
+                Title = "The key's role does not allow this",
+                Detail = "Reading needs the reader or operator role; submitting, resuming, cancelling and raising budgets need the operator role.",
+            },
+        });
+    }
+}
