@@ -19,6 +19,7 @@ app.UsePersonaGymProblemDetails();
 app.MapDefaultEndpoints();
 app.MapOpenApi();
 app.MapPersonaGymApi();
+app.MapRunEvidenceApi();
 
 app.Run();
 

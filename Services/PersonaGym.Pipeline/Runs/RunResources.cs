@@ -80,3 +80,6 @@ public static class RunListing
         return sets.OrderByDescending(s => s.CreatedAt).ThenBy(s => s.Name, StringComparer.Ordinal).ToList();
     }
 }
+
+/// <summary>What <c>POST /api/runs/{id}/cancel</c> answers.</summary>
+public sealed record RunCancelled(Guid Id, RunStatus Status);
