@@ -38,4 +38,11 @@ builder.AddProject<Projects.PersonaGym_Judge>("judge")
     .WithModelSettings(models)
     .WaitFor(api);
 
+// The web app: a client of the Api only (service discovery), as the dashboard's link for people.
+builder.AddProject<Projects.PersonaGym_Web>("web")
+    .WithExternalHttpEndpoints()
+    .WithHttpHealthCheck("/health")
+    .WithReference(api)
+    .WaitFor(api);
+
 builder.Build().Run();

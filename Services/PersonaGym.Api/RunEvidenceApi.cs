@@ -21,6 +21,15 @@ public static class RunEvidenceApi
 
     public static IEndpointRouteBuilder MapRunEvidenceApi(this IEndpointRouteBuilder app)
     {
+        app.MapGet("/api/runs/overview", async (PersonaGymDbContext db, CancellationToken ct) => TypedResults.Ok(await RunOverview.RunsAsync(db, ct)))
+            .WithTags("Runs").WithName("ListRunOverview")
+            .WithSummary("Every run, newest first, with its models, question set, progress and LLM usage (the web app's run list).");
+
+        app.MapPost("/api/runs/estimate", EstimateAsync).WithTags("Runs").WithName("EstimateRun")
+            .WithSummary("Validate a run request and estimate its calls and tokens, storing and calling nothing; problems are keyed by field.")
+            .Accepts<RunRequest>("application/json")
+            .ProducesValidationProblem();
+
         var run = app.MapGroup("/api/runs/{id:guid}").WithTags("Run evidence");
         run.MapGet("/personas", PersonasAsync).WithName("ListRunPersonas")
             .WithSummary("The run's personas with their PersonaScore per model, a page at a time (offset, limit).");
@@ -146,6 +155,25 @@ public static class RunEvidenceApi
         var now = await db.Runs.AsNoTracking().Where(r => r.Id == id).Select(r => r.Status).FirstAsync(ct);
         return TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: "The run is not running",
             detail: $"Run {id} is {now}: only a pending or running run can be cancelled.");
+    }
+
+    private static async Task<Results<Ok<RunEstimate>, ValidationProblem>> EstimateAsync(RunRequest request, RunSubmitter submitter, CancellationToken ct)
+    {
+        var shape = PersonaGymApi.ShapeProblems(request);
+        if (shape.Count > 0)
+            return TypedResults.ValidationProblem(new Dictionary<string, string[]> { [RunRequestFields.General] = [.. shape] }, title: "The run request is invalid");
+        try
+        {
+            var plan = await submitter.PlanAsync(request, ct);
+            var estimate = RunEstimates.For(plan);
+            return TypedResults.Ok(new RunEstimate(plan.Personas.Count, RunEstimates.ExpectedBatches(plan), plan.UsesOfflineModels,
+                estimate.Calls, estimate.InputTokens, estimate.OutputTokens, estimate.Lines, estimate.Assumptions));
+        }
+        catch (RunRequestException e)
+        {
+            return TypedResults.ValidationProblem(RunRequestFields.Group(e.Problems, request),
+                detail: $"{e.Problems.Count} problem(s); nothing was stored.", title: "The run request is invalid");
+        }
     }
 
     private static PageRequest? PageOf(int? offset, int? limit)

@@ -1,4 +1,4 @@
-using PersonaGym.Cli.Input;
+using PersonaGym.Pipeline.Input;
 
 namespace PersonaGym.Cli.Tests;
 

@@ -22,6 +22,26 @@ public sealed record LeaderboardEntry(
     bool UsesOfflineModels)
 {
     public string? Disclaimer => UsesOfflineModels ? ReportText.OfflineDisclaimer : null;
+
+    /// <summary>
+    /// The 95 % confidence interval of <see cref="PersonaScore"/> over personas (mean ± 1.96 standard errors); null with
+    /// fewer than two personas scored. It says how far the ranking rests on the personas drawn.
+    /// </summary>
+    public ConfidenceInterval? PersonaScoreInterval { get; init; }
+}
+
+/// <summary>A confidence interval of a mean.</summary>
+public sealed record ConfidenceInterval(double Low, double High)
+{
+    /// <summary>Mean ± 1.96 standard errors of the values; null with fewer than two values.</summary>
+    public static ConfidenceInterval? Of95(IReadOnlyCollection<double> values)
+    {
+        if (values.Count < 2) return null;
+        var mean = values.Average();
+        var variance = values.Sum(v => (v - mean) * (v - mean)) / (values.Count - 1);
+        var half = 1.96 * Math.Sqrt(variance / values.Count);
+        return new ConfidenceInterval(mean - half, mean + half);
+    }
 }
 
 public static class Leaderboard
@@ -40,12 +60,16 @@ public static class Leaderboard
             foreach (var row in run)
             {
                 // The paper's tables: per task and overall, the mean over personas (PersonaScoring.Aggregate).
-                var overall = PersonaScoring.Aggregate(scores.Where(s => s.AgentId == row.AgentId).Select(s => s.Report));
+                var reports = scores.Where(s => s.AgentId == row.AgentId).Select(s => s.Report).ToList();
+                var overall = PersonaScoring.Aggregate(reports);
                 entries.Add(new LeaderboardEntry(
                     row.RunId, row.RunName, row.RunCreatedAt, row.RunStatus, row.QuestionSetId, row.AgentSpec,
                     row.Personas, overall.PersonasWithScore, overall.PersonaScore,
                     PersonaTasks.All.ToDictionary(t => t.DisplayName(), t => overall.TaskScores.TryGetValue(t, out var s) ? s : null),
-                    row.UsesOfflineModels));
+                    row.UsesOfflineModels)
+                {
+                    PersonaScoreInterval = ConfidenceInterval.Of95(reports.Select(r => r.PersonaScore).OfType<double>().ToList()),
+                });
             }
         }
 
