@@ -46,8 +46,65 @@ public static class RunEvidenceApi
             .Produces<RunProgressSnapshot>(StatusCodes.Status200OK, "text/event-stream");
         run.MapPost("/cancel", CancelAsync).WithName("CancelRun")
             .WithSummary("Cancel a pending or running run: nothing new starts; stored work stays and resume carries on from it.");
+        run.MapGet("/ratings/sample", RatingSampleAsync).WithName("GetRatingSample")
+            .WithSummary("A blind, stratified sample of the run's answers to rate by hand (no model names, no judge scores), with this rater's scores so far.");
+        run.MapPut("/ratings/{answerId:guid}", RateAsync).WithName("RateAnswer")
+            .WithSummary("Store a rater's score (1–5) for one answer of the run; rating again replaces it.");
+        run.MapGet("/ratings/agreement", RatingAgreementAsync).WithName("GetRatingAgreement")
+            .WithSummary("People against the judges per model: Spearman and Kendall τb per task and pooled, as personagym calibrate.");
+        run.MapGet("/ratings/export", RatingExportAsync).WithName("ExportRatings")
+            .WithSummary("One model's ratings as the CSV personagym calibrate --human reads (persona, task, question, score).")
+            .Produces(StatusCodes.Status200OK, contentType: "text/csv");
         return app;
     }
+
+    private static async Task<Results<Ok<RatingSample>, ProblemHttpResult>> RatingSampleAsync(
+        Guid id, string? rater, int? size, PersonaGymDbContext db, PersonaGym.Core.PersonaGymMethod method, CancellationToken ct)
+    {
+        if (RaterProblem(rater) is { } problem) return problem;
+        var count = size ?? RunRatings.DefaultSampleSize;
+        if (count is < 1 or > RunRatings.MaxSampleSize)
+            return TypedResults.Problem(statusCode: StatusCodes.Status400BadRequest, title: "Bad sample size",
+                detail: $"size must be from 1 to {RunRatings.MaxSampleSize}, got {count}");
+        var sample = await RunRatings.SampleAsync(db, method, id, rater!.Trim(), count, ct);
+        return sample is null ? UnknownRun(id) : TypedResults.Ok(sample);
+    }
+
+    private static async Task<Results<NoContent, ProblemHttpResult>> RateAsync(
+        Guid id, Guid answerId, RatingRequest rating, PersonaGymDbContext db, TimeProvider time, CancellationToken ct)
+    {
+        if (RaterProblem(rating.Rater) is { } problem) return problem;
+        if (rating.Score is < 1 or > 5)
+            return TypedResults.Problem(statusCode: StatusCodes.Status400BadRequest, title: "Bad score", detail: $"a score is from 1 to 5, got {rating.Score}");
+        if (!await db.Runs.AnyAsync(r => r.Id == id, ct)) return UnknownRun(id);
+        if (!await RunRatings.RateAsync(db, id, answerId, rating.Rater!.Trim(), rating.Score, time.GetUtcNow(), ct))
+            return TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "No such answer in the run", detail: $"Run {id} has no answer with id {answerId}.");
+        return TypedResults.NoContent();
+    }
+
+    private static async Task<Results<Ok<RatingAgreement>, ProblemHttpResult>> RatingAgreementAsync(Guid id, PersonaGymDbContext db, CancellationToken ct)
+    {
+        var agreement = await RunRatings.AgreementAsync(db, id, ct);
+        return agreement is null ? UnknownRun(id) : TypedResults.Ok(agreement);
+    }
+
+    private static async Task<IResult> RatingExportAsync(Guid id, string? agent, PersonaGymDbContext db, CancellationToken ct)
+    {
+        if (!await db.Runs.AnyAsync(r => r.Id == id, ct)) return UnknownRun(id);
+        var agents = await db.RunModels.AsNoTracking().Where(m => m.RunId == id && m.Role == RunModelRole.Agent).OrderBy(m => m.Ordinal).Select(m => m.Spec).ToListAsync(ct);
+        var chosen = agent ?? (agents.Count == 1 ? agents[0] : null);
+        var csv = chosen is null ? null : await RunRatings.HumanCsvAsync(db, id, chosen, ct);
+        if (csv is null)
+            return TypedResults.Problem(statusCode: StatusCodes.Status400BadRequest, title: "Name the model under test",
+                detail: $"agent must be one of the run's models under test: {string.Join(", ", agents)}");
+        return TypedResults.Text(csv, "text/csv; charset=utf-8");
+    }
+
+    private static ProblemHttpResult? RaterProblem(string? rater) =>
+        string.IsNullOrWhiteSpace(rater) || rater.Trim().Length > HumanRating.MaxRaterLength
+            ? TypedResults.Problem(statusCode: StatusCodes.Status400BadRequest, title: "Name the rater",
+                detail: $"rater must be a name of 1 to {HumanRating.MaxRaterLength} characters")
+            : null;
 
     private static async Task<Results<Ok<Page<RunPersonaItem>>, ProblemHttpResult>> PersonasAsync(
         Guid id, int? offset, int? limit, PersonaGymDbContext db, CancellationToken ct)

@@ -22,6 +22,9 @@ public static class RunExports
             await api.ReportAsync(id, ct) is { } report && model >= 0 && model < report.Models.Count
                 ? File(BenchmarkFormat.ScoresJson(report.Models[model].Overall), "application/json", "scores.json")
                 : Results.NotFound());
+        // People's ratings of one model's answers, for `personagym calibrate --human`.
+        app.MapGet("/runs/{id:guid}/export/ratings", async (Guid id, string agent, PersonaGymApiClient api, CancellationToken ct) =>
+            await api.RatingsCsvAsync(id, agent, ct) is { } csv ? File(csv, "text/csv", $"ratings-{id}.csv") : Results.NotFound());
         return app;
     }
 

@@ -60,6 +60,25 @@ public sealed class PersonaGymApiClient(HttpClient http, IHttpClientFactory clie
         return await OutcomeAsync<RunAccepted>(response, ct);
     }
 
+    public Task<RatingSample?> RatingSampleAsync(Guid id, string rater, int size, CancellationToken ct = default) =>
+        FindAsync<RatingSample>($"api/runs/{id}/ratings/sample?rater={Uri.EscapeDataString(rater)}&size={size}", ct);
+
+    public async Task<ApiProblem?> RateAsync(Guid id, Guid answerId, string rater, int score, CancellationToken ct = default)
+    {
+        using var response = await http.PutAsJsonAsync($"api/runs/{id}/ratings/{answerId}", new RatingRequest(rater, score), PersonaGymJson.Options, ct);
+        return response.IsSuccessStatusCode ? null : await ApiProblem.ReadAsync(response, ct);
+    }
+
+    public Task<RatingAgreement?> RatingAgreementAsync(Guid id, CancellationToken ct = default) =>
+        FindAsync<RatingAgreement>($"api/runs/{id}/ratings/agreement", ct);
+
+    /// <summary>One model's ratings in the <c>calibrate --human</c> CSV; null when the Api refuses (unknown run or model).</summary>
+    public async Task<string?> RatingsCsvAsync(Guid id, string agent, CancellationToken ct = default)
+    {
+        using var response = await http.GetAsync($"api/runs/{id}/ratings/export?agent={Uri.EscapeDataString(agent)}", ct);
+        return response.IsSuccessStatusCode ? await response.Content.ReadAsStringAsync(ct) : null;
+    }
+
     /// <summary>Checks a run request and estimates it, storing nothing: the estimate, or the problems per field.</summary>
     public async Task<ApiOutcome<RunEstimate>> EstimateAsync(RunRequest request, CancellationToken ct = default)
     {
