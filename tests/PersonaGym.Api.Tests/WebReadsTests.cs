@@ -64,7 +64,7 @@ public sealed class WebReadsTests(ApiHost host) : IClassFixture<ApiHost>
 
         var bad = Requests.SmallOfflineRun("estimate-bad") with
         {
-            Personas = ["x"],
+            Personas = [Requests.ThreePersonas[0], Requests.ThreePersonas[0]],
             Agents = ["not-a-spec"],
             QuestionsPerTask = 0,
             MaxCalls = -1,
