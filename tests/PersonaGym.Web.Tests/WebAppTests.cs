@@ -92,6 +92,36 @@ public sealed class WebAppTests(BrowserSystem system) : IClassFixture<BrowserSys
         });
     }
 
+    [Fact]
+    public async Task Rating_ten_answers_with_the_keyboard_shows_the_agreement_with_the_judges()
+    {
+        var runId = await system.CompletedRunAsync("browser-rating", "offline:agent-rated");
+        await system.OnPageAsync(nameof(Rating_ten_answers_with_the_keyboard_shows_the_agreement_with_the_judges), async page =>
+        {
+            await page.GotoAsync($"runs/{runId}/rate");
+            await WaitForInteractiveAsync(page);
+            await page.FillAsync("input[name=rater]", "browser-rater");
+            await page.FillAsync("input[name=size]", "10");
+            await page.ClickAsync("[data-testid=start-rating]");
+            var panel = page.Locator("[data-testid=rating-panel]");
+            await Assertions.Expect(panel).ToBeFocusedAsync();
+            // Blind: the model's name is nowhere on the page.
+            Assert.DoesNotContain("offline:agent-rated", await page.ContentAsync());
+
+            for (var i = 0; i < 10; i++)
+            {
+                await Assertions.Expect(panel).ToContainTextAsync($"{i} rated");
+                await page.Keyboard.PressAsync(((i % 5) + 1).ToString(System.Globalization.CultureInfo.InvariantCulture));
+            }
+
+            var table = page.Locator("[data-testid=rating-agreement]");
+            await Assertions.Expect(table).ToBeVisibleAsync();
+            await Assertions.Expect(table.Locator("tr", new LocatorLocatorOptions { HasText = "All tasks" })).ToContainTextAsync("10");
+            var agreement = await system.Api.GetFromJsonAsync<RatingAgreement>($"/api/runs/{runId}/ratings/agreement", PersonaGymJson.Options);
+            Assert.Equal(10, Assert.Single(agreement!.Raters).Ratings);
+        });
+    }
+
     /// <summary>Until the page is interactive (its circuit connected) clicks reach nothing: the layout marks that moment.</summary>
     private static Task WaitForInteractiveAsync(IPage page) =>
         page.Locator("#pg-interactive").WaitForAsync(new LocatorWaitForOptions { State = WaitForSelectorState.Attached });
