@@ -30,6 +30,10 @@ public static class RunEvidenceApi
             .Accepts<RunRequest>("application/json")
             .ProducesValidationProblem();
 
+        app.MapGet("/api/leaderboard/reference", async (PersonaGymDbContext db, CancellationToken ct) => TypedResults.Ok(await Leaderboard.ReferencesAsync(db, ct)))
+            .WithTags("Leaderboard").WithName("GetLeaderboardReference")
+            .WithSummary("Published scores stored with benchmark question sets (the paper's), as reference rows per set and model.");
+
         var run = app.MapGroup("/api/runs/{id:guid}").WithTags("Run evidence");
         run.MapGet("/personas", PersonasAsync).WithName("ListRunPersonas")
             .WithSummary("The run's personas with their PersonaScore per model, a page at a time (offset, limit).");

@@ -27,7 +27,7 @@ public static class PersonaInput
         Read(inline, files, (file, entries, errors) => ReadFile(file, entries, errors));
 
     /// <summary>As <see cref="Read(IEnumerable{string}, IEnumerable{string})"/>, for files already in memory (uploads): the name's extension picks the format.</summary>
-    public static PersonaInputResult Read(IEnumerable<string> inline, IEnumerable<(string Name, string Content)> files) =>
+    public static PersonaInputResult ReadUploads(IEnumerable<string> inline, IEnumerable<(string Name, string Content)> files) =>
         Read(inline, files, (file, entries, errors) => ReadContent(file.Name, file.Content, entries, errors));
 
     private static PersonaInputResult Read<TFile>(IEnumerable<string> inline, IEnumerable<TFile> files, Action<TFile, List<PersonaEntry>, List<string>> readFile)

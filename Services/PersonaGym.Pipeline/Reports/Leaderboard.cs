@@ -1,4 +1,6 @@
+using Microsoft.EntityFrameworkCore;
 using PersonaGym.Core;
+using PersonaGym.Core.Benchmark;
 using PersonaGym.Core.Reports;
 using PersonaGym.Core.Scoring;
 using PersonaGym.Data;
@@ -44,8 +46,24 @@ public sealed record ConfidenceInterval(double Low, double High)
     }
 }
 
+/// <summary>A published figure set for a model on a benchmark question set (e.g. the paper's), shown as a reference row.</summary>
+/// <param name="Tasks">Per task (the paper's task names), the published score.</param>
+public sealed record ReferenceEntry(Guid QuestionSetId, string Model, double? PersonaScore, IReadOnlyDictionary<string, double?> Tasks);
+
 public static class Leaderboard
 {
+    /// <summary>Every stored published score, one entry per question set and model, best PersonaScore first.</summary>
+    public static async Task<IReadOnlyList<ReferenceEntry>> ReferencesAsync(PersonaGymDbContext db, CancellationToken cancellationToken = default)
+    {
+        var rows = await db.ReferenceScores.AsNoTracking().Select(r => new { r.QuestionSetId, r.Model, r.Metric, r.Value }).ToListAsync(cancellationToken);
+        return rows.GroupBy(r => (r.QuestionSetId, r.Model))
+            .Select(g => new ReferenceEntry(g.Key.QuestionSetId, g.Key.Model,
+                g.FirstOrDefault(r => r.Metric == BenchmarkFormat.PersonaScoreKey)?.Value,
+                PersonaTasks.All.ToDictionary(t => t.DisplayName(), t => g.FirstOrDefault(r => r.Metric == t.DisplayName())?.Value)))
+            .OrderByDescending(e => e.PersonaScore).ThenBy(e => e.Model, StringComparer.Ordinal)
+            .ToList();
+    }
+
     /// <summary>
     /// Every model under test of every run, best PersonaScore first (models without one last). Offline runs are listed
     /// and flagged, never hidden: their numbers are not an evaluation.

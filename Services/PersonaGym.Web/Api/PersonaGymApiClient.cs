@@ -50,6 +50,9 @@ public sealed class PersonaGymApiClient(HttpClient http, IHttpClientFactory clie
     public Task<List<LeaderboardEntry>> LeaderboardAsync(CancellationToken ct = default) =>
         GetAsync<List<LeaderboardEntry>>("api/leaderboard", ct);
 
+    public Task<List<ReferenceEntry>> ReferenceScoresAsync(CancellationToken ct = default) =>
+        GetAsync<List<ReferenceEntry>>("api/leaderboard/reference", ct);
+
     public Task<List<QuestionSetListItem>> QuestionSetsAsync(CancellationToken ct = default) =>
         GetAsync<List<QuestionSetListItem>>("api/question-sets", ct);
 
