@@ -60,3 +60,23 @@ ensure_local_servers() {
     systemctl disable --now rabbitmq-server
   fi
 }
+
+# ensure_chromium: the browser tests drive Debian's Chromium through Playwright (Playwright cannot download
+# a browser of its own here). Installs the 'chromium' package when no Chromium is found.
+ensure_chromium() {
+  if [ -n "${PERSONAGYM_CHROMIUM:-}" ] && [ -x "$PERSONAGYM_CHROMIUM" ]; then return 0; fi
+  if command -v chromium > /dev/null || command -v chromium-browser > /dev/null; then return 0; fi
+  if ! command -v apt-get > /dev/null; then
+    echo "Missing: Chromium (for the browser tests). Install it, or set PERSONAGYM_CHROMIUM to its executable." >&2
+    exit 1
+  fi
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "Missing: Chromium (for the browser tests). Run this script with sudo, or: sudo apt-get install -y chromium" >&2
+    exit 1
+  fi
+  echo "Installing chromium (for the browser tests)"
+  apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium || {
+    echo "Installing chromium failed (see above)." >&2
+    exit 1
+  }
+}

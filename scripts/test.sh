@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Runs every test of the solution and ends with one line: "Tests: N passed, N failed, N skipped".
-# The AppHost tests start the real system on local PostgreSQL and RabbitMQ, so those are installed first.
+# The AppHost and browser tests start the real system on local PostgreSQL and RabbitMQ, and the browser tests drive
+# Chromium: those are installed first.
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # shellcheck source=scripts/prerequisites.sh
 source "$repo/scripts/prerequisites.sh"
 
 ensure_local_servers always
+ensure_chromium
 cd "$repo"
 
 # The whole-system tests start every service with 'dotnet run'; on a machine without internet, nothing there

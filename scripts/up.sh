@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Brings PersonaGym up on this machine and runs a first evaluation on it:
 #   1. installs PostgreSQL and RabbitMQ when there is no container runtime and they are missing;
-#   2. starts the Aspire AppHost (Postgres, RabbitMQ, the Api, question-generator, agent-runner, judge×2, dashboard);
+#   2. starts the Aspire AppHost (Postgres, RabbitMQ, the Api, question-generator, agent-runner, judge×2, the web app,
+#      dashboard);
 #   3. once the Api is healthy, submits an evaluation of samples/personas.txt through it with the `personagym` CLI,
 #      follows its progress and prints the PersonaScores (offline models unless configured: not an evaluation);
 #   4. keeps the system running until Ctrl+C.
@@ -27,6 +28,7 @@ fi
 cd "$repo"
 
 api="${PERSONAGYM_API_URL:-http://localhost:5180}"
+web="${PERSONAGYM_WEB_URL:-http://localhost:5190}"
 log="$repo/artifacts/apphost.log"
 mkdir -p "$repo/artifacts"
 
@@ -80,8 +82,20 @@ if [ -n "$demo" ]; then
     --output results/first-run.md --output results/first-run.json || echo "The first run did not complete; see above." >&2
 fi
 
+# The web app starts after the Api; say where it is once it answers.
+for _ in $(seq 1 120); do
+  if curl -fsS "$web/health" > /dev/null 2>&1; then break; fi
+  kill -0 "$apphost" 2> /dev/null || break
+  sleep 1
+done
+
 echo
 echo "PersonaGym is running. Api: $api (OpenAPI: $api/openapi/v1.json)"
+if curl -fsS "$web/health" > /dev/null 2>&1; then
+  echo "Web app: $web  (runs live, every verdict, leaderboard, start a run, rate answers)"
+else
+  echo "The web app did not answer at $web yet; see $log" >&2
+fi
 grep -m1 -o "Login to the dashboard at .*" "$log" || true
 if [ -s "$key_file" ] && [ "$(cat "$key_file")" = "$PERSONAGYM_API_KEY" ]; then
   echo "The Api wants a key. An operator key is in $key_file: export PERSONAGYM_API_KEY=\$(cat $key_file)"

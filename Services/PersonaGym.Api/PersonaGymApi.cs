@@ -188,7 +188,7 @@ public static class PersonaGymApi
         TypedResults.Ok(await Leaderboard.BuildAsync(db, ct));
 
     /// <summary>JSON <c>null</c> where a list is expected would otherwise reach the planner as a missing list.</summary>
-    private static List<string> ShapeProblems(RunRequest request)
+    internal static List<string> ShapeProblems(RunRequest request)
     {
         var problems = new List<string>();
         foreach (var (name, list) in new[] { ("personas", request.Personas), ("agents", request.Agents), ("judges", request.Judges), ("environments", request.Environments) })

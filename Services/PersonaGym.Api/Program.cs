@@ -25,6 +25,7 @@ app.MapDefaultEndpoints();
 app.MapOpenApi().AllowAnonymous();
 app.MapPersonaGymApi();
 app.MapPersonaGymCaller();
+app.MapRunEvidenceApi();
 
 app.Run();
 

@@ -27,6 +27,8 @@ public abstract class PersonaGymDbContext(DbContextOptions options) : DbContext(
     public DbSet<LlmCall> LlmCalls => Set<LlmCall>();
     public DbSet<CacheEntry> CacheEntries => Set<CacheEntry>();
     public DbSet<ApiKey> ApiKeys => Set<ApiKey>();
+    public DbSet<HumanRating> HumanRatings => Set<HumanRating>();
+    public DbSet<ReferenceScore> ReferenceScores => Set<ReferenceScore>();
 
     /// <summary>Model specs, names and versions are short; the limit keeps their unique indexes within btree limits.</summary>
     internal const int ShortText = 400;
@@ -114,6 +116,26 @@ public abstract class PersonaGymDbContext(DbContextOptions options) : DbContext(
             question.HasOne(q => q.QuestionSetPersona).WithMany(p => p.Questions).HasForeignKey(q => q.QuestionSetPersonaId).OnDelete(DeleteBehavior.Cascade);
             question.HasOne(q => q.Batch).WithMany(b => b.Questions).HasForeignKey(q => q.BatchId).OnDelete(DeleteBehavior.Cascade);
             question.HasIndex(q => new { q.QuestionSetPersonaId, q.Task, q.Ordinal }).IsUnique();
+        });
+
+        modelBuilder.Entity<HumanRating>(rating =>
+        {
+            ClientGeneratedId(rating);
+            rating.Property(r => r.Rater).HasMaxLength(HumanRating.MaxRaterLength);
+            rating.HasOne(r => r.Run).WithMany().HasForeignKey(r => r.RunId).OnDelete(DeleteBehavior.Cascade);
+            rating.HasOne(r => r.Answer).WithMany().HasForeignKey(r => r.AnswerId).OnDelete(DeleteBehavior.Cascade);
+            rating.HasIndex(r => new { r.AnswerId, r.Rater }).IsUnique();
+            rating.HasIndex(r => new { r.RunId, r.Rater });
+            rating.ToTable(t => t.HasCheckConstraint("CK_HumanRatings_Score", "\"Score\" >= 1 AND \"Score\" <= 5"));
+        });
+
+        modelBuilder.Entity<ReferenceScore>(score =>
+        {
+            ClientGeneratedId(score);
+            score.Property(s => s.Model).HasMaxLength(ShortText);
+            score.Property(s => s.Metric).HasMaxLength(100);
+            score.HasOne(s => s.QuestionSet).WithMany().HasForeignKey(s => s.QuestionSetId).OnDelete(DeleteBehavior.Cascade);
+            score.HasIndex(s => new { s.QuestionSetId, s.Model, s.Metric }).IsUnique();
         });
 
         modelBuilder.Entity<RunPersona>(persona =>

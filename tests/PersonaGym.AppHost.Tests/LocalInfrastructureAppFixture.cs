@@ -15,7 +15,7 @@ public sealed class LocalInfrastructureAppFixture : IAsyncLifetime
 {
     /// <summary>Every resource the system consists of; all must become healthy.</summary>
     public static readonly string[] ResourceNames =
-        ["postgres", "personagym", "rabbitmq", "api", "question-generator", "agent-runner", "judge"];
+        ["postgres", "personagym", "rabbitmq", "api", "question-generator", "agent-runner", "judge", "web"];
 
     /// <summary>
     /// A bound against a hang, not a speed check: a start here takes well under a minute, but a cold machine runs

@@ -1,4 +1,4 @@
-using PersonaGym.Cli.Input;
+using PersonaGym.Pipeline.Input;
 
 namespace PersonaGym.Cli.Tests;
 
@@ -134,5 +134,17 @@ public sealed class PersonaInputTests : IDisposable
 
         Assert.False(result.IsValid);
         Assert.Contains("--persona", Assert.Single(result.Errors));
+    }
+
+    [Fact]
+    public void Uploaded_files_are_read_by_their_names_extension_with_the_same_checks_as_files_on_disk()
+    {
+        var result = PersonaInput.ReadUploads([], [
+            ("people.csv", "persona,age\n\"A 61-year-old fisherman from Galway who sings in a choir\",61\n"),
+            ("more.json", """["A 19-year-old coder from Seoul who skateboards", "A 61-year-old fisherman from Galway who sings in a choir"]"""),
+        ]);
+
+        Assert.Equal(["A 61-year-old fisherman from Galway who sings in a choir", "A 19-year-old coder from Seoul who skateboards"], result.Personas.Select(p => p.Text));
+        Assert.Contains(result.Errors, e => e.StartsWith("more.json", StringComparison.Ordinal) && e.Contains("duplicate"));
     }
 }

@@ -27,6 +27,31 @@ public sealed class QuestionSetImportTests : IDisposable
     }
 
     [Fact]
+    public async Task Published_scores_beside_the_questions_are_stored_once_as_reference_rows_of_the_set()
+    {
+        var published = Path.Combine(Fixture, BenchmarkFormat.PublishedScoresFolder);
+        Directory.CreateDirectory(published);
+        File.WriteAllText(Path.Combine(published, "20240710_gpt_35.json"),
+            """{"Action Justification": 4.31, "Expected Action": 4.28, "Linguistic Habits": 3.63, "Persona Consistency": 4.7, "Toxicity Control": 4.96, "PersonaScore": 4.38}""");
+        File.WriteAllText(Path.Combine(published, "broken.json"), "[1, 2]");
+
+        var first = await _cli.RunAsync("benchmark", "import", Fixture, "--name", "bench");
+        var again = await _cli.RunAsync("benchmark", "import", Fixture, "--name", "bench");
+
+        Assert.True(first.ExitCode == 0, first.ToString());
+        Assert.Contains("reference rows (6 new figures)", first.Out);
+        Assert.Contains("broken.json", first.Error);
+        Assert.Contains("reference rows (0 new figures)", again.Out);
+        await using var db = _cli.OpenDatabase();
+        var references = await PersonaGym.Pipeline.Reports.Leaderboard.ReferencesAsync(db);
+        var reference = Assert.Single(references);
+        Assert.Equal("20240710_gpt_35", reference.Model);
+        Assert.Equal(4.38, reference.PersonaScore);
+        Assert.Equal(3.63, reference.Tasks["Linguistic Habits"]);
+        Assert.Equal((await db.QuestionSets.SingleAsync()).Id, reference.QuestionSetId);
+    }
+
+    [Fact]
     public async Task Importing_the_same_questions_again_says_so_and_stores_nothing_more()
     {
         Assert.Equal(0, (await _cli.RunAsync("benchmark", "import", Fixture, "--name", "bench")).ExitCode);

@@ -58,6 +58,15 @@ public sealed class QuestionSetCommands(CliConsole io)
                 break;
         }
 
+        // The paper's published scores, stored with the set as leaderboard reference rows.
+        var (published, issues) = BenchmarkFormat.ReadPublishedScores(directory);
+        foreach (var issue in issues) io.Error.WriteLine($"warning: {issue} (not stored as a reference score)");
+        if (published.Count > 0)
+        {
+            var added = await Catalog(engine).StoreReferenceScoresAsync(set.Id, published, ct);
+            io.Out.MarkupLine(Markup.Escape($"Published scores of {Count(published.Count, "model")} stored as reference rows ({Count(added, "new figure")})."));
+        }
+
         io.Out.MarkupLine(Markup.Escape($"Run it with: personagym run --question-set {set.Reference} --agent SPEC{DatabaseHint(database)}") +
                           " [grey](--limit N for its first N personas)[/]");
         return ExitCodes.Success;

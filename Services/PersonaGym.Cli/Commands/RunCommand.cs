@@ -2,7 +2,7 @@ using System.CommandLine;
 using MassTransit;
 using Microsoft.Extensions.DependencyInjection;
 using PersonaGym.Cli.Display;
-using PersonaGym.Cli.Input;
+using PersonaGym.Pipeline.Input;
 using PersonaGym.Cli.Local;
 using PersonaGym.Cli.Remote;
 using PersonaGym.Core.Planning;

@@ -134,6 +134,35 @@ public static class BenchmarkFormat
         return json.Append('}').ToString();
     }
 
+    /// <summary>The folder of a benchmark that holds the paper's published scores, one JSON file per model.</summary>
+    public const string PublishedScoresFolder = "published-scores";
+
+    /// <summary>
+    /// Every published score file of a benchmark folder (<see cref="PublishedScoresFolder"/>), keyed by the file's name
+    /// without extension, and a message per file that cannot be read; none when the folder has no such subfolder.
+    /// </summary>
+    public static (IReadOnlyDictionary<string, IReadOnlyDictionary<string, double>> Scores, IReadOnlyList<string> Issues) ReadPublishedScores(string directory)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(directory);
+        var scores = new SortedDictionary<string, IReadOnlyDictionary<string, double>>(StringComparer.Ordinal);
+        var issues = new List<string>();
+        var folder = Path.Combine(directory, PublishedScoresFolder);
+        if (!Directory.Exists(folder)) return (scores, issues);
+        foreach (var file in Directory.EnumerateFiles(folder, "*.json").Order(StringComparer.Ordinal))
+        {
+            try
+            {
+                scores[Path.GetFileNameWithoutExtension(file)] = ReadScores(file);
+            }
+            catch (Exception e) when (e is InvalidDataException or IOException or UnauthorizedAccessException)
+            {
+                issues.Add(e.Message);
+            }
+        }
+
+        return (scores, issues);
+    }
+
     /// <summary>
     /// Reads a published score file, keys in file order. A file that is not a JSON object of numbers throws
     /// <see cref="InvalidDataException"/> (a missing file, <see cref="FileNotFoundException"/>).

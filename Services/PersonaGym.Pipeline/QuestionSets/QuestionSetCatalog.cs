@@ -23,6 +23,30 @@ public sealed class QuestionSetCatalog(IDbContextFactory<PersonaGymDbContext> co
     public const string DefaultVersion = "1";
 
     /// <summary>
+    /// Stores published scores for models on a set (the benchmark's <c>published-scores/</c>), as leaderboard reference
+    /// rows. Figures stored already are kept: importing again adds only what is new. Returns the figures added.
+    /// </summary>
+    public async Task<int> StoreReferenceScoresAsync(Guid questionSetId, IReadOnlyDictionary<string, IReadOnlyDictionary<string, double>> scores, CancellationToken cancellationToken = default)
+    {
+        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+        var stored = (await db.ReferenceScores.AsNoTracking().Where(r => r.QuestionSetId == questionSetId)
+            .Select(r => new { r.Model, r.Metric }).ToListAsync(cancellationToken)).Select(r => (r.Model, r.Metric)).ToHashSet();
+        var added = 0;
+        foreach (var (model, figures) in scores)
+        {
+            foreach (var (metric, value) in figures)
+            {
+                if (!stored.Add((model, metric))) continue;
+                db.ReferenceScores.Add(new ReferenceScore { QuestionSetId = questionSetId, Model = model, Metric = metric, Value = value });
+                added++;
+            }
+        }
+
+        await db.SaveChangesAsync(cancellationToken);
+        return added;
+    }
+
+    /// <summary>
     /// Stores a valid benchmark as an imported, frozen set, in one transaction: every persona (found by its text hash,
     /// created when new), its questions in file order, and batches of <see cref="ImportedBatchSize"/> per task.
     /// Importing the same content again under the same name and version changes nothing

@@ -1,4 +1,6 @@
+using Microsoft.EntityFrameworkCore;
 using PersonaGym.Core;
+using PersonaGym.Core.Benchmark;
 using PersonaGym.Core.Reports;
 using PersonaGym.Core.Scoring;
 using PersonaGym.Data;
@@ -22,10 +24,46 @@ public sealed record LeaderboardEntry(
     bool UsesOfflineModels)
 {
     public string? Disclaimer => UsesOfflineModels ? ReportText.OfflineDisclaimer : null;
+
+    /// <summary>
+    /// The 95 % confidence interval of <see cref="PersonaScore"/> over personas (mean ± 1.96 standard errors); null with
+    /// fewer than two personas scored. It says how far the ranking rests on the personas drawn.
+    /// </summary>
+    public ConfidenceInterval? PersonaScoreInterval { get; init; }
 }
+
+/// <summary>A confidence interval of a mean.</summary>
+public sealed record ConfidenceInterval(double Low, double High)
+{
+    /// <summary>Mean ± 1.96 standard errors of the values; null with fewer than two values.</summary>
+    public static ConfidenceInterval? Of95(IReadOnlyCollection<double> values)
+    {
+        if (values.Count < 2) return null;
+        var mean = values.Average();
+        var variance = values.Sum(v => (v - mean) * (v - mean)) / (values.Count - 1);
+        var half = 1.96 * Math.Sqrt(variance / values.Count);
+        return new ConfidenceInterval(mean - half, mean + half);
+    }
+}
+
+/// <summary>A published figure set for a model on a benchmark question set (e.g. the paper's), shown as a reference row.</summary>
+/// <param name="Tasks">Per task (the paper's task names), the published score.</param>
+public sealed record ReferenceEntry(Guid QuestionSetId, string Model, double? PersonaScore, IReadOnlyDictionary<string, double?> Tasks);
 
 public static class Leaderboard
 {
+    /// <summary>Every stored published score, one entry per question set and model, best PersonaScore first.</summary>
+    public static async Task<IReadOnlyList<ReferenceEntry>> ReferencesAsync(PersonaGymDbContext db, CancellationToken cancellationToken = default)
+    {
+        var rows = await db.ReferenceScores.AsNoTracking().Select(r => new { r.QuestionSetId, r.Model, r.Metric, r.Value }).ToListAsync(cancellationToken);
+        return rows.GroupBy(r => (r.QuestionSetId, r.Model))
+            .Select(g => new ReferenceEntry(g.Key.QuestionSetId, g.Key.Model,
+                g.FirstOrDefault(r => r.Metric == BenchmarkFormat.PersonaScoreKey)?.Value,
+                PersonaTasks.All.ToDictionary(t => t.DisplayName(), t => g.FirstOrDefault(r => r.Metric == t.DisplayName())?.Value)))
+            .OrderByDescending(e => e.PersonaScore).ThenBy(e => e.Model, StringComparer.Ordinal)
+            .ToList();
+    }
+
     /// <summary>
     /// Every model under test of every run, best PersonaScore first (models without one last). Offline runs are listed
     /// and flagged, never hidden: their numbers are not an evaluation.
@@ -40,12 +78,16 @@ public static class Leaderboard
             foreach (var row in run)
             {
                 // The paper's tables: per task and overall, the mean over personas (PersonaScoring.Aggregate).
-                var overall = PersonaScoring.Aggregate(scores.Where(s => s.AgentId == row.AgentId).Select(s => s.Report));
+                var reports = scores.Where(s => s.AgentId == row.AgentId).Select(s => s.Report).ToList();
+                var overall = PersonaScoring.Aggregate(reports);
                 entries.Add(new LeaderboardEntry(
                     row.RunId, row.RunName, row.RunCreatedAt, row.RunStatus, row.QuestionSetId, row.AgentSpec,
                     row.Personas, overall.PersonasWithScore, overall.PersonaScore,
                     PersonaTasks.All.ToDictionary(t => t.DisplayName(), t => overall.TaskScores.TryGetValue(t, out var s) ? s : null),
-                    row.UsesOfflineModels));
+                    row.UsesOfflineModels)
+                {
+                    PersonaScoreInterval = ConfidenceInterval.Of95(reports.Select(r => r.PersonaScore).OfType<double>().ToList()),
+                });
             }
         }
 

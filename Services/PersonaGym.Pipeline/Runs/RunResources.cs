@@ -81,3 +81,17 @@ public static class RunListing
         return sets.OrderByDescending(s => s.CreatedAt).ThenBy(s => s.Name, StringComparer.Ordinal).ToList();
     }
 }
+
+/// <summary>What <c>POST /api/runs/{id}/cancel</c> answers.</summary>
+public sealed record RunCancelled(Guid Id, RunStatus Status);
+
+/// <summary>What <c>POST /api/runs/estimate</c> answers: the work and cost a valid request would make, before anything is stored.</summary>
+public sealed record RunEstimate(
+    int Personas,
+    int ExpectedBatches,
+    bool UsesOfflineModels,
+    long Calls,
+    long InputTokens,
+    long OutputTokens,
+    IReadOnlyList<CostLine> Lines,
+    IReadOnlyList<string> Assumptions);

@@ -322,6 +322,23 @@ public sealed class RunSubmitter(
         return published;
     }
 
+    /// <summary>
+    /// Cancels a pending or running run: every stage checks that a run is active before it works, so nothing new is
+    /// started; work already stored stays, and <see cref="ResumeAsync"/> carries on from it. False when the run was
+    /// no longer active.
+    /// </summary>
+    public async Task<bool> CancelAsync(Guid runId, CancellationToken cancellationToken = default)
+    {
+        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+        var now = time.GetUtcNow();
+        var changed = await db.Runs.Where(r => r.Id == runId && (r.Status == RunStatus.Pending || r.Status == RunStatus.Running))
+            .ExecuteUpdateAsync(s => s.SetProperty(r => r.Status, RunStatus.Cancelled)
+                .SetProperty(r => r.Error, "cancelled on request")
+                .SetProperty(r => r.CompletedAt, now)
+                .SetProperty(r => r.UpdatedAt, now), cancellationToken);
+        return changed > 0;
+    }
+
     /// <summary>"name" (newest version) or "name@version".</summary>
     public static async Task<QuestionSet?> FindQuestionSetAsync(PersonaGymDbContext db, string reference, CancellationToken cancellationToken)
     {

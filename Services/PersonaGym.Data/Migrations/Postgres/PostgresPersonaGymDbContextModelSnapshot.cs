@@ -248,6 +248,44 @@ namespace PersonaGym.Data.Migrations.Postgres
                     b.ToTable("ExemplarClaims");
                 });
 
+            modelBuilder.Entity("PersonaGym.Data.HumanRating", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .HasColumnType("uuid");
+
+                    b.Property<Guid>("AnswerId")
+                        .HasColumnType("uuid");
+
+                    b.Property<DateTimeOffset>("CreatedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<string>("Rater")
+                        .IsRequired()
+                        .HasMaxLength(200)
+                        .HasColumnType("character varying(200)");
+
+                    b.Property<Guid>("RunId")
+                        .HasColumnType("uuid");
+
+                    b.Property<int>("Score")
+                        .HasColumnType("integer");
+
+                    b.Property<DateTimeOffset>("UpdatedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("AnswerId", "Rater")
+                        .IsUnique();
+
+                    b.HasIndex("RunId", "Rater");
+
+                    b.ToTable("HumanRatings", t =>
+                        {
+                            t.HasCheckConstraint("CK_HumanRatings_Score", "\"Score\" >= 1 AND \"Score\" <= 5");
+                        });
+                });
+
             modelBuilder.Entity("PersonaGym.Data.Judgement", b =>
                 {
                     b.Property<Guid>("Id")
@@ -510,6 +548,35 @@ namespace PersonaGym.Data.Migrations.Postgres
                     b.ToTable("QuestionSetPersonas");
                 });
 
+            modelBuilder.Entity("PersonaGym.Data.ReferenceScore", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .HasColumnType("uuid");
+
+                    b.Property<string>("Metric")
+                        .IsRequired()
+                        .HasMaxLength(100)
+                        .HasColumnType("character varying(100)");
+
+                    b.Property<string>("Model")
+                        .IsRequired()
+                        .HasMaxLength(400)
+                        .HasColumnType("character varying(400)");
+
+                    b.Property<Guid>("QuestionSetId")
+                        .HasColumnType("uuid");
+
+                    b.Property<double>("Value")
+                        .HasColumnType("double precision");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("QuestionSetId", "Model", "Metric")
+                        .IsUnique();
+
+                    b.ToTable("ReferenceScores");
+                });
+
             modelBuilder.Entity("PersonaGym.Data.Run", b =>
                 {
                     b.Property<Guid>("Id")
@@ -740,6 +807,25 @@ namespace PersonaGym.Data.Migrations.Postgres
                     b.Navigation("Batch");
                 });
 
+            modelBuilder.Entity("PersonaGym.Data.HumanRating", b =>
+                {
+                    b.HasOne("PersonaGym.Data.Answer", "Answer")
+                        .WithMany()
+                        .HasForeignKey("AnswerId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+
+                    b.HasOne("PersonaGym.Data.Run", "Run")
+                        .WithMany()
+                        .HasForeignKey("RunId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+
+                    b.Navigation("Answer");
+
+                    b.Navigation("Run");
+                });
+
             modelBuilder.Entity("PersonaGym.Data.Judgement", b =>
                 {
                     b.HasOne("PersonaGym.Data.Answer", "Answer")
@@ -820,6 +906,17 @@ namespace PersonaGym.Data.Migrations.Postgres
                         .IsRequired();
 
                     b.Navigation("Persona");
+
+                    b.Navigation("QuestionSet");
+                });
+
+            modelBuilder.Entity("PersonaGym.Data.ReferenceScore", b =>
+                {
+                    b.HasOne("PersonaGym.Data.QuestionSet", "QuestionSet")
+                        .WithMany()
+                        .HasForeignKey("QuestionSetId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
 
                     b.Navigation("QuestionSet");
                 });

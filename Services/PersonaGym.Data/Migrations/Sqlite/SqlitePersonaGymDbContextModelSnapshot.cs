@@ -242,6 +242,44 @@ namespace PersonaGym.Data.Migrations.Sqlite
                     b.ToTable("ExemplarClaims");
                 });
 
+            modelBuilder.Entity("PersonaGym.Data.HumanRating", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .HasColumnType("TEXT");
+
+                    b.Property<Guid>("AnswerId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("CreatedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("Rater")
+                        .IsRequired()
+                        .HasMaxLength(200)
+                        .HasColumnType("TEXT");
+
+                    b.Property<Guid>("RunId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<int>("Score")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("UpdatedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("AnswerId", "Rater")
+                        .IsUnique();
+
+                    b.HasIndex("RunId", "Rater");
+
+                    b.ToTable("HumanRatings", t =>
+                        {
+                            t.HasCheckConstraint("CK_HumanRatings_Score", "\"Score\" >= 1 AND \"Score\" <= 5");
+                        });
+                });
+
             modelBuilder.Entity("PersonaGym.Data.Judgement", b =>
                 {
                     b.Property<Guid>("Id")
@@ -504,6 +542,35 @@ namespace PersonaGym.Data.Migrations.Sqlite
                     b.ToTable("QuestionSetPersonas");
                 });
 
+            modelBuilder.Entity("PersonaGym.Data.ReferenceScore", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Metric")
+                        .IsRequired()
+                        .HasMaxLength(100)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Model")
+                        .IsRequired()
+                        .HasMaxLength(400)
+                        .HasColumnType("TEXT");
+
+                    b.Property<Guid>("QuestionSetId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<double>("Value")
+                        .HasColumnType("REAL");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("QuestionSetId", "Model", "Metric")
+                        .IsUnique();
+
+                    b.ToTable("ReferenceScores");
+                });
+
             modelBuilder.Entity("PersonaGym.Data.Run", b =>
                 {
                     b.Property<Guid>("Id")
@@ -734,6 +801,25 @@ namespace PersonaGym.Data.Migrations.Sqlite
                     b.Navigation("Batch");
                 });
 
+            modelBuilder.Entity("PersonaGym.Data.HumanRating", b =>
+                {
+                    b.HasOne("PersonaGym.Data.Answer", "Answer")
+                        .WithMany()
+                        .HasForeignKey("AnswerId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+
+                    b.HasOne("PersonaGym.Data.Run", "Run")
+                        .WithMany()
+                        .HasForeignKey("RunId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+
+                    b.Navigation("Answer");
+
+                    b.Navigation("Run");
+                });
+
             modelBuilder.Entity("PersonaGym.Data.Judgement", b =>
                 {
                     b.HasOne("PersonaGym.Data.Answer", "Answer")
@@ -814,6 +900,17 @@ namespace PersonaGym.Data.Migrations.Sqlite
                         .IsRequired();
 
                     b.Navigation("Persona");
+
+                    b.Navigation("QuestionSet");
+                });
+
+            modelBuilder.Entity("PersonaGym.Data.ReferenceScore", b =>
+                {
+                    b.HasOne("PersonaGym.Data.QuestionSet", "QuestionSet")
+                        .WithMany()
+                        .HasForeignKey("QuestionSetId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
 
                     b.Navigation("QuestionSet");
                 });

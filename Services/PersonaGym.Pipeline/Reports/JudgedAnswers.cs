@@ -2,7 +2,7 @@ using Microsoft.EntityFrameworkCore;
 using PersonaGym.Core;
 using PersonaGym.Data;
 
-namespace PersonaGym.Cli.Benchmark;
+namespace PersonaGym.Pipeline.Reports;
 
 /// <summary>One answer of a run with the mean of its judges' parsed scores.</summary>
 public sealed record JudgedAnswer(string Persona, PersonaTask Task, string Question, double JudgeMean, int Judgements);

@@ -4,7 +4,7 @@ using CsvHelper;
 using CsvHelper.Configuration;
 using PersonaGym.Core;
 
-namespace PersonaGym.Cli.Input;
+namespace PersonaGym.Pipeline.Input;
 
 /// <summary>One persona and where it came from, so an error can point at it.</summary>
 public sealed record PersonaEntry(string Text, string Origin);
@@ -23,7 +23,14 @@ public sealed record PersonaInputResult(IReadOnlyList<PersonaEntry> Personas, IR
 /// </summary>
 public static class PersonaInput
 {
-    public static PersonaInputResult Read(IEnumerable<string> inline, IEnumerable<string> files)
+    public static PersonaInputResult Read(IEnumerable<string> inline, IEnumerable<string> files) =>
+        Read(inline, files, (file, entries, errors) => ReadFile(file, entries, errors));
+
+    /// <summary>As <see cref="Read(IEnumerable{string}, IEnumerable{string})"/>, for files already in memory (uploads): the name's extension picks the format.</summary>
+    public static PersonaInputResult ReadUploads(IEnumerable<string> inline, IEnumerable<(string Name, string Content)> files) =>
+        Read(inline, files, (file, entries, errors) => ReadContent(file.Name, file.Content, entries, errors));
+
+    private static PersonaInputResult Read<TFile>(IEnumerable<string> inline, IEnumerable<TFile> files, Action<TFile, List<PersonaEntry>, List<string>> readFile)
     {
         var entries = new List<PersonaEntry>();
         var errors = new List<string>();
@@ -36,7 +43,7 @@ public static class PersonaInput
 
         foreach (var file in files)
         {
-            ReadFile(file, entries, errors);
+            readFile(file, entries, errors);
         }
 
         var seen = new Dictionary<string, string>(StringComparer.Ordinal);
@@ -82,6 +89,11 @@ public static class PersonaInput
             return;
         }
 
+        ReadContent(file, content, entries, errors);
+    }
+
+    private static void ReadContent(string file, string content, List<PersonaEntry> entries, List<string> errors)
+    {
         var extension = Path.GetExtension(file).ToLowerInvariant();
         var before = entries.Count;
         switch (extension)

@@ -1,0 +1,158 @@
+using System.Globalization;
+using System.Buffers.Binary;
+using System.Security.Cryptography;
+using System.Text;
+using Microsoft.EntityFrameworkCore;
+using PersonaGym.Core;
+using PersonaGym.Core.Reports;
+using PersonaGym.Core.Statistics;
+using PersonaGym.Data;
+
+namespace PersonaGym.Pipeline.Reports;
+
+/// <summary>One answer to rate, shown blind: no model name, no judge scores.</summary>
+/// <param name="Rubric">The task's rubric: what each score 1–5 means.</param>
+/// <param name="Score">This rater's score, when already given (a rater can stop and continue later).</param>
+public sealed record RatingItem(Guid AnswerId, string Persona, PersonaTask Task, string TaskName, IReadOnlyDictionary<int, string> Rubric, string Question, string Answer, int? Score);
+
+/// <param name="Rated">Items of the sample this rater has scored.</param>
+public sealed record RatingSample(string Rater, int Rated, IReadOnlyList<RatingItem> Items);
+
+/// <summary>The body of <c>PUT /api/runs/{id}/ratings/{answerId}</c>.</summary>
+public sealed record RatingRequest(string? Rater, int Score);
+
+public sealed record RaterCount(string Rater, int Ratings);
+
+/// <summary>People against the judges for one model under test: the statistics of <c>personagym calibrate</c>.</summary>
+public sealed record AgentCalibration(string Agent, CalibrationReport Report);
+
+public sealed record RatingAgreement(IReadOnlyList<RaterCount> Raters, IReadOnlyList<AgentCalibration> Agents);
+
+/// <summary>Rating answers by hand: a blind, stratified sample, ratings per rater, and agreement with the judges.</summary>
+public static class RunRatings
+{
+    public const int DefaultSampleSize = 30;
+    public const int MaxSampleSize = 500;
+
+    /// <summary>
+    /// The run's sample for rating: the same for every rater (so raters can be compared), spread evenly over the five
+    /// tasks, and in an order that follows neither the models nor the personas (a hash of the answer). Null when there
+    /// is no such run.
+    /// </summary>
+    public static async Task<RatingSample?> SampleAsync(PersonaGymDbContext db, PersonaGymMethod method, Guid runId, string rater, int size, CancellationToken cancellationToken = default)
+    {
+        if (!await db.Runs.AnyAsync(r => r.Id == runId, cancellationToken)) return null;
+        var answers = await db.Answers.AsNoTracking().Where(a => a.RunId == runId)
+            .Select(a => new { a.Id, a.Question.Task }).ToListAsync(cancellationToken);
+
+        var byTask = PersonaTasks.All
+            .Select(task => new Queue<Guid>(answers.Where(a => a.Task == task).Select(a => a.Id).OrderBy(id => Shuffle(runId, id))))
+            .ToList();
+        var chosen = new List<Guid>(size);
+        while (chosen.Count < size && byTask.Any(q => q.Count > 0))
+        {
+            foreach (var queue in byTask)
+            {
+                if (chosen.Count < size && queue.TryDequeue(out var id)) chosen.Add(id);
+            }
+        }
+
+        var texts = await db.Answers.AsNoTracking().Where(a => chosen.Contains(a.Id))
+            .Select(a => new { a.Id, Persona = a.Question.QuestionSetPersona.Persona.Text, a.Question.Task, Question = a.Question.Text, a.Text })
+            .ToDictionaryAsync(a => a.Id, cancellationToken);
+        var scores = await db.HumanRatings.AsNoTracking().Where(r => r.RunId == runId && r.Rater == rater && chosen.Contains(r.AnswerId))
+            .ToDictionaryAsync(r => r.AnswerId, r => r.Score, cancellationToken);
+
+        var items = chosen.Select(id =>
+        {
+            var a = texts[id];
+            return new RatingItem(id, a.Persona, a.Task, a.Task.DisplayName(), method.Assets.Rubric(a.Task).Levels, a.Question, a.Text,
+                scores.TryGetValue(id, out var s) ? s : null);
+        }).ToList();
+        return new RatingSample(rater, items.Count(i => i.Score is not null), items);
+    }
+
+    /// <summary>Stores (or replaces) a rater's score for an answer of the run; false when the run has no such answer.</summary>
+    public static async Task<bool> RateAsync(PersonaGymDbContext db, Guid runId, Guid answerId, string rater, int score, DateTimeOffset now, CancellationToken cancellationToken = default)
+    {
+        if (!await db.Answers.AnyAsync(a => a.Id == answerId && a.RunId == runId, cancellationToken)) return false;
+        var existing = await db.HumanRatings.FirstOrDefaultAsync(r => r.AnswerId == answerId && r.Rater == rater, cancellationToken);
+        if (existing is null)
+        {
+            db.HumanRatings.Add(new HumanRating { RunId = runId, AnswerId = answerId, Rater = rater, Score = score, CreatedAt = now, UpdatedAt = now });
+        }
+        else
+        {
+            existing.Score = score;
+            existing.UpdatedAt = now;
+        }
+
+        try
+        {
+            await db.SaveChangesAsync(cancellationToken);
+        }
+        catch (DbUpdateException e) when (DbExceptions.IsUniqueViolation(e))
+        {
+            // The same rater's other tab won the insert: the score is stored as theirs; set it to this one.
+            db.ChangeTracker.Clear();
+            await db.HumanRatings.Where(r => r.AnswerId == answerId && r.Rater == rater)
+                .ExecuteUpdateAsync(s => s.SetProperty(r => r.Score, score).SetProperty(r => r.UpdatedAt, now), cancellationToken);
+        }
+
+        return true;
+    }
+
+    /// <summary>
+    /// Per model under test, people (the mean over raters per answer) against the judges' mean per answer: Spearman and
+    /// Kendall τb per task and pooled, as <c>personagym calibrate</c> computes them. Null when there is no such run.
+    /// </summary>
+    public static async Task<RatingAgreement?> AgreementAsync(PersonaGymDbContext db, Guid runId, CancellationToken cancellationToken = default)
+    {
+        if (!await db.Runs.AnyAsync(r => r.Id == runId, cancellationToken)) return null;
+        var raters = await db.HumanRatings.AsNoTracking().Where(r => r.RunId == runId)
+            .GroupBy(r => r.Rater).Select(g => new RaterCount(g.Key, g.Count())).ToListAsync(cancellationToken);
+        var agents = await db.RunModels.AsNoTracking().Where(m => m.RunId == runId && m.Role == RunModelRole.Agent)
+            .OrderBy(m => m.Ordinal).Select(m => new { m.Id, m.Spec }).ToListAsync(cancellationToken);
+
+        var calibrations = new List<AgentCalibration>();
+        foreach (var agent in agents)
+        {
+            var human = await HumanScoresAsync(db, runId, agent.Id, cancellationToken);
+            if (human.Count == 0) continue;
+            var judged = await JudgedAnswers.ForAgentAsync(db, runId, agent.Id, cancellationToken);
+            calibrations.Add(new AgentCalibration(agent.Spec, Calibration.Compare(human, judged.Select(j => (j.Persona, j.Task, j.Question, j.JudgeMean)))));
+        }
+
+        return new RatingAgreement(raters.OrderBy(r => r.Rater, StringComparer.Ordinal).ToList(), calibrations);
+    }
+
+    /// <summary>
+    /// The ratings of one model under test's answers as the CSV <c>personagym calibrate --human</c> reads (persona, task,
+    /// question, score; the mean over raters); null when the run has no such model.
+    /// </summary>
+    public static async Task<string?> HumanCsvAsync(PersonaGymDbContext db, Guid runId, string agentSpec, CancellationToken cancellationToken = default)
+    {
+        var agentId = await db.RunModels.AsNoTracking().Where(m => m.RunId == runId && m.Role == RunModelRole.Agent && m.Spec == agentSpec)
+            .Select(m => (Guid?)m.Id).FirstOrDefaultAsync(cancellationToken);
+        if (agentId is null) return null;
+        var scores = await HumanScoresAsync(db, runId, agentId.Value, cancellationToken);
+        var rows = new List<IEnumerable<string?>> { HumanScoreFile.RequiredColumns };
+        rows.AddRange(scores
+            .GroupBy(s => (s.Persona, s.Task, s.Question))
+            .OrderBy(g => g.Key.Task).ThenBy(g => g.Key.Persona, StringComparer.Ordinal).ThenBy(g => g.Key.Question, StringComparer.Ordinal)
+            .Select(g => new[] { g.Key.Persona, g.Key.Task.DisplayName(), g.Key.Question, g.Average(s => s.Score).ToString("0.###", CultureInfo.InvariantCulture) }));
+        return Csv.FormatTable(rows);
+    }
+
+    private static async Task<List<HumanScore>> HumanScoresAsync(PersonaGymDbContext db, Guid runId, Guid agentId, CancellationToken cancellationToken)
+    {
+        var rows = await db.HumanRatings.AsNoTracking().Where(r => r.RunId == runId && r.Answer.AgentId == agentId)
+            .Select(r => new { Persona = r.Answer.Question.QuestionSetPersona.Persona.Text, r.Answer.Question.Task, Question = r.Answer.Question.Text, r.Score })
+            .ToListAsync(cancellationToken);
+        return rows.Select(r => new HumanScore(r.Persona, r.Task, r.Question, r.Score)).ToList();
+    }
+
+    /// <summary>A stable order that reveals nothing: a hash of the run and the answer.</summary>
+    private static ulong Shuffle(Guid runId, Guid answerId) =>
+        BinaryPrimitives.ReadUInt64BigEndian(SHA256.HashData(Encoding.UTF8.GetBytes($"{runId:N}{answerId:N}")));
+}

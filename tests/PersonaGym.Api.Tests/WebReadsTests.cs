@@ -1,0 +1,156 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using PersonaGym.Core;
+using PersonaGym.Core.Statistics;
+using PersonaGym.Data;
+using PersonaGym.Pipeline;
+using PersonaGym.Pipeline.Reports;
+using PersonaGym.Pipeline.Runs;
+using PersonaGym.Testing;
+
+namespace PersonaGym.Api.Tests;
+
+/// <summary>The run overview, the dry-run estimate and rating answers by hand: what the web app's pages call.</summary>
+[Collection(PostgresServer.Collection)]
+public sealed class WebReadsTests(ApiHost host) : IClassFixture<ApiHost>
+{
+    private async Task<Guid> CompletedRunAsync(HttpClient client, string name, string agent = "offline:agent-a")
+    {
+        var response = await client.PostAsJsonAsync("/api/runs", Requests.SmallOfflineRun(name, agent: agent), PersonaGymJson.Options);
+        var accepted = (await response.Content.ReadFromJsonAsync<RunAccepted>(PersonaGymJson.Options))!;
+        Assert.Equal(RunStatus.Completed, (await host.WaitUntilSettledAsync(client, $"/api/runs/{accepted.Id}")).Summary.Status);
+        return accepted.Id;
+    }
+
+    private static async Task<JsonElement> ProblemAsync(HttpResponseMessage response, HttpStatusCode expected)
+    {
+        Assert.Equal(expected, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        return JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
+    }
+
+    [Fact]
+    public async Task The_overview_lists_a_finished_run_with_its_question_set_full_progress_and_usage()
+    {
+        using var client = host.Client();
+        var runId = await CompletedRunAsync(client, "overview-run");
+        var runs = await client.GetFromJsonAsync<List<RunOverviewItem>>("/api/runs/overview", PersonaGymJson.Options);
+        var run = Assert.Single(runs!, r => r.Id == runId);
+        Assert.Equal(["offline:agent-a"], run.Agents);
+        Assert.Equal(["offline:judge-1", "offline:judge-2"], run.Judges);
+        Assert.Equal(3, run.Personas);
+        Assert.Equal(15, run.BatchesPlanned);
+        Assert.Equal(15, run.BatchesJudged);
+        Assert.Equal(1.0, run.Progress);
+        var details = await client.GetFromJsonAsync<RunDetails>($"/api/runs/{runId}", PersonaGymJson.Options);
+        Assert.Equal(details!.Summary.Usage.Calls, run.Calls);
+        Assert.Equal(details.Summary.Usage.InputTokens, run.InputTokens);
+        Assert.StartsWith("run-", run.QuestionSet, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task The_estimate_stores_nothing_and_keys_each_problem_by_its_field()
+    {
+        using var client = host.Client();
+        var before = await host.RunCountAsync();
+        var good = await client.PostAsJsonAsync("/api/runs/estimate", Requests.SmallOfflineRun("estimate-good"), PersonaGymJson.Options);
+        Assert.Equal(HttpStatusCode.OK, good.StatusCode);
+        var estimate = (await good.Content.ReadFromJsonAsync<RunEstimate>(PersonaGymJson.Options))!;
+        Assert.Equal(3, estimate.Personas);
+        Assert.Equal(15, estimate.ExpectedBatches);
+        Assert.Equal(estimate.Lines.Sum(l => l.Calls), estimate.Calls);
+        Assert.True(estimate.Calls > 0);
+
+        var bad = Requests.SmallOfflineRun("estimate-bad") with
+        {
+            Personas = [Requests.ThreePersonas[0], Requests.ThreePersonas[0]],
+            Agents = ["not-a-spec"],
+            QuestionsPerTask = 0,
+            MaxCalls = -1,
+        };
+        var problem = await ProblemAsync(await client.PostAsJsonAsync("/api/runs/estimate", bad, PersonaGymJson.Options), HttpStatusCode.BadRequest);
+        var errors = problem.GetProperty("errors");
+        Assert.Contains("not-a-spec", errors.GetProperty("agents")[0].GetString());
+        Assert.StartsWith("questions per task", errors.GetProperty("questionsPerTask")[0].GetString());
+        Assert.True(errors.TryGetProperty("maxCalls", out _));
+        Assert.True(errors.TryGetProperty("personas", out _));
+
+        await ProblemAsync(await client.PostAsync("/api/runs/estimate", new StringContent("{not json", System.Text.Encoding.UTF8, "application/json")), HttpStatusCode.BadRequest);
+        await ProblemAsync(await client.PostAsync("/api/runs/estimate", new StringContent("""{"personas": null}""", System.Text.Encoding.UTF8, "application/json")), HttpStatusCode.BadRequest);
+        Assert.Equal(before, await host.RunCountAsync());
+    }
+
+    [Fact]
+    public async Task Ratings_are_stored_per_rater_and_agree_with_the_judges_as_calibrate_computes_it()
+    {
+        using var client = host.Client();
+        var runId = await CompletedRunAsync(client, "ratings-run", agent: "offline:agent-rated");
+
+        var sample = (await client.GetFromJsonAsync<RatingSample>($"/api/runs/{runId}/ratings/sample?rater=ana&size=10", PersonaGymJson.Options))!;
+        Assert.Equal(10, sample.Items.Count);
+        Assert.Equal(10, sample.Items.Select(i => i.AnswerId).Distinct().Count());
+        // Stratified: ten items over five tasks are two per task; and the same sample for every rater.
+        Assert.All(sample.Items.GroupBy(i => i.Task), g => Assert.Equal(2, g.Count()));
+        Assert.All(sample.Items, i => Assert.Equal(5, i.Rubric.Count));
+        var other = (await client.GetFromJsonAsync<RatingSample>($"/api/runs/{runId}/ratings/sample?rater=ben&size=10", PersonaGymJson.Options))!;
+        Assert.Equal(sample.Items.Select(i => i.AnswerId), other.Items.Select(i => i.AnswerId));
+
+        // Ana rates as the judges' mean suggests, rounded; rating twice replaces.
+        var judged = (await client.GetFromJsonAsync<Page<VerdictItem>>($"/api/runs/{runId}/verdicts?limit=500", PersonaGymJson.Options))!.Items;
+        foreach (var item in sample.Items)
+        {
+            var mean = judged.Where(v => v.AnswerId == item.AnswerId && v.Score is not null).Average(v => (double)v.Score!.Value);
+            Assert.Equal(HttpStatusCode.NoContent, (await client.PutAsJsonAsync($"/api/runs/{runId}/ratings/{item.AnswerId}", new RatingRequest("ana", 1), PersonaGymJson.Options)).StatusCode);
+            Assert.Equal(HttpStatusCode.NoContent, (await client.PutAsJsonAsync($"/api/runs/{runId}/ratings/{item.AnswerId}", new RatingRequest("ana", (int)Math.Round(mean)), PersonaGymJson.Options)).StatusCode);
+        }
+
+        var again = (await client.GetFromJsonAsync<RatingSample>($"/api/runs/{runId}/ratings/sample?rater=ana&size=10", PersonaGymJson.Options))!;
+        Assert.Equal(10, again.Rated);
+        Assert.Equal(0, (await client.GetFromJsonAsync<RatingSample>($"/api/runs/{runId}/ratings/sample?rater=ben&size=10", PersonaGymJson.Options))!.Rated);
+
+        var agreement = (await client.GetFromJsonAsync<RatingAgreement>($"/api/runs/{runId}/ratings/agreement", PersonaGymJson.Options))!;
+        Assert.Equal([new RaterCount("ana", 10)], agreement.Raters);
+        var calibration = Assert.Single(agreement.Agents);
+        Assert.Equal("offline:agent-rated", calibration.Agent);
+        Assert.Equal(10, calibration.Report.Overall.Matched);
+
+        // The export is calibrate's input, and calibrating it gives the same figures.
+        var csv = await client.GetStringAsync($"/api/runs/{runId}/ratings/export");
+        var (scores, errors) = HumanScoreFile.Parse(csv, "export");
+        Assert.Empty(errors);
+        Assert.Equal(10, scores.Count);
+        await using var db = host.Database();
+        var agentId = db.RunModels.Single(m => m.RunId == runId && m.Role == RunModelRole.Agent).Id;
+        var answers = await JudgedAnswers.ForAgentAsync(db, runId, agentId, CancellationToken.None);
+        var recomputed = Calibration.Compare(scores, answers.Select(a => (a.Persona, a.Task, a.Question, a.JudgeMean)));
+        Assert.Equal(recomputed.Overall.Spearman, calibration.Report.Overall.Spearman);
+        Assert.Equal(recomputed.Overall.KendallTauB, calibration.Report.Overall.KendallTauB);
+    }
+
+    [Fact]
+    public async Task Bad_ratings_are_refused_with_problem_details_and_store_nothing()
+    {
+        using var client = host.Client();
+        var runId = await CompletedRunAsync(client, "ratings-bad", agent: "offline:agent-rated-badly");
+        var answer = (await client.GetFromJsonAsync<RatingSample>($"/api/runs/{runId}/ratings/sample?rater=ana&size=1", PersonaGymJson.Options))!.Items[0].AnswerId;
+
+        await ProblemAsync(await client.PutAsJsonAsync($"/api/runs/{runId}/ratings/{answer}", new RatingRequest("ana", 6), PersonaGymJson.Options), HttpStatusCode.BadRequest);
+        await ProblemAsync(await client.PutAsJsonAsync($"/api/runs/{runId}/ratings/{answer}", new RatingRequest("ana", 0), PersonaGymJson.Options), HttpStatusCode.BadRequest);
+        await ProblemAsync(await client.PutAsJsonAsync($"/api/runs/{runId}/ratings/{answer}", new RatingRequest(" ", 3), PersonaGymJson.Options), HttpStatusCode.BadRequest);
+        await ProblemAsync(await client.PutAsJsonAsync($"/api/runs/{runId}/ratings/{answer}", new RatingRequest(new string('r', 201), 3), PersonaGymJson.Options), HttpStatusCode.BadRequest);
+        await ProblemAsync(await client.PutAsJsonAsync($"/api/runs/{runId}/ratings/{Guid.NewGuid()}", new RatingRequest("ana", 3), PersonaGymJson.Options), HttpStatusCode.NotFound);
+        await ProblemAsync(await client.PutAsJsonAsync($"/api/runs/{Guid.NewGuid()}/ratings/{answer}", new RatingRequest("ana", 3), PersonaGymJson.Options), HttpStatusCode.NotFound);
+        await ProblemAsync(await client.PutAsync($"/api/runs/{runId}/ratings/{answer}", new StringContent("[1,2]", System.Text.Encoding.UTF8, "application/json")), HttpStatusCode.BadRequest);
+        await ProblemAsync(await client.GetAsync($"/api/runs/{runId}/ratings/sample?size=3"), HttpStatusCode.BadRequest);
+        await ProblemAsync(await client.GetAsync($"/api/runs/{runId}/ratings/sample?rater=ana&size=0"), HttpStatusCode.BadRequest);
+        await ProblemAsync(await client.GetAsync($"/api/runs/{runId}/ratings/sample?rater=ana&size=501"), HttpStatusCode.BadRequest);
+        await ProblemAsync(await client.GetAsync($"/api/runs/{Guid.NewGuid()}/ratings/sample?rater=ana"), HttpStatusCode.NotFound);
+        await ProblemAsync(await client.GetAsync($"/api/runs/{Guid.NewGuid()}/ratings/agreement"), HttpStatusCode.NotFound);
+        await ProblemAsync(await client.GetAsync($"/api/runs/{runId}/ratings/export?agent=offline:nobody"), HttpStatusCode.BadRequest);
+
+        var agreement = (await client.GetFromJsonAsync<RatingAgreement>($"/api/runs/{runId}/ratings/agreement", PersonaGymJson.Options))!;
+        Assert.Empty(agreement.Raters);
+        Assert.Empty(agreement.Agents);
+    }
+}

@@ -1,0 +1,128 @@
+using System.Net.Http.Json;
+using System.Text.RegularExpressions;
+using Microsoft.Playwright;
+using PersonaGym.AppHost.Tests;
+using PersonaGym.Pipeline;
+using PersonaGym.Pipeline.Reports;
+
+namespace PersonaGym.Web.Tests;
+
+/// <summary>What a researcher does in the browser, against the whole system as the AppHost starts it.</summary>
+[Collection(SystemCollection.Name)]
+public sealed class WebAppTests(BrowserSystem system) : IClassFixture<BrowserSystem>
+{
+    private static readonly TimeSpan RunTimeout = TimeSpan.FromMinutes(4);
+
+    [Fact]
+    public async Task A_run_submitted_from_the_form_reaches_Completed_on_its_page_without_a_reload()
+    {
+        await system.OnPageAsync(nameof(A_run_submitted_from_the_form_reaches_Completed_on_its_page_without_a_reload), async page =>
+        {
+            await page.GotoAsync("runs/new");
+            await WaitForInteractiveAsync(page);
+            await page.FillAsync("input[name=name]", "browser-form-run");
+            await page.FillAsync("textarea[name=personas]",
+                "A 38-year-old lighthouse keeper from Maine who restores old clocks\nA 25-year-old street musician from Lisbon who studies law");
+            await page.FillAsync("textarea[name=agents]", "offline:agent-form-a\nofflne-typo");
+            await page.FillAsync("textarea[name=judges]", "offline:judge-1\noffline:judge-2");
+            await page.FillAsync("input[name=questionsPerTask]", "2");
+
+            // A bad spec is reported at its field and nothing can be submitted.
+            await page.ClickAsync("[data-testid=estimate]");
+            await Assertions.Expect(page.Locator("[data-testid=error-agents]")).ToContainTextAsync("offlne-typo");
+            await Assertions.Expect(page.Locator("[data-testid=submit]")).ToBeDisabledAsync();
+
+            await page.FillAsync("textarea[name=agents]", "offline:agent-form-a\noffline:agent-form-b");
+            await page.ClickAsync("[data-testid=estimate]");
+            await Assertions.Expect(page.Locator("[data-testid=estimate-result]")).ToContainTextAsync("LLM calls");
+            await page.ClickAsync("[data-testid=submit]");
+
+            await page.WaitForURLAsync(new Regex("/runs/[0-9a-f-]{36}$"));
+            // A marker on the window: a reload would lose it.
+            await page.EvaluateAsync("() => window.personaGymNoReload = true");
+            await Assertions.Expect(page.Locator("h1 [data-testid=run-status]"))
+                .ToHaveTextAsync("Completed", new LocatorAssertionsToHaveTextOptions { Timeout = (float)RunTimeout.TotalMilliseconds });
+            Assert.True(await page.EvaluateAsync<bool>("() => window.personaGymNoReload === true"), "the page was reloaded");
+            await Assertions.Expect(page.Locator("[data-testid=stage-judge]")).ToContainTextAsync("20 / 20");
+
+            // The README's picture of a run page.
+            await Assertions.Expect(page.Locator("[data-testid=persona-score-link]").First).ToBeVisibleAsync();
+            await page.WaitForTimeoutAsync(500); // let the charts finish their first layout before the picture
+            var shot = Path.Combine(BrowserSystem.RepositoryRoot, "artifacts", "browser-tests", "run-page.png");
+            await page.ScreenshotAsync(new PageScreenshotOptions { Path = shot, FullPage = true });
+            if (Environment.GetEnvironmentVariable("PERSONAGYM_UPDATE_SCREENSHOTS") == "1")
+                File.Copy(shot, Path.Combine(BrowserSystem.RepositoryRoot, "docs", "images", "run-page.png"), overwrite: true);
+        });
+    }
+
+    [Fact]
+    public async Task A_score_on_the_run_page_opens_the_persona_with_each_judges_verdict_text()
+    {
+        var runId = await system.CompletedRunAsync("browser-persona", "offline:agent-persona");
+        await system.OnPageAsync(nameof(A_score_on_the_run_page_opens_the_persona_with_each_judges_verdict_text), async page =>
+        {
+            await page.GotoAsync($"runs/{runId}");
+            await WaitForInteractiveAsync(page);
+            await page.Locator("[data-testid=persona-score-link]").First.ClickAsync();
+            await page.WaitForURLAsync(new Regex($"/runs/{runId}/personas/[0-9a-f-]{{36}}$"));
+
+            var personaId = Guid.Parse(page.Url.Split('/')[^1]);
+            var verdicts = await system.Api.GetFromJsonAsync<Page<VerdictItem>>(
+                $"/api/runs/{runId}/verdicts?persona={personaId}&limit=500", PersonaGymJson.Options);
+            var first = verdicts!.Items.First(v => v.Judge == "offline:judge-2");
+            await Assertions.Expect(page.Locator("[data-testid=verdict-text]", new PageLocatorOptions { HasText = first.Reasoning ?? first.RawText }).First)
+                .ToBeVisibleAsync();
+            // 2 personas' worth: this one has 5 tasks × 2 questions, each graded by both judges.
+            Assert.Equal(5 * 2 * 2, await page.Locator("[data-testid=verdict]").CountAsync());
+        });
+    }
+
+    [Fact]
+    public async Task The_leaderboard_chart_has_one_point_per_model_of_a_question_set()
+    {
+        var runId = await system.CompletedRunAsync("browser-leaderboard", "offline:agent-board-a", "offline:agent-board-b");
+        await system.OnPageAsync(nameof(The_leaderboard_chart_has_one_point_per_model_of_a_question_set), async page =>
+        {
+            await page.GotoAsync("leaderboard");
+            await WaitForInteractiveAsync(page);
+            var board = page.Locator("[data-testid=leaderboard]", new PageLocatorOptions { Has = page.Locator($"a[href='runs/{runId}']") });
+            await Assertions.Expect(board.Locator("[data-testid=leaderboard-table] tr")).ToHaveCountAsync(1 + 2);
+            // Radzen draws one path per column of the series.
+            await Assertions.Expect(board.Locator("[data-testid=leaderboard-chart] .rz-column-series path")).ToHaveCountAsync(2);
+        });
+    }
+
+    [Fact]
+    public async Task Rating_ten_answers_with_the_keyboard_shows_the_agreement_with_the_judges()
+    {
+        var runId = await system.CompletedRunAsync("browser-rating", "offline:agent-rated");
+        await system.OnPageAsync(nameof(Rating_ten_answers_with_the_keyboard_shows_the_agreement_with_the_judges), async page =>
+        {
+            await page.GotoAsync($"runs/{runId}/rate");
+            await WaitForInteractiveAsync(page);
+            await page.FillAsync("input[name=rater]", "browser-rater");
+            await page.FillAsync("input[name=size]", "10");
+            await page.ClickAsync("[data-testid=start-rating]");
+            var panel = page.Locator("[data-testid=rating-panel]");
+            await Assertions.Expect(panel).ToBeFocusedAsync();
+            // Blind: the model's name is nowhere on the page.
+            Assert.DoesNotContain("offline:agent-rated", await page.ContentAsync());
+
+            for (var i = 0; i < 10; i++)
+            {
+                await Assertions.Expect(panel).ToContainTextAsync($"{i} rated");
+                await page.Keyboard.PressAsync(((i % 5) + 1).ToString(System.Globalization.CultureInfo.InvariantCulture));
+            }
+
+            var table = page.Locator("[data-testid=rating-agreement]");
+            await Assertions.Expect(table).ToBeVisibleAsync();
+            await Assertions.Expect(table.Locator("tr", new LocatorLocatorOptions { HasText = "All tasks" })).ToContainTextAsync("10");
+            var agreement = await system.Api.GetFromJsonAsync<RatingAgreement>($"/api/runs/{runId}/ratings/agreement", PersonaGymJson.Options);
+            Assert.Equal(10, Assert.Single(agreement!.Raters).Ratings);
+        });
+    }
+
+    /// <summary>Until the page is interactive (its circuit connected) clicks reach nothing: the layout marks that moment.</summary>
+    private static Task WaitForInteractiveAsync(IPage page) =>
+        page.Locator("#pg-interactive").WaitForAsync(new LocatorWaitForOptions { State = WaitForSelectorState.Attached });
+}
