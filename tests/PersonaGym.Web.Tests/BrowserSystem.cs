@@ -37,7 +37,7 @@ public sealed class BrowserSystem : IAsyncLifetime
         var chromium = ChromiumPath();
         await _system.InitializeAsync();
         WebAddress = _system.App.GetEndpoint("web", "http");
-        Api = _system.App.CreateHttpClient("api");
+        Api = _system.ApiClient();
         _playwright = await Playwright.CreateAsync();
         _browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
         {

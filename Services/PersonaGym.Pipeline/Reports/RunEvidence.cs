@@ -1,3 +1,4 @@
+using PersonaGym.Core.Reports;
 using Microsoft.EntityFrameworkCore;
 using PersonaGym.Core;
 using PersonaGym.Core.Scoring;
@@ -30,7 +31,14 @@ public readonly record struct PageRequest(int Offset, int Limit)
 public sealed record RunPersonaItem(Guid PersonaId, string Persona, RunPersonaStatus Status, string? Error, IReadOnlyList<PersonaModelScore> Scores);
 
 /// <param name="Tasks">The five task scores, in the paper's order.</param>
-public sealed record PersonaModelScore(string Agent, double? PersonaScore, IReadOnlyList<TaskScoreReport> Tasks, int ParseFailures, IReadOnlyList<string> Notes);
+public sealed record PersonaModelScore(string Agent, double? PersonaScore, IReadOnlyList<TaskScoreReport> Tasks, int ParseFailures, IReadOnlyList<string> Notes)
+{
+    /// <summary>Every judge on every planned batch of every task (see <see cref="PersonaScoreReport.Complete"/>).</summary>
+    public bool Complete { get; init; } = true;
+
+    /// <summary>What the scores lack, in a few words ("1 judge verdict set", "persona failed"), or "—".</summary>
+    public string Missing { get; init; } = "—";
+}
 
 /// <summary>A question of the run's question set.</summary>
 public sealed record QuestionItem(Guid QuestionId, Guid PersonaId, PersonaTask Task, int Ordinal, int BatchIndex, string Text);
@@ -87,7 +95,9 @@ public static class RunEvidence
         var agents = await AgentsAsync(db, runId, cancellationToken);
         var ids = personas.Select(p => p.PersonaId).ToList();
         var rows = await ScoreRowsAsync(db, runId, ids, cancellationToken);
-        var items = personas.Select(p => new RunPersonaItem(p.PersonaId, p.Text, p.Status, p.Error, ScoresOf(agents, rows, p.PersonaId))).ToList();
+        var scoring = await ScoringContextAsync(db, runId, cancellationToken);
+        var items = personas.Select(p => new RunPersonaItem(p.PersonaId, p.Text, p.Status, p.Error,
+            ScoresOf(agents, rows, p.PersonaId, scoring, p.Status == RunPersonaStatus.Failed ? p.Error ?? "failed" : null))).ToList();
         return new Page<RunPersonaItem>(total, page.Offset, page.Limit, items);
     }
 
@@ -191,7 +201,8 @@ public static class RunEvidence
             .ToList();
 
         return new PersonaEvidence(runId, personaId, persona.Text, persona.Status, persona.Error, persona.Environments ?? [],
-            agents, judges, ScoresOf(agents, rows, personaId), tasks);
+            agents, judges, ScoresOf(agents, rows, personaId, await ScoringContextAsync(db, runId, cancellationToken),
+                persona.Status == RunPersonaStatus.Failed ? persona.Error ?? "failed" : null), tasks);
     }
 
     /// <summary>The exemplars of one rubric version: the one the run's judges used, else the newest written.</summary>
@@ -222,10 +233,28 @@ public static class RunEvidence
         return rows.Where(r => personaIds.Contains(r.PersonaId)).ToList();
     }
 
-    private static IReadOnlyList<PersonaModelScore> ScoresOf(IReadOnlyList<string> agents, IReadOnlyList<JudgementScoreRow> rows, Guid personaId) =>
+    private sealed record ScoringContext(ScoringPlan Plan, IReadOnlyList<string> Judges, IReadOnlyDictionary<string, Guid> AgentIds);
+
+    /// <summary>What each persona's scores should rest on: the run's judges and planned batches (as the run report uses).</summary>
+    private static async Task<ScoringContext> ScoringContextAsync(PersonaGymDbContext db, Guid runId, CancellationToken cancellationToken)
+    {
+        var run = await db.Runs.AsNoTracking().FirstAsync(r => r.Id == runId, cancellationToken);
+        var models = await db.RunModels.AsNoTracking().Where(m => m.RunId == runId).OrderBy(m => m.Ordinal).ToListAsync(cancellationToken);
+        return new ScoringContext(await db.ScoringPlanAsync(run, cancellationToken),
+            models.Where(m => m.Role == RunModelRole.Judge).Select(m => m.Spec).ToList(),
+            models.Where(m => m.Role == RunModelRole.Agent).ToDictionary(m => m.Spec, m => m.Id));
+    }
+
+    private static IReadOnlyList<PersonaModelScore> ScoresOf(IReadOnlyList<string> agents, IReadOnlyList<JudgementScoreRow> rows, Guid personaId,
+        ScoringContext scoring, string? personaFailure) =>
         agents.Select(agent =>
         {
-            var report = PersonaScoreComputation.ComputePersonaScore(rows.Where(r => r.PersonaId == personaId && r.AgentSpec == agent));
-            return new PersonaModelScore(agent, report.PersonaScore, report.Tasks, report.ParseFailures, report.Notes);
+            var expected = scoring.Plan.For(scoring.AgentIds[agent], personaId, scoring.Judges, personaFailure);
+            var report = PersonaScoreComputation.ComputePersonaScore(rows.Where(r => r.PersonaId == personaId && r.AgentSpec == agent), expected);
+            return new PersonaModelScore(agent, report.PersonaScore, report.Tasks, report.ParseFailures, report.Notes)
+            {
+                Complete = report.Complete,
+                Missing = RunReportWriter.MissingCell(report),
+            };
         }).ToList();
 }
