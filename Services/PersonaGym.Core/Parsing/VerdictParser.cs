@@ -132,6 +132,13 @@ public static partial class VerdictParser
         return BlocksBetweenFinalScores(text, wanted);
     }
 
+    /// <summary>An item given twice cannot be read as either verdict: which one is meant cannot be told.</summary>
+    private static void MarkRepeated(Dictionary<int, Block> blocks, IEnumerable<int> repeated)
+    {
+        foreach (var number in repeated)
+            blocks[number] = new Block("", null, $"item {number} appears more than once in the judge's output; neither verdict is read");
+    }
+
     private static string Missing(int number, Dictionary<int, Block> blocks, int itemCount)
     {
         if (blocks.Count == 0) return $"no verdict for item {number} in the judge's output";
@@ -180,8 +187,7 @@ public static partial class VerdictParser
             var body = found[i].Tail + (found[i].End < end ? text[found[i].End..end] : "");
             if (!blocks.TryAdd(found[i].Number, new Block(body) { Summary = summary.GetValueOrDefault(found[i].Number) })) repeated.Add(found[i].Number);
         }
-        foreach (var number in repeated)
-            blocks[number] = new Block("", null, $"item {number} appears more than once in the judge's output; neither verdict is read");
+        MarkRepeated(blocks, repeated);
         return blocks;
     }
 
@@ -268,8 +274,7 @@ public static partial class VerdictParser
                 return null;
             }
 
-            foreach (var number in repeated)
-                blocks[number] = new Block("", null, $"item {number} appears more than once in the judge's output; neither verdict is read");
+            MarkRepeated(blocks, repeated);
             // Items counted from 0 cannot be placed: is 0 the first item, or one the batch does not have?
             if (blocks.ContainsKey(0))
                 return Enumerable.Range(1, itemCount).ToDictionary(n => n, _ => Block.Missing("the judge's output numbers its items from 0, so which item each verdict belongs to cannot be told"));
@@ -371,8 +376,7 @@ public static partial class VerdictParser
                 : new Block(reasoning, null, $"the score cell \"{Shorten(scoreCell)}\" is not a score from 1 to 5");
             if (!blocks.TryAdd(number, block)) repeated.Add(number);
         }
-        foreach (var number in repeated)
-            blocks[number] = new Block("", null, $"item {number} appears more than once in the judge's output; neither verdict is read");
+        MarkRepeated(blocks, repeated);
         return blocks;
     }
 

@@ -13,23 +13,27 @@ public sealed record PersonaScoreRow(Guid AgentId, string AgentSpec, Guid Person
 /// The batches a run planned for each agent and persona (its <see cref="BatchWork"/> rows), with the ones that
 /// finally failed: what a persona's scores should rest on, so that scoring counts what is missing.
 /// </summary>
-public sealed class ScoringPlan(IReadOnlyList<ScoringPlan.PlannedBatch> batches)
+public sealed class ScoringPlan(
+    IReadOnlyList<ScoringPlan.PlannedBatch> batches, IReadOnlyList<string> judges, IReadOnlyDictionary<Guid, string> failedPersonas)
 {
     public sealed record PlannedBatch(Guid AgentId, Guid PersonaId, PersonaTask Task, int BatchIndex, BatchStage Stage, string? Error);
 
     private readonly ILookup<(Guid AgentId, Guid PersonaId), PlannedBatch> _byPersona = batches.ToLookup(b => (b.AgentId, b.PersonaId));
 
-    /// <summary>The expectation of one agent's scores for one persona, judged by <paramref name="judges"/>.</summary>
-    public ScoringExpectation For(Guid agentId, Guid personaId, IReadOnlyList<string> judges, string? personaFailure = null)
+    /// <summary>The run's judges, in their order.</summary>
+    public IReadOnlyList<string> Judges { get; } = judges;
+
+    /// <summary>The expectation of one agent's scores for one persona: every judge of the run on every planned batch.</summary>
+    public ScoringExpectation For(Guid agentId, Guid personaId)
     {
         var planned = _byPersona[(agentId, personaId)].ToList();
         return new ScoringExpectation(
-            judges,
+            Judges,
             PersonaTasks.All.ToDictionary(t => t, t => (IReadOnlyList<int>)planned.Where(b => b.Task == t).Select(b => b.BatchIndex).Order().ToList()))
         {
             FailedBatches = planned.Where(b => b.Stage == BatchStage.Failed)
                 .ToDictionary(b => (b.Task, b.BatchIndex), b => b.Error ?? "failed"),
-            PersonaFailure = personaFailure,
+            PersonaFailure = failedPersonas.GetValueOrDefault(personaId),
         };
     }
 }
@@ -43,30 +47,29 @@ public static class PersonaScoreComputation
     public static PersonaScoreReport ComputePersonaScore(IEnumerable<JudgementScoreRow> rows, ScoringExpectation? expected = null) =>
         PersonaScoring.Compute(rows.Select(ToJudgementScore), expected);
 
-    /// <summary>Every agent's planned batches of a run, for <see cref="ScoringPlan.For"/>.</summary>
-    public static async Task<ScoringPlan> ScoringPlanAsync(this PersonaGymDbContext db, Run run, CancellationToken cancellationToken = default)
+    /// <summary>A run's judges, every agent's planned batches and its failed personas, for <see cref="ScoringPlan.For"/>.</summary>
+    public static async Task<ScoringPlan> ScoringPlanAsync(this PersonaGymDbContext db, Guid runId, CancellationToken cancellationToken = default)
     {
-        var rows = await db.BatchWork.AsNoTracking().Where(w => w.RunId == run.Id)
+        var rows = await db.BatchWork.AsNoTracking().Where(w => w.RunId == runId)
             .Select(w => new ScoringPlan.PlannedBatch(w.AgentId, w.RunPersona.PersonaId, w.Batch.Task, w.Batch.BatchIndex, w.Stage, w.Error))
             .ToListAsync(cancellationToken);
-        return new ScoringPlan(rows);
+        var judges = await db.RunModels.AsNoTracking().Where(m => m.RunId == runId && m.Role == RunModelRole.Judge)
+            .OrderBy(m => m.Ordinal).Select(m => m.Spec).ToListAsync(cancellationToken);
+        var failed = await db.RunPersonas.AsNoTracking().Where(p => p.RunId == runId && p.Status == RunPersonaStatus.Failed)
+            .Select(p => new { p.PersonaId, p.Error }).ToListAsync(cancellationToken);
+        return new ScoringPlan(rows, judges, failed.ToDictionary(p => p.PersonaId, p => p.Error ?? "its questions could not be written"));
     }
 
     /// <summary>Every persona's scores for every agent of a run (or one agent), measured against the run's plan.</summary>
     public static async Task<IReadOnlyList<PersonaScoreRow>> PersonaScoresAsync(
         this PersonaGymDbContext db, Guid runId, Guid? agentId = null, CancellationToken cancellationToken = default)
     {
-        var run = await db.Runs.AsNoTracking().FirstAsync(r => r.Id == runId, cancellationToken);
-        var judges = await db.RunModels.AsNoTracking().Where(m => m.RunId == runId && m.Role == RunModelRole.Judge)
-            .OrderBy(m => m.Ordinal).Select(m => m.Spec).ToListAsync(cancellationToken);
-        var failed = await db.RunPersonas.AsNoTracking().Where(p => p.RunId == runId && p.Status == RunPersonaStatus.Failed)
-            .Select(p => new { p.PersonaId, p.Error }).ToDictionaryAsync(p => p.PersonaId, p => p.Error ?? "failed", cancellationToken);
-        var plan = await db.ScoringPlanAsync(run, cancellationToken);
+        var plan = await db.ScoringPlanAsync(runId, cancellationToken);
         var rows = await db.JudgementScoresAsync(runId, agentId, null, cancellationToken);
         return rows
             .GroupBy(r => (r.AgentId, r.AgentSpec, r.PersonaId))
             .Select(g => new PersonaScoreRow(g.Key.AgentId, g.Key.AgentSpec, g.Key.PersonaId,
-                ComputePersonaScore(g, plan.For(g.Key.AgentId, g.Key.PersonaId, judges, failed.GetValueOrDefault(g.Key.PersonaId)))))
+                ComputePersonaScore(g, plan.For(g.Key.AgentId, g.Key.PersonaId))))
             .ToList();
     }
 }

@@ -96,8 +96,7 @@ public static class RunEvidence
         var ids = personas.Select(p => p.PersonaId).ToList();
         var rows = await ScoreRowsAsync(db, runId, ids, cancellationToken);
         var scoring = await ScoringContextAsync(db, runId, cancellationToken);
-        var items = personas.Select(p => new RunPersonaItem(p.PersonaId, p.Text, p.Status, p.Error,
-            ScoresOf(agents, rows, p.PersonaId, scoring, p.Status == RunPersonaStatus.Failed ? p.Error ?? "failed" : null))).ToList();
+        var items = personas.Select(p => new RunPersonaItem(p.PersonaId, p.Text, p.Status, p.Error, ScoresOf(agents, rows, p.PersonaId, scoring))).ToList();
         return new Page<RunPersonaItem>(total, page.Offset, page.Limit, items);
     }
 
@@ -201,8 +200,7 @@ public static class RunEvidence
             .ToList();
 
         return new PersonaEvidence(runId, personaId, persona.Text, persona.Status, persona.Error, persona.Environments ?? [],
-            agents, judges, ScoresOf(agents, rows, personaId, await ScoringContextAsync(db, runId, cancellationToken),
-                persona.Status == RunPersonaStatus.Failed ? persona.Error ?? "failed" : null), tasks);
+            agents, judges, ScoresOf(agents, rows, personaId, await ScoringContextAsync(db, runId, cancellationToken)), tasks);
     }
 
     /// <summary>The exemplars of one rubric version: the one the run's judges used, else the newest written.</summary>
@@ -233,24 +231,20 @@ public static class RunEvidence
         return rows.Where(r => personaIds.Contains(r.PersonaId)).ToList();
     }
 
-    private sealed record ScoringContext(ScoringPlan Plan, IReadOnlyList<string> Judges, IReadOnlyDictionary<string, Guid> AgentIds);
+    private sealed record ScoringContext(ScoringPlan Plan, IReadOnlyDictionary<string, Guid> AgentIds);
 
     /// <summary>What each persona's scores should rest on: the run's judges and planned batches (as the run report uses).</summary>
-    private static async Task<ScoringContext> ScoringContextAsync(PersonaGymDbContext db, Guid runId, CancellationToken cancellationToken)
-    {
-        var run = await db.Runs.AsNoTracking().FirstAsync(r => r.Id == runId, cancellationToken);
-        var models = await db.RunModels.AsNoTracking().Where(m => m.RunId == runId).OrderBy(m => m.Ordinal).ToListAsync(cancellationToken);
-        return new ScoringContext(await db.ScoringPlanAsync(run, cancellationToken),
-            models.Where(m => m.Role == RunModelRole.Judge).Select(m => m.Spec).ToList(),
-            models.Where(m => m.Role == RunModelRole.Agent).ToDictionary(m => m.Spec, m => m.Id));
-    }
+    private static async Task<ScoringContext> ScoringContextAsync(PersonaGymDbContext db, Guid runId, CancellationToken cancellationToken) =>
+        new(await db.ScoringPlanAsync(runId, cancellationToken),
+            await db.RunModels.AsNoTracking().Where(m => m.RunId == runId && m.Role == RunModelRole.Agent)
+                .ToDictionaryAsync(m => m.Spec, m => m.Id, cancellationToken));
 
     private static IReadOnlyList<PersonaModelScore> ScoresOf(IReadOnlyList<string> agents, IReadOnlyList<JudgementScoreRow> rows, Guid personaId,
-        ScoringContext scoring, string? personaFailure) =>
+        ScoringContext scoring) =>
         agents.Select(agent =>
         {
-            var expected = scoring.Plan.For(scoring.AgentIds[agent], personaId, scoring.Judges, personaFailure);
-            var report = PersonaScoreComputation.ComputePersonaScore(rows.Where(r => r.PersonaId == personaId && r.AgentSpec == agent), expected);
+            var report = PersonaScoreComputation.ComputePersonaScore(
+                rows.Where(r => r.PersonaId == personaId && r.AgentSpec == agent), scoring.Plan.For(scoring.AgentIds[agent], personaId));
             return new PersonaModelScore(agent, report.PersonaScore, report.Tasks, report.ParseFailures, report.Notes)
             {
                 Complete = report.Complete,

@@ -24,8 +24,8 @@ public static class RunReportBuilder
         var personas = await db.RunPersonas.AsNoTracking().Where(p => p.RunId == runId)
             .OrderBy(p => p.Persona.Text).Select(p => new { p.PersonaId, p.Persona.Text, p.Status, p.Error }).ToListAsync(cancellationToken);
         var scores = await db.JudgementScoresAsync(runId, null, null, cancellationToken);
-        var plan = await db.ScoringPlanAsync(run, cancellationToken);
-        var judges = models.Where(m => m.Role == RunModelRole.Judge).Select(m => m.Spec).ToList();
+        var plan = await db.ScoringPlanAsync(run.Id, cancellationToken);
+        var judges = plan.Judges;
 
         var modelReports = new List<ModelReport>();
         foreach (var agent in models.Where(m => m.Role == RunModelRole.Agent))
@@ -35,7 +35,7 @@ public static class RunReportBuilder
                     p.Status.ToString(),
                     PersonaScoring.Compute(
                         scores.Where(s => s.AgentId == agent.Id && s.PersonaId == p.PersonaId).Select(s => s.ToJudgementScore()),
-                        plan.For(agent.Id, p.PersonaId, judges, p.Status == RunPersonaStatus.Failed ? p.Error ?? "its questions could not be written" : null))))
+                        plan.For(agent.Id, p.PersonaId))))
                 .ToList();
             modelReports.Add(new ModelReport(agent.Spec, PersonaScoring.Aggregate(results.Select(r => r.Scores), includeIncomplete), results));
         }
@@ -68,7 +68,7 @@ public static class RunReportBuilder
                 ? $"{run.QuestionSet.Name}@{run.QuestionSet.Version}"
                 : $"generated for this run ({run.QuestionSet.Name})",
             QuestionsPerTask = run.QuestionsPerTask,
-            Judges = models.Where(m => m.Role == RunModelRole.Judge).Select(m => m.Spec).ToList(),
+            Judges = judges,
             QuestionWriter = run.QuestionWriterSpec ?? "(stored question set)",
             ExemplarWriter = run.ExemplarWriterSpec,
             Models = modelReports,
