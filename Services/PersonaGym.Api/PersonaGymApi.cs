@@ -136,10 +136,12 @@ public static class PersonaGymApi
 
     private static async Task<Results<Ok<RunDetails>, ProblemHttpResult>> GetRunAsync(Guid id, PersonaGymDbContext db, CancellationToken ct)
     {
-        var run = await db.Runs.AsNoTracking().FirstOrDefaultAsync(r => r.Id == id, ct);
-        if (run is null) return UnknownRun(id);
         var summary = await db.RunSummaryAsync(id, ct);
         if (summary is null) return UnknownRun(id);
+        // Read after the summary: a status and its reason are written together, so a run the summary shows as stopped
+        // or failed is read here with its reason, never as the running row from a moment before.
+        var run = await db.Runs.AsNoTracking().FirstOrDefaultAsync(r => r.Id == id, ct);
+        if (run is null) return UnknownRun(id);
         return TypedResults.Ok(new RunDetails(summary, await RunReportBuilder.ProblemsAsync(db, run, ct)));
     }
 
