@@ -153,16 +153,16 @@ var maxConnectionsBySku = {
   Standard_B1ms: 50
   Standard_B2s: 429
   Standard_B2ms: 859
-  Standard_B4ms: 1719
-  Standard_B8ms: 3438
+  Standard_B4ms: 1718
+  Standard_B8ms: 3437
   Standard_D2s_v3: 859
-  Standard_D4s_v3: 1719
+  Standard_D4s_v3: 1718
   Standard_D2ds_v4: 859
-  Standard_D4ds_v4: 1719
+  Standard_D4ds_v4: 1718
   Standard_D2ds_v5: 859
-  Standard_D4ds_v5: 1719
-  Standard_E2ds_v5: 1719
-  Standard_E4ds_v5: 3438
+  Standard_D4ds_v5: 1718
+  Standard_E2ds_v5: 1718
+  Standard_E4ds_v5: 3437
 }
 var azureReservedConnections = 15
 var serverConnections = postgresMaxConnections > 0
