@@ -64,6 +64,7 @@ public static class PipelineServiceCollectionExtensions
                 sp.GetService<System.Diagnostics.Metrics.IMeterFactory>());
         });
 
+        services.AddHostedService<ModelConcurrencyReporter>();
         services.TryAddSingleton<RunCoordinator>();
         services.TryAddSingleton<StageServices>();
         services.TryAddSingleton<RunSubmitter>();
