@@ -9,7 +9,7 @@ public static class DataServiceCollectionExtensions
     /// <summary>
     /// Registers the database: the <see cref="DatabaseConnection"/>, a pooled
     /// <see cref="IDbContextFactory{TContext}"/> of <see cref="PersonaGymDbContext"/> (the provider's subclass behind it),
-    /// a scoped <see cref="PersonaGymDbContext"/> from that pool, and <see cref="EfDistributedCache"/> as the
+    /// a scoped <see cref="PersonaGymDbContext"/> from that pool, the <see cref="GroupCommitWriter"/> of per-call rows, and <see cref="EfDistributedCache"/> as the
     /// <see cref="IDistributedCache"/> (the LLM response cache lives in the database, so re-runs cost nothing).
     /// </summary>
     public static IServiceCollection AddPersonaGymData(this IServiceCollection services, DatabaseConnection connection)
@@ -31,8 +31,9 @@ public static class DataServiceCollectionExtensions
         }
         services.AddScoped(sp => sp.GetRequiredService<IDbContextFactory<PersonaGymDbContext>>().CreateDbContext());
 
+        services.AddSingleton(sp => new GroupCommitWriter(sp.GetRequiredService<IDbContextFactory<PersonaGymDbContext>>()));
         services.AddSingleton(sp => new EfDistributedCache(
-            sp.GetRequiredService<IDbContextFactory<PersonaGymDbContext>>(), sp.GetService<TimeProvider>()));
+            sp.GetRequiredService<IDbContextFactory<PersonaGymDbContext>>(), sp.GetService<TimeProvider>(), sp.GetRequiredService<GroupCommitWriter>()));
         services.AddSingleton<IDistributedCache>(sp => sp.GetRequiredService<EfDistributedCache>());
         return services;
     }

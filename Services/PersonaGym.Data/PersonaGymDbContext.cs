@@ -26,6 +26,7 @@ public abstract class PersonaGymDbContext(DbContextOptions options) : DbContext(
     public DbSet<Judgement> Judgements => Set<Judgement>();
     public DbSet<LlmCall> LlmCalls => Set<LlmCall>();
     public DbSet<CacheEntry> CacheEntries => Set<CacheEntry>();
+    public DbSet<ModelConcurrencyReport> ModelConcurrencyReports => Set<ModelConcurrencyReport>();
     public DbSet<ApiKey> ApiKeys => Set<ApiKey>();
     public DbSet<HumanRating> HumanRatings => Set<HumanRating>();
     public DbSet<ReferenceScore> ReferenceScores => Set<ReferenceScore>();
@@ -214,6 +215,13 @@ public abstract class PersonaGymDbContext(DbContextOptions options) : DbContext(
             entry.HasKey(e => e.Key);
             entry.Property(e => e.Key).HasMaxLength(EfDistributedCache.MaxStoredKeyLength);
             entry.HasIndex(e => e.ExpiresAt);
+        });
+
+        modelBuilder.Entity<ModelConcurrencyReport>(report =>
+        {
+            report.HasKey(r => new { r.Model, r.Process });
+            report.Property(r => r.Model).HasMaxLength(ShortText);
+            report.Property(r => r.Process).HasMaxLength(ShortText);
         });
 
         modelBuilder.Entity<ApiKey>(key =>

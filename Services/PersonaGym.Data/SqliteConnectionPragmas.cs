@@ -1,4 +1,6 @@
 using System.Data.Common;
+using System.Runtime.CompilerServices;
+using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore.Diagnostics;
 
 namespace PersonaGym.Data;
@@ -13,6 +15,9 @@ namespace PersonaGym.Data;
 /// the moment the lock is free.</para>
 /// <para><c>synchronous=NORMAL</c>: in WAL mode (set at migration) a commit then needs no fsync of its own; a process crash
 /// loses nothing, an operating-system crash may lose the last commits, which a resume redoes.</para>
+/// <para>Both settings belong to the native connection, which Microsoft.Data.Sqlite pools: they are sent once per native
+/// connection, not at every open (a context opens its connection for each query, and the pragmas were one extra
+/// statement per query).</para>
 /// </remarks>
 internal sealed class SqliteConnectionPragmas : DbConnectionInterceptor
 {
@@ -20,8 +25,18 @@ internal sealed class SqliteConnectionPragmas : DbConnectionInterceptor
 
     private const string Pragmas = "PRAGMA busy_timeout = 30000; PRAGMA synchronous = NORMAL;";
 
+    private readonly ConditionalWeakTable<object, object> _configured = [];
+
+    /// <summary>True the first time a native connection is seen (the pooled handle outlives each <see cref="SqliteConnection"/>).</summary>
+    private bool FirstOpen(DbConnection connection)
+    {
+        if (connection is not SqliteConnection { Handle: { } handle }) return true;
+        return _configured.TryAdd(handle, handle);
+    }
+
     public override void ConnectionOpened(DbConnection connection, ConnectionEndEventData eventData)
     {
+        if (!FirstOpen(connection)) return;
         using var command = connection.CreateCommand();
         command.CommandText = Pragmas;
         command.ExecuteNonQuery();
@@ -29,6 +44,7 @@ internal sealed class SqliteConnectionPragmas : DbConnectionInterceptor
 
     public override async Task ConnectionOpenedAsync(DbConnection connection, ConnectionEndEventData eventData, CancellationToken cancellationToken = default)
     {
+        if (!FirstOpen(connection)) return;
         await using var command = connection.CreateCommand();
         command.CommandText = Pragmas;
         await command.ExecuteNonQueryAsync(cancellationToken);

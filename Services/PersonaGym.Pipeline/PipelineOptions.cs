@@ -38,6 +38,12 @@ public sealed class PipelineOptions
     /// <summary>How often the coordinating process deletes expired response cache entries. Zero turns pruning off.</summary>
     public TimeSpan CachePruneInterval { get; set; } = TimeSpan.FromHours(1);
 
+    /// <summary>
+    /// How often each process writes its models' current concurrency limits for the Api and <c>show</c> (only values
+    /// that changed are written). Zero turns the reports off.
+    /// </summary>
+    public TimeSpan ConcurrencyReportInterval { get; set; } = TimeSpan.FromSeconds(5);
+
     /// <summary>Work that made no progress for this long is published again.</summary>
     public TimeSpan StallTimeout { get; set; } = TimeSpan.FromMinutes(10);
 

@@ -49,7 +49,7 @@ public static class PipelineServiceCollectionExtensions
         services.TryAddSingleton(sp => new PersonaGymMethod(sp.GetRequiredService<MethodAssets>(), new MethodOptions()));
 
         services.TryAddSingleton<ILlmCallRecorder>(sp => new DatabaseLlmCallRecorder(
-            sp.GetRequiredService<IDbContextFactory<PersonaGymDbContext>>(), sp.GetRequiredService<ILogger<DatabaseLlmCallRecorder>>()));
+            sp.GetRequiredService<GroupCommitWriter>(), sp.GetRequiredService<ILogger<DatabaseLlmCallRecorder>>()));
         services.TryAddSingleton(sp => new ModelClientFactory(configuration, offlineFactory: name => new OfflineChatClient(name)));
         services.TryAddSingleton(sp =>
         {
@@ -64,6 +64,7 @@ public static class PipelineServiceCollectionExtensions
                 sp.GetService<System.Diagnostics.Metrics.IMeterFactory>());
         });
 
+        services.AddHostedService<ModelConcurrencyReporter>();
         services.TryAddSingleton<RunCoordinator>();
         services.TryAddSingleton<StageServices>();
         services.TryAddSingleton<RunSubmitter>();

@@ -15,6 +15,7 @@ public sealed record BenchOptions
           --headers             send x-ratelimit-remaining-requests with every answer
           --set KEY=VALUE       a setting for the run, as an environment variable (e.g. PersonaGym__Models__MaxConcurrency=32)
           --repo DIR            the repository (default: found from the harness's location)
+          --cli FILE            the CLI to run (default: the repository's Release build; e.g. a ReadyToRun publish, see bench/README.md)
           --trace FILE          sample the run's CPU with dotnet-trace into FILE (.nettrace; dotnet-trace on PATH)
           --verbose             per-model counts and the run's output
         Needs PERSONAGYM_BENCHMARK_DIR and a Release build of the CLI.
@@ -35,6 +36,8 @@ public sealed record BenchOptions
     public Dictionary<string, string> Settings { get; init; } = [];
 
     public string? Repository { get; init; }
+
+    public string? Cli { get; init; }
 
     public bool Verbose { get; init; }
 
@@ -62,6 +65,7 @@ public sealed record BenchOptions
                     "--headers" => options with { RateLimitHeaders = true },
                     "--set" => options with { Settings = new Dictionary<string, string>(options.Settings) { [Next().Split('=', 2)[0]] = args[i].Split('=', 2) is [_, var v] ? v : "" } },
                     "--repo" => options with { Repository = Next() },
+                    "--cli" => options with { Cli = Path.GetFullPath(Next()) },
                     "--verbose" => options with { Verbose = true },
                     "--trace" => options with { Trace = Path.GetFullPath(Next()) },
                     _ => throw new ArgumentException($"unknown option {args[i]}"),
@@ -79,9 +83,10 @@ public sealed record BenchOptions
 }
 
 /// <summary>One measured run and the bound the simulated provider allows it.</summary>
-public sealed record BenchResult(BenchOptions Options, TimeSpan Latency, IReadOnlyDictionary<string, ModelTraffic> Traffic, double WallSeconds, double CpuSeconds, double PeakRssMb)
+public sealed record BenchResult(
+    BenchOptions Options, TimeSpan Latency, IReadOnlyDictionary<string, ModelTraffic> Traffic, double WallSeconds, double CpuSeconds, double PeakRssMb, double LoadAverage)
 {
-    public const string Header = "| personas | latency | capacity | ceiling | calls | 429s | wall s | bound s | wall ÷ bound | CPU ms/call | peak RSS MB |\n|---|---|---|---|---|---|---|---|---|---|---|";
+    public const string Header = "| personas | latency | capacity | ceiling | calls | 429s | wall s | bound s | wall ÷ bound | CPU ms/call | peak RSS MB | load |\n|---|---|---|---|---|---|---|---|---|---|---|---|";
 
     public int Calls => Traffic.Values.Sum(t => t.Served);
 
@@ -104,7 +109,7 @@ public sealed record BenchResult(BenchOptions Options, TimeSpan Latency, IReadOn
         Traffic.Values.Max(t => Math.Ceiling(t.Served / (double)Allowed)) * Latency.TotalSeconds + 3 * Latency.TotalSeconds;
 
     public string Row() => string.Create(CultureInfo.InvariantCulture,
-        $"| {Options.Personas} | {Latency.TotalSeconds:0.###} s | {(Options.Capacity == 0 ? "∞" : Options.Capacity)} | {Options.ConfiguredCeiling?.ToString(CultureInfo.InvariantCulture) ?? "none"} | {Calls} | {Refused} ({100.0 * Refused / Math.Max(1, Calls + Refused):0.0} %) | {WallSeconds:0.0} | {(BoundSeconds > 0 ? BoundSeconds.ToString("0.0", CultureInfo.InvariantCulture) : "–")} | {(BoundSeconds > 0 ? (WallSeconds / BoundSeconds).ToString("0.00", CultureInfo.InvariantCulture) : "–")} | {1000 * CpuSeconds / Math.Max(1, Calls):0.00} | {PeakRssMb:0} |");
+        $"| {Options.Personas} | {Latency.TotalSeconds:0.###} s | {(Options.Capacity == 0 ? "∞" : Options.Capacity)} | {Options.ConfiguredCeiling?.ToString(CultureInfo.InvariantCulture) ?? "none"} | {Calls} | {Refused} ({100.0 * Refused / Math.Max(1, Calls + Refused):0.0} %) | {WallSeconds:0.0} | {(BoundSeconds > 0 ? BoundSeconds.ToString("0.0", CultureInfo.InvariantCulture) : "–")} | {(BoundSeconds > 0 ? (WallSeconds / BoundSeconds).ToString("0.00", CultureInfo.InvariantCulture) : "–")} | {1000 * CpuSeconds / Math.Max(1, Calls):0.00} | {PeakRssMb:0} | {LoadAverage:0.0} |");
 
     public string Detail() => string.Join('\n', Traffic.OrderBy(t => t.Key, StringComparer.Ordinal)
         .Select(t => string.Create(CultureInfo.InvariantCulture, $"  {t.Key}: {t.Value.Served} served, {t.Value.Refused} refused, at most {t.Value.MaxInFlight} in flight")));

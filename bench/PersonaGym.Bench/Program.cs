@@ -20,7 +20,7 @@ if (string.IsNullOrWhiteSpace(benchmark) || !File.Exists(Path.Combine(benchmark,
 }
 
 var repo = options.Repository ?? FindRepository();
-var cli = Path.Combine(repo, "Services/PersonaGym.Cli/bin/Release/net10.0/personagym.dll");
+var cli = options.Cli ?? Path.Combine(repo, "Services/PersonaGym.Cli/bin/Release/net10.0/personagym.dll");
 if (!File.Exists(cli))
 {
     Console.Error.WriteLine($"Build the CLI first: dotnet build {Path.Combine(repo, "Services/PersonaGym.Cli")} -c Release");
@@ -66,6 +66,7 @@ try
         string[] command = options.Trace is { } trace
             ? ["dotnet-trace", "collect", "--profile", "dotnet-sampled-thread-time", "-o", trace, "--", "dotnet", .. run]
             : ["dotnet", .. run];
+        var loadBefore = LoadAverage();
         var (code, output) = await RunAsync("/usr/bin/time", ["-f", "%e %U %S %M", "-o", timing, .. command], environment);
         if (code != 0)
         {
@@ -75,7 +76,8 @@ try
 
         var measured = File.ReadAllText(timing).Trim().Split(' ').Select(v => double.Parse(v, CultureInfo.InvariantCulture)).ToArray();
         var result = new BenchResult(options, latency, simulator.Traffic.ToDictionary(p => p.Key, p => p.Value),
-            WallSeconds: measured[0], CpuSeconds: measured[1] + measured[2], PeakRssMb: measured[3] / 1024);
+            WallSeconds: measured[0], CpuSeconds: measured[1] + measured[2], PeakRssMb: measured[3] / 1024,
+            LoadAverage: (loadBefore + LoadAverage()) / 2);
         Console.WriteLine(result.Row());
         if (options.Verbose)
         {
@@ -102,6 +104,10 @@ static async Task<(int Code, string Output)> RunAsync(string file, IEnumerable<s
     await process.WaitForExitAsync();
     return (process.ExitCode, await stdout + await stderr);
 }
+
+// The one-minute load average (other work on the machine's cores), averaged over the run's start and end.
+static double LoadAverage() =>
+    File.Exists("/proc/loadavg") ? double.Parse(File.ReadAllText("/proc/loadavg").Split(' ')[0], CultureInfo.InvariantCulture) : double.NaN;
 
 static string FindRepository()
 {

@@ -80,7 +80,10 @@ public sealed class ProgressDisplay(IAnsiConsole console, TimeSpan pollInterval,
         }
     }
 
-    /// <summary>One line of progress, as logs and pipes show it; with <paramref name="concurrency"/>, each model's current limit.</summary>
+    /// <summary>
+    /// One line of progress, as logs and pipes show it, with each model's current limit: from <paramref name="concurrency"/>
+    /// (this process's limiters) or else from the summary (what the worker processes reported).
+    /// </summary>
     public static string Line(RunSummary summary, int expectedBatches, TimeSpan elapsed, IReadOnlyDictionary<string, ModelConcurrency>? concurrency = null)
     {
         var total = Math.Max(summary.Batches.Planned, expectedBatches);
@@ -92,7 +95,8 @@ public sealed class ProgressDisplay(IAnsiConsole console, TimeSpan pollInterval,
                $" · answered {summary.Batches.Answered}/{total} batches · judged {summary.Batches.Judged}/{total}" +
                (summary.Batches.Failed > 0 ? $" · {summary.Batches.Failed} failed" : "") +
                $" · {UsageText(summary)}" +
-               (concurrency is { Count: > 0 } ? $" · concurrency {ConcurrencyText(concurrency)}" : "") +
+               (concurrency is { Count: > 0 } ? $" · concurrency {ConcurrencyText(concurrency)}"
+                   : summary.Concurrency.Count > 0 ? $" · concurrency {ConcurrencyText(summary.Concurrency)}" : "") +
                eta;
     }
 
@@ -103,6 +107,11 @@ public sealed class ProgressDisplay(IAnsiConsole console, TimeSpan pollInterval,
             : string.Join(", ", concurrency.OrderBy(c => c.Key, StringComparer.Ordinal).Select(c =>
                 $"{c.Key} {c.Value.Limit} ({c.Value.InFlight} in flight" +
                 (c.Value.HeldFor is { } held ? $", held {Math.Ceiling(held.TotalSeconds):0}s by the provider" : "") + ")"));
+
+    /// <summary>"agent 48 (40 in flight, 2 processes)": each model's limit as the worker processes last reported it.</summary>
+    public static string ConcurrencyText(IReadOnlyList<ModelConcurrencySummary> concurrency) =>
+        string.Join(", ", concurrency.Select(c =>
+            $"{c.Model} {c.Limit} ({c.InFlight} in flight" + (c.Processes > 1 ? $", {c.Processes} processes" : "") + ")"));
 
     private static string UsageText(RunSummary summary) =>
         $"{summary.Usage.Calls} calls ({summary.Usage.CacheHits} cached), {Tokens(summary.Usage.InputTokens + summary.Usage.OutputTokens)} tokens";

@@ -10,13 +10,17 @@ namespace PersonaGym.Data;
 /// survive restarts and are shared by every worker: a re-run or resumed run pays for nothing twice.
 /// Concurrent writers of one key never fail; the last write wins, as with any cache.
 /// </summary>
-public sealed class EfDistributedCache(IDbContextFactory<PersonaGymDbContext> contexts, TimeProvider? timeProvider = null)
+public sealed class EfDistributedCache(
+    IDbContextFactory<PersonaGymDbContext> contexts, TimeProvider? timeProvider = null, GroupCommitWriter? writer = null)
     : IDistributedCache
 {
     /// <summary>Keys up to this length are stored as given; longer keys are stored as <c>sha256:</c> + their hash.</summary>
     public const int MaxStoredKeyLength = 200;
 
     private readonly TimeProvider _time = timeProvider ?? TimeProvider.System;
+
+    // Entries written at the same time (one per model call) share a commit.
+    private readonly GroupCommitWriter _writer = writer ?? new GroupCommitWriter(contexts);
 
     public byte[]? Get(string key)
     {
@@ -78,23 +82,8 @@ public sealed class EfDistributedCache(IDbContextFactory<PersonaGymDbContext> co
         }
     }
 
-    public async Task SetAsync(string key, byte[] value, DistributedCacheEntryOptions options, CancellationToken token = default)
-    {
-        var entry = NewEntry(key, value, options);
-        await using var db = await contexts.CreateDbContextAsync(token);
-        if (await OverwriteAsync(db.CacheEntries, entry, token) > 0) return;
-        db.CacheEntries.Add(entry);
-        try
-        {
-            await db.SaveChangesAsync(token);
-        }
-        catch (DbUpdateException e) when (DbExceptions.IsUniqueViolation(e))
-        {
-            // Another writer inserted the key between our update and insert: overwrite its value instead.
-            db.ChangeTracker.Clear();
-            await OverwriteAsync(db.CacheEntries, entry, token);
-        }
-    }
+    public Task SetAsync(string key, byte[] value, DistributedCacheEntryOptions options, CancellationToken token = default) =>
+        _writer.UpsertAsync(NewEntry(key, value, options)).WaitAsync(token);
 
     public void Refresh(string key) => Get(key);
 
@@ -161,14 +150,6 @@ public sealed class EfDistributedCache(IDbContextFactory<PersonaGymDbContext> co
             .SetProperty(e => e.ExpiresAt, entry.ExpiresAt)
             .SetProperty(e => e.AbsoluteExpiresAt, entry.AbsoluteExpiresAt)
             .SetProperty(e => e.SlidingExpiration, entry.SlidingExpiration));
-
-    private static Task<int> OverwriteAsync(DbSet<CacheEntry> entries, CacheEntry entry, CancellationToken token) =>
-        entries.Where(e => e.Key == entry.Key).ExecuteUpdateAsync(s => s
-            .SetProperty(e => e.Value, entry.Value)
-            .SetProperty(e => e.CreatedAt, entry.CreatedAt)
-            .SetProperty(e => e.ExpiresAt, entry.ExpiresAt)
-            .SetProperty(e => e.AbsoluteExpiresAt, entry.AbsoluteExpiresAt)
-            .SetProperty(e => e.SlidingExpiration, entry.SlidingExpiration), token);
 
     private static DateTimeOffset Slide(DateTimeOffset now, TimeSpan sliding, DateTimeOffset? absolute)
     {

@@ -19,7 +19,19 @@ public sealed record RunSummary(
     int Judgements,
     int ParseFailures,
     LlmUsage Usage,
-    IReadOnlyList<LlmStageUsage> UsageByStage);
+    IReadOnlyList<LlmStageUsage> UsageByStage)
+{
+    /// <summary>
+    /// The current concurrency limit of each of the run's models, summed over the processes that reported it in the
+    /// last <see cref="RunQueries.ConcurrencyReportsFreshFor"/>; empty when none did (e.g. the run is finished).
+    /// </summary>
+    public IReadOnlyList<ModelConcurrencySummary> Concurrency { get; init; } = [];
+}
+
+/// <summary>What the processes working for a run allow one model now (<see cref="ModelConcurrencyReport"/>).</summary>
+/// <param name="Limit">The adaptive limits of all reporting processes, summed: the calls the model may have in flight at once.</param>
+/// <param name="Processes">How many processes reported it.</param>
+public sealed record ModelConcurrencySummary(string Model, int Limit, int InFlight, int Waiting, int Processes, DateTimeOffset ReportedAt);
 
 /// <param name="QuestionsReady">Personas whose questions are stored and ready to answer.</param>
 public sealed record PersonaProgress(int Total, int QuestionsReady, int Completed, int Failed);
@@ -54,16 +66,22 @@ public sealed record LeaderboardRow(
 
 public static class RunQueries
 {
+    /// <summary>Concurrency reports older than this belong to a process that stopped, and are not shown.</summary>
+    public static readonly TimeSpan ConcurrencyReportsFreshFor = TimeSpan.FromSeconds(30);
+
     /// <summary>The run's progress and usage, or null when there is no such run.</summary>
     public static async Task<RunSummary?> RunSummaryAsync(this PersonaGymDbContext db, Guid runId, CancellationToken cancellationToken = default)
     {
         var run = await db.Runs.AsNoTracking().Where(r => r.Id == runId)
-            .Select(r => new { r.Name, r.Status, r.CreatedAt, r.CompletedAt, r.UsesOfflineModels, r.Error })
+            .Select(r => new { r.Name, r.Status, r.CreatedAt, r.CompletedAt, r.UsesOfflineModels, r.Error, r.ExemplarWriterSpec })
             .FirstOrDefaultAsync(cancellationToken);
         if (run is null) return null;
 
         var models = await db.RunModels.AsNoTracking().Where(m => m.RunId == runId)
             .Select(m => new { m.Role, m.Spec, m.Ordinal }).ToListAsync(cancellationToken);
+        var concurrency = await db.ModelConcurrencyAsync(
+            [.. models.Select(m => m.Spec), run.ExemplarWriterSpec],
+            DateTimeOffset.UtcNow - ConcurrencyReportsFreshFor, cancellationToken);
         var agents = models.Where(m => m.Role == RunModelRole.Agent).OrderBy(m => m.Ordinal).Select(m => m.Spec).ToList();
         var judges = models.Where(m => m.Role == RunModelRole.Judge).OrderBy(m => m.Ordinal).Select(m => m.Spec).ToList();
 
@@ -126,7 +144,24 @@ public static class RunQueries
                 AtStage(BatchStage.Judging),
                 AtStage(BatchStage.Done),
                 AtStage(BatchStage.Failed)),
-            answers, judgements, parseFailures, usage, usageByStage);
+            answers, judgements, parseFailures, usage, usageByStage)
+        {
+            Concurrency = concurrency,
+        };
+    }
+
+    /// <summary>The concurrency each of <paramref name="specs"/> is allowed now, from the reports made since <paramref name="since"/>.</summary>
+    public static async Task<IReadOnlyList<ModelConcurrencySummary>> ModelConcurrencyAsync(
+        this PersonaGymDbContext db, IReadOnlyCollection<string> specs, DateTimeOffset since, CancellationToken cancellationToken = default)
+    {
+        var distinct = specs.Distinct(StringComparer.Ordinal).ToList();
+        var reports = await db.ModelConcurrencyReports.AsNoTracking()
+            .Where(r => distinct.Contains(r.Model) && r.ReportedAt >= since)
+            .ToListAsync(cancellationToken);
+        return reports.GroupBy(r => r.Model, StringComparer.Ordinal)
+            .OrderBy(g => distinct.IndexOf(g.Key))
+            .Select(g => new ModelConcurrencySummary(g.Key, g.Sum(r => r.Limit), g.Sum(r => r.InFlight), g.Sum(r => r.Waiting), g.Count(), g.Max(r => r.ReportedAt)))
+            .ToList();
     }
 
     /// <summary>

@@ -6,17 +6,20 @@ using PersonaGym.Models;
 
 namespace PersonaGym.Pipeline.Llm;
 
-/// <summary>Stores one <see cref="LlmCall"/> row per model call, attributed to the run in <see cref="LlmCallContext"/>.</summary>
+/// <summary>
+/// Stores one <see cref="LlmCall"/> row per model call, attributed to the run in <see cref="LlmCallContext"/>. The call
+/// returns once its row is committed (budgets count these rows), in a commit shared with the calls of the same moment.
+/// </summary>
 public sealed class DatabaseLlmCallRecorder(
-    IDbContextFactory<PersonaGymDbContext> contexts,
+    GroupCommitWriter writer,
     ILogger<DatabaseLlmCallRecorder> logger) : ILlmCallRecorder
 {
     public async ValueTask RecordAsync(LlmCallRecord record, CancellationToken cancellationToken)
     {
         try
         {
-            await using var db = await contexts.CreateDbContextAsync(CancellationToken.None);
-            db.LlmCalls.Add(new LlmCall
+            // Not cancellable: the call was made (and maybe paid for); its record must not be lost to a shutdown.
+            await writer.AddAsync(new LlmCall
             {
                 RunId = LlmCallContext.RunId,
                 Stage = StageOf(record.Stage),
@@ -28,9 +31,7 @@ public sealed class DatabaseLlmCallRecorder(
                 Succeeded = record.Succeeded,
                 Error = record.Error is { Length: > 2000 } e ? e[..2000] : record.Error,
                 At = record.At,
-            });
-            // Not cancellable: the call was made (and maybe paid for); its record must not be lost to a shutdown.
-            await db.SaveChangesAsync(CancellationToken.None);
+            }, duplicateIsDone: false);
         }
         catch (Exception ex) when (ex is DbUpdateException or InvalidOperationException)
         {

@@ -89,20 +89,9 @@ public sealed class AnswerConsumer(StageServices stage, ILogger<AnswerConsumer> 
         await context.Publish(new JudgeAnswers { RunId = message.RunId, RunPersonaId = message.RunPersonaId, BatchId = message.BatchId, AgentId = message.AgentId }, ct);
     }
 
-    private async Task SaveAnswerAsync(Answer answer)
-    {
-        // Not cancellable: the answer was paid for, so it is kept even when the host is shutting down.
-        await using var db = await stage.Contexts.CreateDbContextAsync(CancellationToken.None);
-        db.Answers.Add(answer);
-        try
-        {
-            await db.SaveChangesAsync(CancellationToken.None);
-        }
-        catch (DbUpdateException ex) when (DbExceptions.IsUniqueViolation(ex))
-        {
-            // Another delivery stored this answer first; keep theirs.
-        }
-    }
+    // Not cancellable: the answer was paid for, so it is kept even when the host is shutting down. A duplicate means
+    // another delivery stored this answer first; theirs is kept.
+    private Task SaveAnswerAsync(Answer answer) => stage.Writer.AddAsync(answer, duplicateIsDone: true);
 
     private static int? ToInt(long? value) => value is null ? null : (int)Math.Min(value.Value, int.MaxValue);
 }

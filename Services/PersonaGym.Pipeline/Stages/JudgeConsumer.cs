@@ -263,13 +263,18 @@ public sealed class JudgeConsumer(StageServices stage, ILogger<JudgeConsumer> lo
         }
 
         var now = stage.Time.GetUtcNow();
-        await using var db = await stage.Contexts.CreateDbContextAsync(CancellationToken.None);
-        var existing = await db.Judgements.AsNoTracking().Where(j => j.JudgeId == judge.Id && answerIds.Contains(j.AnswerId))
-            .Select(j => j.AnswerId).ToListAsync(CancellationToken.None);
+        List<Guid> existing;
+        await using (var db = await stage.Contexts.CreateDbContextAsync(CancellationToken.None))
+        {
+            existing = await db.Judgements.AsNoTracking().Where(j => j.JudgeId == judge.Id && answerIds.Contains(j.AnswerId))
+                .Select(j => j.AnswerId).ToListAsync(CancellationToken.None);
+        }
+
+        var rows = new List<object>();
         foreach (var verdict in verdicts.Where(v => v.ItemIndex >= 0 && v.ItemIndex < answerIds.Count))
         {
             if (existing.Contains(answerIds[verdict.ItemIndex])) continue;
-            db.Judgements.Add(new Judgement
+            rows.Add(new Judgement
             {
                 RunId = runId,
                 AnswerId = answerIds[verdict.ItemIndex],
@@ -284,13 +289,7 @@ public sealed class JudgeConsumer(StageServices stage, ILogger<JudgeConsumer> lo
             });
         }
 
-        try
-        {
-            await db.SaveChangesAsync(CancellationToken.None);
-        }
-        catch (DbUpdateException ex) when (DbExceptions.IsUniqueViolation(ex))
-        {
-            // A concurrent delivery stored this judge's verdicts first; one judgement per answer and judge stands.
-        }
+        // A duplicate means a concurrent delivery stored this judge's verdicts first; one judgement per answer and judge stands.
+        if (rows.Count > 0) await stage.Writer.AddAsync(rows, duplicateIsDone: true);
     }
 }

@@ -8,16 +8,20 @@ using PersonaGym.Pipeline.Runs;
 
 namespace PersonaGym.Pipeline.Stages;
 
-/// <summary>What every stage consumer needs: the database, the method, the models, the coordinator and the clock.</summary>
+/// <summary>What every stage consumer needs: the database (and its group-commit writer), the method, the models, the coordinator and the clock.</summary>
 public sealed class StageServices(
     IDbContextFactory<PersonaGymDbContext> contexts,
     PersonaGymMethod method,
     ModelPipelineFactory models,
     RunCoordinator coordinator,
     IOptions<PipelineOptions> options,
-    TimeProvider time)
+    TimeProvider time,
+    GroupCommitWriter writer)
 {
     public IDbContextFactory<PersonaGymDbContext> Contexts { get; } = contexts;
+
+    /// <summary>Stores the rows of many model calls in shared commits.</summary>
+    public GroupCommitWriter Writer { get; } = writer;
     public PersonaGymMethod Method { get; } = method;
     public RunCoordinator Coordinator { get; } = coordinator;
     public PipelineOptions Options { get; } = options.Value;

@@ -387,6 +387,36 @@ namespace PersonaGym.Data.Migrations.Postgres
                     b.ToTable("LlmCalls");
                 });
 
+            modelBuilder.Entity("PersonaGym.Data.ModelConcurrencyReport", b =>
+                {
+                    b.Property<string>("Model")
+                        .HasMaxLength(400)
+                        .HasColumnType("character varying(400)");
+
+                    b.Property<string>("Process")
+                        .HasMaxLength(400)
+                        .HasColumnType("character varying(400)");
+
+                    b.Property<int>("Ceiling")
+                        .HasColumnType("integer");
+
+                    b.Property<int>("InFlight")
+                        .HasColumnType("integer");
+
+                    b.Property<int>("Limit")
+                        .HasColumnType("integer");
+
+                    b.Property<DateTimeOffset>("ReportedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<int>("Waiting")
+                        .HasColumnType("integer");
+
+                    b.HasKey("Model", "Process");
+
+                    b.ToTable("ModelConcurrencyReports");
+                });
+
             modelBuilder.Entity("PersonaGym.Data.Persona", b =>
                 {
                     b.Property<Guid>("Id")

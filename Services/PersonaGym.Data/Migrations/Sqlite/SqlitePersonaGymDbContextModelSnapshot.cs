@@ -381,6 +381,36 @@ namespace PersonaGym.Data.Migrations.Sqlite
                     b.ToTable("LlmCalls");
                 });
 
+            modelBuilder.Entity("PersonaGym.Data.ModelConcurrencyReport", b =>
+                {
+                    b.Property<string>("Model")
+                        .HasMaxLength(400)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Process")
+                        .HasMaxLength(400)
+                        .HasColumnType("TEXT");
+
+                    b.Property<int>("Ceiling")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int>("InFlight")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int>("Limit")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("ReportedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int>("Waiting")
+                        .HasColumnType("INTEGER");
+
+                    b.HasKey("Model", "Process");
+
+                    b.ToTable("ModelConcurrencyReports");
+                });
+
             modelBuilder.Entity("PersonaGym.Data.Persona", b =>
                 {
                     b.Property<Guid>("Id")

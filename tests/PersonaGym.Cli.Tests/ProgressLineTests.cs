@@ -1,0 +1,34 @@
+using PersonaGym.Cli.Display;
+using PersonaGym.Data;
+
+namespace PersonaGym.Cli.Tests;
+
+/// <summary>The progress line that `run` prints in pipes and `show` prints for a stored run.</summary>
+public sealed class ProgressLineTests
+{
+    private static RunSummary Summary(IReadOnlyList<ModelConcurrencySummary> concurrency) =>
+        new(Guid.CreateVersion7(), "run", RunStatus.Running, DateTimeOffset.UtcNow, null, false, null,
+            ["openai:agent"], ["openai:judge"], new PersonaProgress(1, 1, 0, 0), new BatchProgress(10, 10, 4, 2, 4, 0),
+            30, 8, 0, new LlmUsage(38, 0, 0, 1000, 500), [])
+        {
+            Concurrency = concurrency,
+        };
+
+    [Fact]
+    public void Without_limits_of_this_process_the_line_shows_what_the_worker_processes_reported()
+    {
+        var line = ProgressDisplay.Line(Summary(
+        [
+            new("openai:agent", 40, 37, 2, 2, DateTimeOffset.UtcNow),
+            new("openai:judge", 12, 3, 0, 1, DateTimeOffset.UtcNow),
+        ]), 10, TimeSpan.FromSeconds(30));
+
+        Assert.Contains("concurrency openai:agent 40 (37 in flight, 2 processes), openai:judge 12 (3 in flight)", line);
+    }
+
+    [Fact]
+    public void A_run_no_process_reports_for_shows_no_concurrency()
+    {
+        Assert.DoesNotContain("concurrency", ProgressDisplay.Line(Summary([]), 10, TimeSpan.FromSeconds(30)));
+    }
+}
