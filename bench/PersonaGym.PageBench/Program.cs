@@ -7,7 +7,8 @@ using PersonaGym.AppHost.LocalInfrastructure;
 using PersonaGym.Testing;
 
 // The page-render benchmark: a run of N personas × M models stored in a fresh local PostgreSQL by the CLI (offline
-// models, in one process), the Api and the web app started on loopback against it, a person signed in with a key,
+// models, in one process), the Api and the web app started on loopback against it (the Api also wants a broker: a
+// local RabbitMQ, idle here), a person signed in with a key,
 // and the run page and a persona page fetched as a browser's first request gets them: the prerendered HTML, which
 // includes every Api call the page makes before its first render. Numbers, not assertions. See bench/README.md.
 var options = PageBenchOptions.Parse(args);
@@ -33,10 +34,12 @@ foreach (var dll in new[] { cli, apiDll, webDll })
 
 var work = Directory.CreateTempSubdirectory("personagym-pagebench-").FullName;
 var postgres = new PostgresServer();
+var rabbitMq = new RabbitMqServer();
 var processes = new List<Process>();
 try
 {
     await postgres.InitializeAsync();
+    await rabbitMq.InitializeAsync();
     var database = await postgres.CreateDatabaseAsync();
 
     // The stored run: the real pipeline with offline models writes every row a real run has.
@@ -68,7 +71,8 @@ try
     var webUrl = $"http://127.0.0.1:{LoopbackPorts.Free()}";
     processes.Add(Start(apiDll, new()
     {
-        ["ASPNETCORE_URLS"] = apiUrl, ["ConnectionStrings__personagym"] = database, ["PersonaGym__Auth__BootstrapKey"] = key,
+        ["ASPNETCORE_URLS"] = apiUrl, ["ConnectionStrings__personagym"] = database, ["ConnectionStrings__rabbitmq"] = rabbitMq.ConnectionString,
+        ["PersonaGym__Auth__BootstrapKey"] = key,
         ["ASPNETCORE_ENVIRONMENT"] = "Production", ["MASSTRANSIT_USAGE_TELEMETRY"] = "false",
     }));
     await WaitAliveAsync(apiUrl, processes[^1]);
@@ -145,6 +149,7 @@ finally
         process.Dispose();
     }
 
+    await rabbitMq.DisposeAsync();
     await postgres.DisposeAsync();
     Directory.Delete(work, recursive: true);
 }
@@ -157,7 +162,7 @@ static Process Start(string dll, Dictionary<string, string> environment)
     var process = Process.Start(start)!;
     // Drained, not shown: a full pipe would stall the server.
     process.OutputDataReceived += (_, _) => { };
-    process.ErrorDataReceived += (_, e) => { if (e.Data is { Length: > 0 } line && line.Contains("fail", StringComparison.OrdinalIgnoreCase)) Console.Error.WriteLine(line); };
+    process.ErrorDataReceived += (_, e) => { if (e.Data is { Length: > 0 } line && !line.TrimStart().StartsWith("at ", StringComparison.Ordinal)) Console.Error.WriteLine($"  [{Path.GetFileNameWithoutExtension(dll)}] {line}"); };
     process.BeginOutputReadLine();
     process.BeginErrorReadLine();
     return process;
