@@ -17,6 +17,9 @@ public static class AccountEndpoints
     /// <summary>The sign-in page's note for <c>?ended=key</c>.</summary>
     public const string KeyNoLongerValid = "Signed out: your key is no longer valid. Sign in with a valid key.";
 
+    /// <summary>The sign-in page's note for <c>?ended=token</c> (Entra ID).</summary>
+    public const string SignInNoLongerValid = "Signed out: your sign-in is no longer valid. Sign in again.";
+
     /// <summary>The principal of a person signed in with an Api key: the key's name and roles as the Api reported them, and the key itself.</summary>
     public static ClaimsPrincipal PrincipalOf(Caller caller, string key)
     {
@@ -59,7 +62,7 @@ public static class AccountEndpoints
                 await context.SignOutAsync(CookieAuthenticationDefaults.AuthenticationScheme);
             }
 
-            return Results.LocalRedirect("~/" + SignInPath + "?ended=key");
+            return Results.LocalRedirect("~/" + SignInPath + (mode.Mode == SignInMode.Entra ? "?ended=token" : "?ended=key"));
         });
         return app;
     }

@@ -36,9 +36,17 @@ public sealed class EntraCredentials(ITokenAcquisition tokens, EntraApiScopes sc
     public async Task<bool> ApplyAsync(HttpRequestMessage request, ClaimsPrincipal user, CancellationToken cancellationToken)
     {
         if (user.Identity?.IsAuthenticated != true) return false;
-        var token = await tokens.GetAccessTokenForUserAsync(scopes.Scopes, user: user);
-        request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
-        return true;
+        try
+        {
+            var token = await tokens.GetAccessTokenForUserAsync(scopes.Scopes, user: user);
+            request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
+            return true;
+        }
+        catch (MicrosoftIdentityWebChallengeUserException)
+        {
+            // No token for this user in the cache (e.g. the web app restarted): they must sign in again.
+            return false;
+        }
     }
 }
 
