@@ -18,15 +18,4 @@ public static class ApiAccessExtensions
             : builder.AddParameter(ApiKeyParameter, secret: true);
         return api.WithEnvironment("PersonaGym__Auth__BootstrapKey", key);
     }
-
-    /// <summary>
-    /// Lets a client of the Api (the web app) call it with the first operator key, the same parameter the Api was
-    /// given by <see cref="WithBootstrapApiKey"/>.
-    /// </summary>
-    public static IResourceBuilder<ProjectResource> WithApiKeyOf(this IResourceBuilder<ProjectResource> client, IResourceBuilder<ProjectResource> api)
-    {
-        var key = api.ApplicationBuilder.Resources.OfType<ParameterResource>().FirstOrDefault(p => p.Name == ApiKeyParameter)
-            ?? throw new InvalidOperationException($"Call WithBootstrapApiKey() on {api.Resource.Name} first.");
-        return client.WithEnvironment("PersonaGym__Api__Key", key);
-    }
 }

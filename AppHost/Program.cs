@@ -53,12 +53,12 @@ builder.AddProject<Projects.PersonaGym_Judge>("judge")
     .WithRestartOnExit()
     .WaitFor(api);
 
-// The web app: a client of the Api only (service discovery), as the dashboard's link for people.
+// The web app: a client of the Api only (service discovery), as the dashboard's link for people. It holds no key:
+// people sign in with their own Api key (or Entra ID) and their calls carry it.
 builder.AddProject<Projects.PersonaGym_Web>("web")
     .WithExternalHttpEndpoints()
     .WithHttpHealthCheck("/health")
     .WithReference(api)
-    .WithApiKeyOf(api)
     .WaitFor(api);
 
 builder.Build().Run();

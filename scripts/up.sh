@@ -102,7 +102,9 @@ if [ -s "$key_file" ] && [ "$(cat "$key_file")" = "$PERSONAGYM_API_KEY" ]; then
 else
   echo "The Api wants a key: your \$PERSONAGYM_API_KEY is its operator key."
 fi
-echo "  (HTTP: send it as the X-Api-Key header. More keys, e.g. read-only ones: personagym keys create --db … --role reader; see docs/security.md)"
+echo "  Sign in to the web app ($web/signin) by pasting that key (cat $key_file, or your \$PERSONAGYM_API_KEY): it signs you in as an operator."
+echo "  (HTTP: send it as the X-Api-Key header. More keys, e.g. read-only ones for people who only read results:"
+echo "   personagym keys create --db … --name NAME --role reader; see docs/security.md)"
 echo "Submit runs with: dotnet run --project Services/PersonaGym.Cli -- run --server $api --persona \"…\""
 echo "Press Ctrl+C to stop everything."
 wait "$apphost"

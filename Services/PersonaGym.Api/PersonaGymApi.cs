@@ -88,10 +88,12 @@ public static class PersonaGymApi
         }
         catch (JsonException e)
         {
-            return Invalid([$"the body is not a valid run request: {e.Message}"]);
+            // The reader's path names the field that would not read ("$.questionsPerTask", "$.personas[3]").
+            var field = e.Path is { Length: > 2 } path && path.StartsWith("$.", StringComparison.Ordinal) ? path[2..] : RunRequestFields.General;
+            return Invalid([new RunProblem(field, $"the body is not a valid run request: {e.Message}")]);
         }
 
-        if (request is null) return Invalid(["the body is empty: send a run request as a JSON object"]);
+        if (request is null) return Invalid([new RunProblem(RunRequestFields.General, "the body is empty: send a run request as a JSON object")]);
         var shapeProblems = ShapeProblems(request);
         if (shapeProblems.Count > 0) return Invalid(shapeProblems);
 
@@ -102,7 +104,7 @@ public static class PersonaGymApi
         }
         catch (RunRequestException e)
         {
-            return Invalid(e.Problems);
+            return Invalid(e.FieldProblems);
         }
 
         var runId = await submitter.CreateAsync(plan, ct);
@@ -179,7 +181,7 @@ public static class PersonaGymApi
         }
         catch (RunRequestException e)
         {
-            return Invalid(e.Problems);
+            return Invalid(e.FieldProblems);
         }
     }
 
@@ -190,21 +192,26 @@ public static class PersonaGymApi
         TypedResults.Ok(await Leaderboard.BuildAsync(db, ct));
 
     /// <summary>JSON <c>null</c> where a list is expected would otherwise reach the planner as a missing list.</summary>
-    internal static List<string> ShapeProblems(RunRequest request)
+    internal static List<RunProblem> ShapeProblems(RunRequest request)
     {
-        var problems = new List<string>();
-        foreach (var (name, list) in new[] { ("personas", request.Personas), ("agents", request.Agents), ("judges", request.Judges), ("environments", request.Environments) })
+        var problems = new List<RunProblem>();
+        foreach (var (name, list) in new[] { (RunRequestFields.Personas, request.Personas), (RunRequestFields.Agents, request.Agents), (RunRequestFields.Judges, request.Judges), (RunRequestFields.Environments, request.Environments) })
         {
-            if (list is null) problems.Add($"{name} must be a list (use [] for none)");
-            else if (list.Any(item => item is null)) problems.Add($"{name} must hold only strings");
+            if (list is null) problems.Add(new RunProblem(name, $"{name} must be a list (use [] for none)"));
+            else
+            {
+                for (var i = 0; i < list.Count; i++)
+                    if (list[i] is null) problems.Add(new RunProblem(RunRequestFields.Item(name, i), $"{name} must hold only strings"));
+            }
         }
 
         return problems;
     }
 
-    private static ValidationProblem Invalid(IReadOnlyList<string> problems) =>
+    /// <summary>A 400 with every problem keyed by the request field it is about (<see cref="RunRequestFields"/>).</summary>
+    internal static ValidationProblem Invalid(IReadOnlyList<RunProblem> problems) =>
         TypedResults.ValidationProblem(
-            new Dictionary<string, string[]> { ["request"] = [.. problems] },
+            RunRequestFields.Group(problems),
             detail: $"{problems.Count} problem(s); nothing was stored.",
             title: "The run request is invalid");
 

@@ -222,8 +222,7 @@ public static class RunEvidenceApi
     private static async Task<Results<Ok<RunEstimate>, ValidationProblem>> EstimateAsync(RunRequest request, RunSubmitter submitter, CancellationToken ct)
     {
         var shape = PersonaGymApi.ShapeProblems(request);
-        if (shape.Count > 0)
-            return TypedResults.ValidationProblem(new Dictionary<string, string[]> { [RunRequestFields.General] = [.. shape] }, title: "The run request is invalid");
+        if (shape.Count > 0) return PersonaGymApi.Invalid(shape);
         try
         {
             var plan = await submitter.PlanAsync(request, ct);
@@ -233,8 +232,7 @@ public static class RunEvidenceApi
         }
         catch (RunRequestException e)
         {
-            return TypedResults.ValidationProblem(RunRequestFields.Group(e.Problems, request),
-                detail: $"{e.Problems.Count} problem(s); nothing was stored.", title: "The run request is invalid");
+            return PersonaGymApi.Invalid(e.FieldProblems);
         }
     }
 

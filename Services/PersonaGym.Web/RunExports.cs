@@ -7,8 +7,20 @@ namespace PersonaGym.Web;
 /// <summary>The run page's export buttons: the report as the Api serves it, and the other formats the CLI writes.</summary>
 public static class RunExports
 {
-    public static IEndpointRouteBuilder MapRunExports(this IEndpointRouteBuilder app)
+    public static IEndpointRouteBuilder MapRunExports(this IEndpointRouteBuilder root)
     {
+        // Signed-in people only, with their own credential; a refused one sends the browser to say so.
+        var app = root.MapGroup("").RequireAuthorization().AddEndpointFilter(async (context, next) =>
+        {
+            try
+            {
+                return await next(context);
+            }
+            catch (SessionEndedException)
+            {
+                return Results.LocalRedirect("~/" + Account.AccountEndpoints.SessionEndedPath);
+            }
+        });
         app.MapGet("/runs/{id:guid}/export/json", async (Guid id, PersonaGymApiClient api, CancellationToken ct) =>
             await api.ResultsJsonAsync(id, ct) is { } json
                 ? Results.File(System.Text.Encoding.UTF8.GetBytes(json), "application/json", $"run-{id}.json")
@@ -25,7 +37,7 @@ public static class RunExports
         // People's ratings of one model's answers, for `personagym calibrate --human`.
         app.MapGet("/runs/{id:guid}/export/ratings", async (Guid id, string agent, PersonaGymApiClient api, CancellationToken ct) =>
             await api.RatingsCsvAsync(id, agent, ct) is { } csv ? File(csv, "text/csv", $"ratings-{id}.csv") : Results.NotFound());
-        return app;
+        return root;
     }
 
     private static IResult File(string text, string contentType, string name) =>

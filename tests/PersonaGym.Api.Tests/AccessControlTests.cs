@@ -94,6 +94,7 @@ public sealed class AccessControlTests(ApiHost host) : IClassFixture<ApiHost>
         using var operatorJson = JsonDocument.Parse(await operatorClient.GetStringAsync("/api/me"));
 
         Assert.Equal("who-reads", readerJson.RootElement.GetProperty("name").GetString());
+        Assert.True(Guid.TryParse(readerJson.RootElement.GetProperty("keyId").GetString(), out _), "the key's id");
         Assert.Equal(["reader"], readerJson.RootElement.GetProperty("roles").EnumerateArray().Select(r => r.GetString()));
         Assert.Equal(["reader", "operator"], operatorJson.RootElement.GetProperty("roles").EnumerateArray().Select(r => r.GetString()));
     }

@@ -33,7 +33,8 @@ public sealed class ModelEndpointRefusalTests(ApiHost host) : IClassFixture<ApiH
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
         using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
-        var problems = json.RootElement.GetProperty("errors").GetProperty("request").EnumerateArray().Select(e => e.GetString()!).ToList();
+        // Keyed by the field that names the spec, at its position.
+        var problems = json.RootElement.GetProperty("errors").GetProperty($"{role}[0]").EnumerateArray().Select(e => e.GetString()!).ToList();
         Assert.Contains(problems, p => p.Contains(spec) && p.Contains("PersonaGym:Endpoints:Allowed"));
         Assert.Equal(before, await host.RunCountAsync());
     }

@@ -43,21 +43,72 @@ public sealed class RequestValidationTests(ApiHost host) : IClassFixture<ApiHost
     }
 
     [Fact]
-    public async Task Every_problem_of_a_request_is_listed_not_only_the_first()
+    public async Task Every_problem_of_a_request_is_listed_at_the_field_it_is_about()
     {
         using var client = host.Client();
-        var body = """{ "personas": [], "agents": ["nosuchprovider:model"], "judges": ["offline:j", "offline:j"], "questionsPerTask": 0, "batchSize": 0 }""";
+        var body = """{ "personas": [], "agents": ["offline:a", "nosuchprovider:model"], "judges": ["offline:j", "offline:j"], "questionsPerTask": 0, "batchSize": 0, "maxCalls": 0, "maxTokens": -1 }""";
 
         var response = await client.PostAsync("/api/runs", new StringContent(body, Encoding.UTF8, "application/json"));
 
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var errors = await ErrorsAsync(response);
+        Assert.Equal(new[] { "agents[1]", "batchSize", "judges[1]", "maxCalls", "maxTokens", "personas", "questionsPerTask" }, errors.Keys.Order(StringComparer.Ordinal));
+        Assert.Contains("no personas given", Assert.Single(errors["personas"]));
+        Assert.Contains("nosuchprovider", Assert.Single(errors["agents[1]"]));
+        Assert.Contains("named twice", Assert.Single(errors["judges[1]"]));
+        Assert.StartsWith("questions per task", Assert.Single(errors["questionsPerTask"]));
+        Assert.StartsWith("batch size", Assert.Single(errors["batchSize"]));
+    }
+
+    [Fact]
+    public async Task A_problem_with_one_persona_or_environment_is_keyed_by_its_position()
+    {
+        using var client = host.Client();
+        var body = """
+            { "personas": ["A 40-year-old baker from Lyon who sings", "A 31-year-old nurse from Oslo who climbs", "A 40-year-old baker from Lyon who sings", "   "],
+              "agents": ["offline:a"], "judges": ["offline:j1", "offline:j2"], "questionsPerTask": 1,
+              "environments": ["No such place at all"] }
+            """;
+
+        var response = await client.PostAsync("/api/runs", new StringContent(body, Encoding.UTF8, "application/json"));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var errors = await ErrorsAsync(response);
+        Assert.Equal(new[] { "environments[0]", "personas[2]", "personas[3]" }, errors.Keys.Order(StringComparer.Ordinal));
+        Assert.Contains("duplicate", Assert.Single(errors["personas[2]"]));
+        Assert.StartsWith("persona #4", Assert.Single(errors["personas[3]"]));
+        Assert.Contains("No such place at all", Assert.Single(errors["environments[0]"]));
+    }
+
+    [Fact]
+    public async Task A_request_over_the_servers_bounds_is_keyed_by_the_field_over_them()
+    {
+        using var client = host.Client();
+        var body = """{ "name": "a\u0001b", "personas": ["A 40-year-old baker from Lyon who sings"], "judges": ["offline:j1", "offline:\u0007j2"] }""";
+
+        var response = await client.PostAsync("/api/runs", new StringContent(body, Encoding.UTF8, "application/json"));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var errors = await ErrorsAsync(response);
+        Assert.Equal(new[] { "judges[1]", "name" }, errors.Keys.Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_value_of_the_wrong_type_is_keyed_by_its_field()
+    {
+        using var client = host.Client();
+
+        var response = await client.PostAsync("/api/runs", new StringContent("""{ "personas": ["A 40-year-old baker"], "questionsPerTask": "ten" }""", Encoding.UTF8, "application/json"));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal(["questionsPerTask"], (await ErrorsAsync(response)).Keys);
+    }
+
+    private static async Task<Dictionary<string, string[]>> ErrorsAsync(HttpResponseMessage response)
+    {
         using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
-        var problems = json.RootElement.GetProperty("errors").GetProperty("request").EnumerateArray().Select(e => e.GetString()!).ToList();
-        Assert.Contains(problems, p => p.Contains("no personas given"));
-        Assert.Contains(problems, p => p.Contains("named twice"));
-        Assert.Contains(problems, p => p.Contains("questions per task"));
-        Assert.Contains(problems, p => p.Contains("batch size"));
-        Assert.Contains(problems, p => p.Contains("nosuchprovider"));
+        return json.RootElement.GetProperty("errors").EnumerateObject()
+            .ToDictionary(e => e.Name, e => e.Value.EnumerateArray().Select(v => v.GetString()!).ToArray());
     }
 
     [Theory]

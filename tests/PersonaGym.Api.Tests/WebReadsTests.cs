@@ -71,10 +71,10 @@ public sealed class WebReadsTests(ApiHost host) : IClassFixture<ApiHost>
         };
         var problem = await ProblemAsync(await client.PostAsJsonAsync("/api/runs/estimate", bad, PersonaGymJson.Options), HttpStatusCode.BadRequest);
         var errors = problem.GetProperty("errors");
-        Assert.Contains("not-a-spec", errors.GetProperty("agents")[0].GetString());
+        Assert.Contains("not-a-spec", errors.GetProperty("agents[0]")[0].GetString());
         Assert.StartsWith("questions per task", errors.GetProperty("questionsPerTask")[0].GetString());
         Assert.True(errors.TryGetProperty("maxCalls", out _));
-        Assert.True(errors.TryGetProperty("personas", out _));
+        Assert.Contains("duplicate", errors.GetProperty("personas[1]")[0].GetString());
 
         await ProblemAsync(await client.PostAsync("/api/runs/estimate", new StringContent("{not json", System.Text.Encoding.UTF8, "application/json")), HttpStatusCode.BadRequest);
         await ProblemAsync(await client.PostAsync("/api/runs/estimate", new StringContent("""{"personas": null}""", System.Text.Encoding.UTF8, "application/json")), HttpStatusCode.BadRequest);

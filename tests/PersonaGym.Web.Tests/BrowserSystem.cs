@@ -23,6 +23,9 @@ public sealed class BrowserSystem : IAsyncLifetime
 
     public HttpClient Api { get; private set; } = null!;
 
+    /// <summary>The Api's first operator key (the AppHost's <c>api-key</c> parameter): what a person signs in with after <c>scripts/up.sh</c>.</summary>
+    public string OperatorKey => _system.ApiKey;
+
     public IBrowser Browser => _browser ?? throw new InvalidOperationException("The browser has not started.");
 
     public DistributedApplication App => _system.App;
@@ -88,8 +91,45 @@ public sealed class BrowserSystem : IAsyncLifetime
         }
     }
 
+    /// <summary>A new key of the Api's database, as <c>personagym keys create</c> makes it; returns the secret.</summary>
+    public async Task<string> CreateKeyAsync(string name, ApiKeyRole role)
+    {
+        await using var db = await OpenDatabaseAsync();
+        return (await ApiKeyStore.CreateAsync(db, name, role)).Secret;
+    }
+
+    /// <summary>Revokes a key as <c>personagym keys revoke NAME</c> does.</summary>
+    public async Task RevokeKeyAsync(string name)
+    {
+        await using var db = await OpenDatabaseAsync();
+        await ApiKeyStore.RevokeAsync(db, name);
+    }
+
+    private async Task<PersonaGymDbContext> OpenDatabaseAsync()
+    {
+        var connectionString = await _system.App.GetConnectionStringAsync("personagym");
+        return PersonaGymDatabase.CreateDbContext(new DatabaseConnection(DatabaseProvider.Postgres, connectionString!));
+    }
+
+    /// <summary>Signs in on the sign-in page with <paramref name="key"/>, as a person pasting it would.</summary>
+    public static async Task SignInAsync(IPage page, string key, string? path = null)
+    {
+        await page.GotoAsync(path is null ? "signin" : $"signin?returnUrl={Uri.EscapeDataString("/" + path)}");
+        await page.FillAsync("[data-testid=api-key]", key);
+        await page.ClickAsync("[data-testid=signin]");
+    }
+
+    /// <summary>Runs a browser test on a fresh page, signed in with the operator key first.</summary>
+    public Task OnSignedInPageAsync(string name, Func<IPage, Task> test) =>
+        OnPageAsync(name, async page =>
+        {
+            await SignInAsync(page, OperatorKey);
+            await Assertions.Expect(page.Locator("[data-testid=signed-in-as]")).ToContainTextAsync("operator");
+            await test(page);
+        });
+
     /// <summary>
-    /// Runs a browser test on a fresh page; when it fails, the page is saved as artifacts/browser-tests/NAME.png
+    /// Runs a browser test on a fresh page (not signed in); when it fails, the page is saved as artifacts/browser-tests/NAME.png
     /// (with the resources' state in the message) before the failure is reported.
     /// </summary>
     public async Task OnPageAsync(string name, Func<IPage, Task> test)

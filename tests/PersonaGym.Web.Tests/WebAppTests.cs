@@ -16,7 +16,7 @@ public sealed class WebAppTests(BrowserSystem system) : IClassFixture<BrowserSys
     [Fact]
     public async Task A_run_submitted_from_the_form_reaches_Completed_on_its_page_without_a_reload()
     {
-        await system.OnPageAsync(nameof(A_run_submitted_from_the_form_reaches_Completed_on_its_page_without_a_reload), async page =>
+        await system.OnSignedInPageAsync(nameof(A_run_submitted_from_the_form_reaches_Completed_on_its_page_without_a_reload), async page =>
         {
             await page.GotoAsync("runs/new");
             await WaitForInteractiveAsync(page);
@@ -59,7 +59,7 @@ public sealed class WebAppTests(BrowserSystem system) : IClassFixture<BrowserSys
     public async Task A_score_on_the_run_page_opens_the_persona_with_each_judges_verdict_text()
     {
         var runId = await system.CompletedRunAsync("browser-persona", "offline:agent-persona");
-        await system.OnPageAsync(nameof(A_score_on_the_run_page_opens_the_persona_with_each_judges_verdict_text), async page =>
+        await system.OnSignedInPageAsync(nameof(A_score_on_the_run_page_opens_the_persona_with_each_judges_verdict_text), async page =>
         {
             await page.GotoAsync($"runs/{runId}");
             await WaitForInteractiveAsync(page);
@@ -81,7 +81,7 @@ public sealed class WebAppTests(BrowserSystem system) : IClassFixture<BrowserSys
     public async Task The_leaderboard_chart_has_one_point_per_model_of_a_question_set()
     {
         var runId = await system.CompletedRunAsync("browser-leaderboard", "offline:agent-board-a", "offline:agent-board-b");
-        await system.OnPageAsync(nameof(The_leaderboard_chart_has_one_point_per_model_of_a_question_set), async page =>
+        await system.OnSignedInPageAsync(nameof(The_leaderboard_chart_has_one_point_per_model_of_a_question_set), async page =>
         {
             await page.GotoAsync("leaderboard");
             await WaitForInteractiveAsync(page);
@@ -96,7 +96,7 @@ public sealed class WebAppTests(BrowserSystem system) : IClassFixture<BrowserSys
     public async Task Rating_ten_answers_with_the_keyboard_shows_the_agreement_with_the_judges()
     {
         var runId = await system.CompletedRunAsync("browser-rating", "offline:agent-rated");
-        await system.OnPageAsync(nameof(Rating_ten_answers_with_the_keyboard_shows_the_agreement_with_the_judges), async page =>
+        await system.OnSignedInPageAsync(nameof(Rating_ten_answers_with_the_keyboard_shows_the_agreement_with_the_judges), async page =>
         {
             await page.GotoAsync($"runs/{runId}/rate");
             await WaitForInteractiveAsync(page);

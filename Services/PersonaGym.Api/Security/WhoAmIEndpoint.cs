@@ -1,9 +1,7 @@
 using System.Security.Claims;
+using PersonaGym.Pipeline;
 
 namespace PersonaGym.Api.Security;
-
-/// <summary>Who the caller is to the Api: a key's name or an Entra ID user, and the roles it holds.</summary>
-public sealed record Caller(string Name, IReadOnlyList<string> Roles, string Scheme);
 
 public static class WhoAmIEndpoint
 {
@@ -16,9 +14,10 @@ public static class WhoAmIEndpoint
         app.MapGet("/api/me", (ClaimsPrincipal user) => TypedResults.Ok(new Caller(
                 user.Identity?.Name ?? user.FindFirstValue("preferred_username") ?? "(unnamed)",
                 new[] { PersonaGymRoles.Reader, PersonaGymRoles.Operator }.Where(role => PersonaGymRoles.Holds(user, role)).ToList(),
-                user.Identity?.AuthenticationType ?? "")))
+                user.Identity?.AuthenticationType ?? "",
+                Guid.TryParse(user.FindFirstValue(ApiKeyAuthenticationHandler.KeyIdClaim), out var keyId) ? keyId : null)))
             .WithTags("Access").WithName("GetCaller")
-            .WithSummary("The caller's name and roles (reader, operator): checks a key or token.")
+            .WithSummary("The caller's name, key id and roles (reader, operator): checks a key or token.")
             .RequireAuthorization(PersonaGymPolicies.Read);
         return app;
     }

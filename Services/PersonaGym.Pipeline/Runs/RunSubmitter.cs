@@ -34,11 +34,23 @@ public sealed record RunPlan(
         .Any(s => ModelSpec.TryParse(s, out var spec, out _) && spec!.IsOffline);
 }
 
-/// <summary>The problems that stop a request, each on its own line; nothing is stored when there are any.</summary>
-public sealed class RunRequestException(IReadOnlyList<string> problems)
-    : Exception("The run request is invalid:" + Environment.NewLine + string.Join(Environment.NewLine, problems.Select(p => "  - " + p)))
+/// <summary>
+/// The problems that stop a request, each on its own line and each with the request field it is about
+/// (<see cref="RunRequestFields"/>); nothing is stored when there are any.
+/// </summary>
+public sealed class RunRequestException(IReadOnlyList<RunProblem> fieldProblems)
+    : Exception("The run request is invalid:" + Environment.NewLine + string.Join(Environment.NewLine, fieldProblems.Select(p => "  - " + p.Message)))
 {
-    public IReadOnlyList<string> Problems { get; } = problems;
+    /// <summary>Problems about the request as a whole.</summary>
+    public RunRequestException(IReadOnlyList<string> problems) : this(problems.Select(p => new RunProblem(RunRequestFields.General, p)).ToList())
+    {
+    }
+
+    /// <summary>Each problem with its field.</summary>
+    public IReadOnlyList<RunProblem> FieldProblems { get; } = fieldProblems;
+
+    /// <summary>The messages, in order (what the CLI prints).</summary>
+    public IReadOnlyList<string> Problems { get; } = fieldProblems.Select(p => p.Message).ToList();
 }
 
 /// <summary>
@@ -64,22 +76,23 @@ public sealed class RunSubmitter(
         var bounds = BoundsProblems(request, limits.Value);
         if (bounds.Count > 0) throw new RunRequestException(bounds);
 
-        var problems = new List<string>();
+        var problems = new List<RunProblem>();
+        void Problem(string field, string message) => problems.Add(new RunProblem(field, message));
         var d = defaults.Value;
 
-        var agents = Distinct(request.Agents.Count > 0 ? request.Agents : d.Agents, "agent", problems);
-        var judges = Distinct(request.Judges.Count > 0 ? request.Judges : d.Judges, "judge", problems);
-        if (agents.Count == 0) problems.Add("at least one agent (model under test) is needed");
-        if (judges.Count == 0) problems.Add("at least one judge model is needed");
+        var agents = Distinct(request.Agents.Count > 0 ? request.Agents : d.Agents, "agent", RunRequestFields.Agents, request.Agents.Count > 0, problems);
+        var judges = Distinct(request.Judges.Count > 0 ? request.Judges : d.Judges, "judge", RunRequestFields.Judges, request.Judges.Count > 0, problems);
+        if (agents.Count == 0) Problem(RunRequestFields.Agents, "at least one agent (model under test) is needed");
+        if (judges.Count == 0) Problem(RunRequestFields.Judges, "at least one judge model is needed");
         var exemplarWriter = Blank(request.ExemplarWriter) ?? d.ExemplarWriter;
 
         if (request.QuestionsPerTask < 1 || request.QuestionsPerTask > limits.Value.MaxQuestionsPerTask)
-            problems.Add($"questions per task must be between 1 and {limits.Value.MaxQuestionsPerTask} (got {request.QuestionsPerTask})");
+            Problem(RunRequestFields.QuestionsPerTask, $"questions per task must be between 1 and {limits.Value.MaxQuestionsPerTask} (got {request.QuestionsPerTask})");
         if (request.BatchSize is < 1 or > MaxBatchSize)
-            problems.Add($"batch size must be between 1 and {MaxBatchSize} (got {request.BatchSize})");
-        if (request.MaxCalls is <= 0) problems.Add("--max-calls must be positive");
-        if (request.MaxTokens is <= 0) problems.Add("--max-tokens must be positive");
-        if (request.PersonaLimit is <= 0) problems.Add("the persona limit must be positive");
+            Problem(RunRequestFields.BatchSize, $"batch size must be between 1 and {MaxBatchSize} (got {request.BatchSize})");
+        if (request.MaxCalls is <= 0) Problem(RunRequestFields.MaxCalls, "--max-calls must be positive");
+        if (request.MaxTokens is <= 0) Problem(RunRequestFields.MaxTokens, "--max-tokens must be positive");
+        if (request.PersonaLimit is <= 0) Problem(RunRequestFields.PersonaLimit, "the persona limit must be positive");
 
         QuestionSet? storedSet = null;
         IReadOnlyList<string> personas = [];
@@ -89,7 +102,7 @@ public sealed class RunSubmitter(
             storedSet = await FindQuestionSetAsync(db, setName, cancellationToken);
             if (storedSet is null)
             {
-                problems.Add($"no question set named '{setName}' (import one with `personagym benchmark import DIR`, list them with `personagym sets`)");
+                Problem(RunRequestFields.QuestionSet, $"no question set named '{setName}' (import one with `personagym benchmark import DIR`, list them with `personagym sets`)");
             }
         }
 
@@ -102,8 +115,15 @@ public sealed class RunSubmitter(
                 var present = await db.QuestionSetPersonas.AsNoTracking()
                     .Where(s => s.QuestionSetId == storedSet.Id && hashes.Contains(s.Persona.TextHash))
                     .Select(s => s.Persona.TextHash).ToListAsync(cancellationToken);
-                foreach (var persona in personas.Where(p => !present.Contains(Persona.HashOf(p))))
-                    problems.Add($"the question set {storedSet.Name}@{storedSet.Version} has no questions for the persona \"{Shorten(persona)}\"");
+                var reported = new HashSet<string>(StringComparer.Ordinal);
+                for (var i = 0; i < request.Personas.Count; i++)
+                {
+                    // Each missing persona at its place in the request (invalid ones are reported already, repeats once).
+                    if (Personas.Validate(request.Personas[i]) is not null) continue;
+                    var persona = Personas.Normalize(request.Personas[i]);
+                    if (!present.Contains(Persona.HashOf(persona)) && reported.Add(persona))
+                        Problem(RunRequestFields.Persona(i), $"the question set {storedSet.Name}@{storedSet.Version} has no questions for the persona \"{Shorten(persona)}\"");
+                }
             }
         }
         else if (storedSet is not null)
@@ -111,21 +131,21 @@ public sealed class RunSubmitter(
             var query = db.QuestionSetPersonas.AsNoTracking().Where(s => s.QuestionSetId == storedSet.Id && s.Status == QuestionSetPersonaStatus.Ready)
                 .OrderBy(s => s.UpdatedAt).ThenBy(s => s.Id).Select(s => s.Persona.Text);
             personas = request.PersonaLimit is { } limit ? await query.Take(limit).ToListAsync(cancellationToken) : await query.ToListAsync(cancellationToken);
-            if (personas.Count == 0) problems.Add($"the question set {storedSet.Name}@{storedSet.Version} holds no personas");
+            if (personas.Count == 0) Problem(RunRequestFields.QuestionSet, $"the question set {storedSet.Name}@{storedSet.Version} holds no personas");
         }
         else
         {
-            problems.Add("no personas given");
+            Problem(RunRequestFields.Personas, "no personas given");
         }
 
         string? questionWriter = null;
         QuestionSet? poolSet = null;
         if (Blank(request.EnvironmentPool) is { } poolName)
         {
-            if (storedSet is not null) problems.Add("an environment pool is for runs that generate questions; a stored question set brings its own questions");
+            if (storedSet is not null) Problem(RunRequestFields.EnvironmentPool, "an environment pool is for runs that generate questions; a stored question set brings its own questions");
             poolSet = await FindQuestionSetAsync(db, poolName, cancellationToken);
             if (poolSet is null)
-                problems.Add($"no question set named '{poolName}' for the environment pool (import one with `personagym benchmark import DIR`)");
+                Problem(RunRequestFields.EnvironmentPool, $"no question set named '{poolName}' for the environment pool (import one with `personagym benchmark import DIR`)");
         }
 
         if (storedSet is null)
@@ -133,16 +153,24 @@ public sealed class RunSubmitter(
             questionWriter = Blank(request.QuestionWriter) ?? d.QuestionWriter;
             IReadOnlyList<string> pool = poolSet is null ? method.Assets.Environments : await QuestionSetCatalog.EnvironmentPoolAsync(db, poolSet.Id, cancellationToken);
             if (poolSet is not null && pool.Count == 0)
-                problems.Add($"the question set {poolSet.Name}@{poolSet.Version} records no environments to use as a pool");
+                Problem(RunRequestFields.EnvironmentPool, $"the question set {poolSet.Name}@{poolSet.Version} records no environments to use as a pool");
             if (!request.AutoEnvironments)
             {
-                foreach (var name in request.Environments.Where(n => !pool.Contains(n.Trim(), StringComparer.OrdinalIgnoreCase)))
-                    problems.Add($"unknown environment '{name}' (use 'auto', or names from the pool, e.g. {string.Join(", ", pool.Take(5))}, …)");
+                for (var i = 0; i < request.Environments.Count; i++)
+                {
+                    var name = request.Environments[i];
+                    if (!pool.Contains(name.Trim(), StringComparer.OrdinalIgnoreCase))
+                        Problem(RunRequestFields.Environment(i), $"unknown environment '{name}' (use 'auto', or names from the pool, e.g. {string.Join(", ", pool.Take(5))}, …)");
+                }
             }
         }
 
         var specs = agents.Concat(judges).Append(exemplarWriter).Concat(questionWriter is null ? [] : [questionWriter]).Distinct().ToList();
-        problems.AddRange(models.Validate(specs).Select(p => p.ToString()));
+        // A spec's problem belongs to every field that names it (the same spec may be a model under test and a judge).
+        foreach (var problem in models.Validate(specs))
+        {
+            foreach (var field in RunRequestFields.Naming(problem.Spec, request, questionWriter, exemplarWriter)) Problem(field, problem.ToString());
+        }
 
         if (problems.Count > 0) throw new RunRequestException(problems);
 
@@ -170,42 +198,43 @@ public sealed class RunSubmitter(
     }
 
     /// <summary>Every way the request exceeds the server's bounds or holds what cannot be stored (control characters).</summary>
-    private static List<string> BoundsProblems(RunRequest request, RunLimits limits)
+    private static List<RunProblem> BoundsProblems(RunRequest request, RunLimits limits)
     {
-        var problems = new List<string>();
-        void Text(string what, string? text, int max)
+        var problems = new List<RunProblem>();
+        void Problem(string field, string message) => problems.Add(new RunProblem(field, message));
+        void Text(string field, string what, string? text, int max)
         {
             if (text is null) return;
-            if (text.Length > max) problems.Add($"{what} is longer than {max} characters ({text.Length})");
-            else if (RunLimits.ControlCharacterProblem(text) is { } problem) problems.Add($"{what} {problem}");
+            if (text.Length > max) Problem(field, $"{what} is longer than {max} characters ({text.Length})");
+            else if (RunLimits.ControlCharacterProblem(text) is { } problem) Problem(field, $"{what} {problem}");
         }
 
-        Text("the run name", request.Name, limits.MaxNameCharacters);
+        Text(RunRequestFields.Name, "the run name", request.Name, limits.MaxNameCharacters);
         if (request.Personas.Count > limits.MaxPersonasPerRun)
-            problems.Add($"{request.Personas.Count} personas is more than this server accepts in one run ({limits.MaxPersonasPerRun}, {RunLimits.Section}:MaxPersonasPerRun)");
+            Problem(RunRequestFields.Personas, $"{request.Personas.Count} personas is more than this server accepts in one run ({limits.MaxPersonasPerRun}, {RunLimits.Section}:MaxPersonasPerRun)");
         else
         {
             for (var i = 0; i < request.Personas.Count; i++)
             {
                 if (request.Personas[i] is { } persona && persona.Length > limits.MaxPersonaCharacters && persona.Trim().Length > limits.MaxPersonaCharacters)
-                    problems.Add($"persona #{i + 1} is longer than {limits.MaxPersonaCharacters} characters ({RunLimits.Section}:MaxPersonaCharacters)");
+                    Problem(RunRequestFields.Persona(i), $"persona #{i + 1} is longer than {limits.MaxPersonaCharacters} characters ({RunLimits.Section}:MaxPersonaCharacters)");
             }
         }
 
-        foreach (var (role, specs) in new[] { ("agent", request.Agents), ("judge", request.Judges) })
+        foreach (var (role, field, specs) in new[] { ("agent", RunRequestFields.Agents, request.Agents), ("judge", RunRequestFields.Judges, request.Judges) })
         {
-            if (specs.Count > limits.MaxModelsPerRole) problems.Add($"{specs.Count} {role}s is more than {limits.MaxModelsPerRole} ({RunLimits.Section}:MaxModelsPerRole)");
-            else for (var i = 0; i < specs.Count; i++) Text($"{role} #{i + 1}", specs[i], limits.MaxSpecCharacters);
+            if (specs.Count > limits.MaxModelsPerRole) Problem(field, $"{specs.Count} {role}s is more than {limits.MaxModelsPerRole} ({RunLimits.Section}:MaxModelsPerRole)");
+            else for (var i = 0; i < specs.Count; i++) Text(RunRequestFields.Item(field, i), $"{role} #{i + 1}", specs[i], limits.MaxSpecCharacters);
         }
 
-        Text("the question writer", request.QuestionWriter, limits.MaxSpecCharacters);
-        Text("the exemplar writer", request.ExemplarWriter, limits.MaxSpecCharacters);
-        Text("the question set", request.QuestionSet, MaxQuestionSetReference);
+        Text(RunRequestFields.QuestionWriter, "the question writer", request.QuestionWriter, limits.MaxSpecCharacters);
+        Text(RunRequestFields.ExemplarWriter, "the exemplar writer", request.ExemplarWriter, limits.MaxSpecCharacters);
+        Text(RunRequestFields.QuestionSet, "the question set", request.QuestionSet, MaxQuestionSetReference);
         if (request.Environments.Count > limits.MaxEnvironments)
-            problems.Add($"{request.Environments.Count} environments is more than {limits.MaxEnvironments} ({RunLimits.Section}:MaxEnvironments)");
-        else for (var i = 0; i < request.Environments.Count; i++) Text($"environment #{i + 1}", request.Environments[i], 200);
+            Problem(RunRequestFields.Environments, $"{request.Environments.Count} environments is more than {limits.MaxEnvironments} ({RunLimits.Section}:MaxEnvironments)");
+        else for (var i = 0; i < request.Environments.Count; i++) Text(RunRequestFields.Environment(i), $"environment #{i + 1}", request.Environments[i], 200);
         if (request.PersonaLimit > limits.MaxPersonasPerRun)
-            problems.Add($"the persona limit {request.PersonaLimit} is more than this server accepts in one run ({limits.MaxPersonasPerRun})");
+            Problem(RunRequestFields.PersonaLimit, $"the persona limit {request.PersonaLimit} is more than this server accepts in one run ({limits.MaxPersonasPerRun})");
         return problems;
     }
 
@@ -351,28 +380,31 @@ public sealed class RunSubmitter(
         return candidates.OrderByDescending(s => s.CreatedAt).FirstOrDefault();
     }
 
-    private static List<string> ValidatePersonas(IReadOnlyList<string> personas, List<string> problems)
+    private static List<string> ValidatePersonas(IReadOnlyList<string> personas, List<RunProblem> problems)
     {
         var result = new List<string>();
         var seen = new HashSet<string>(StringComparer.Ordinal);
         for (var i = 0; i < personas.Count; i++)
         {
             var problem = Personas.Validate(personas[i]);
-            if (problem is not null) { problems.Add($"persona #{i + 1}: {problem}"); continue; }
+            if (problem is not null) { problems.Add(new RunProblem(RunRequestFields.Persona(i), $"persona #{i + 1}: {problem}")); continue; }
             var text = Personas.Normalize(personas[i]);
-            if (!seen.Add(text)) { problems.Add($"persona #{i + 1} is a duplicate: \"{Shorten(text)}\""); continue; }
+            if (!seen.Add(text)) { problems.Add(new RunProblem(RunRequestFields.Persona(i), $"persona #{i + 1} is a duplicate: \"{Shorten(text)}\"")); continue; }
             result.Add(text);
         }
 
         return result;
     }
 
-    private static List<string> Distinct(IEnumerable<string> specs, string role, List<string> problems)
+    /// <summary>The specs without blanks and repeats; a repeat is reported at its place in the request (or at the field, for defaults).</summary>
+    private static List<string> Distinct(IReadOnlyList<string> specs, string role, string field, bool fromRequest, List<RunProblem> problems)
     {
         var result = new List<string>();
-        foreach (var spec in specs.Select(s => s.Trim()).Where(s => s.Length > 0))
+        for (var i = 0; i < specs.Count; i++)
         {
-            if (result.Contains(spec, StringComparer.Ordinal)) problems.Add($"the {role} {spec} is named twice");
+            var spec = specs[i].Trim();
+            if (spec.Length == 0) continue;
+            if (result.Contains(spec, StringComparer.Ordinal)) problems.Add(new RunProblem(fromRequest ? RunRequestFields.Item(field, i) : field, $"the {role} {spec} is named twice"));
             else result.Add(spec);
         }
 
