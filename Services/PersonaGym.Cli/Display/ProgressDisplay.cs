@@ -93,7 +93,8 @@ public sealed class ProgressDisplay(IAnsiConsole console, TimeSpan pollInterval,
                (summary.Batches.Failed > 0 ? $" · {summary.Batches.Failed} failed" : "") +
                $" · {UsageText(summary)}" +
                (concurrency is { Count: > 0 } ? $" · concurrency {ConcurrencyText(concurrency)}" : "") +
-               eta;
+               eta +
+               (summary.Stalled is { } stalled ? $" · CANNOT PROGRESS: {stalled.Reason}" : "");
     }
 
     /// <summary>"judge-model 24 (18 in flight), agent 8 (8 in flight, held 2s)": what each model is allowed now, and what it uses.</summary>

@@ -19,7 +19,11 @@ public sealed record RunSummary(
     int Judgements,
     int ParseFailures,
     LlmUsage Usage,
-    IReadOnlyList<LlmStageUsage> UsageByStage);
+    IReadOnlyList<LlmStageUsage> UsageByStage,
+    RunStallInfo? Stalled = null);
+
+/// <summary>Why a running run cannot progress, and since when (see <c>Run.Stall</c>); null while it progresses.</summary>
+public sealed record RunStallInfo(string Reason, DateTimeOffset Since);
 
 /// <param name="QuestionsReady">Personas whose questions are stored and ready to answer.</param>
 public sealed record PersonaProgress(int Total, int QuestionsReady, int Completed, int Failed);
@@ -58,7 +62,7 @@ public static class RunQueries
     public static async Task<RunSummary?> RunSummaryAsync(this PersonaGymDbContext db, Guid runId, CancellationToken cancellationToken = default)
     {
         var run = await db.Runs.AsNoTracking().Where(r => r.Id == runId)
-            .Select(r => new { r.Name, r.Status, r.CreatedAt, r.CompletedAt, r.UsesOfflineModels, r.Error })
+            .Select(r => new { r.Name, r.Status, r.CreatedAt, r.CompletedAt, r.UsesOfflineModels, r.Error, r.Stall, r.StalledSince })
             .FirstOrDefaultAsync(cancellationToken);
         if (run is null) return null;
 
@@ -126,7 +130,10 @@ public static class RunQueries
                 AtStage(BatchStage.Judging),
                 AtStage(BatchStage.Done),
                 AtStage(BatchStage.Failed)),
-            answers, judgements, parseFailures, usage, usageByStage);
+            answers, judgements, parseFailures, usage, usageByStage,
+            run.Stall is { } stall && run.Status is RunStatus.Pending or RunStatus.Running
+                ? new RunStallInfo(stall, run.StalledSince ?? run.CreatedAt)
+                : null);
     }
 
     /// <summary>
