@@ -10,12 +10,13 @@ var infrastructure = builder.AddPersonaGymInfrastructure();
 var models = builder.AddModelSettings();
 
 // Workers that exit are started again with backoff (WorkerRestartExtensions.cs).
-// Every stage scales on its own (replicas also written into the published manifest): judging is the bulk of the
-// work (exemplars plus every judge model per batch), so it runs two by default, and in benchmark mode the agent
-// runner makes most calls. Each is a competing consumer of its own queue.
+// Every stage runs two replicas by default, so one dying process never stops a stage, and each scales on its own
+// (replicas also written into the published manifest): judging is the bulk of the work (exemplars plus every judge
+// model per batch), and in benchmark mode the agent runner makes most calls. Each replica is a competing consumer
+// of its stage's queue; every stored artefact has a unique key, so two replicas never store one piece twice.
 var judgeReplicas = builder.Configuration.GetValue("Judge:Replicas", 2);
-var questionGeneratorReplicas = builder.Configuration.GetValue("QuestionGenerator:Replicas", 1);
-var agentRunnerReplicas = builder.Configuration.GetValue("AgentRunner:Replicas", 1);
+var questionGeneratorReplicas = builder.Configuration.GetValue("QuestionGenerator:Replicas", 2);
+var agentRunnerReplicas = builder.Configuration.GetValue("AgentRunner:Replicas", 2);
 
 // The Api owns the database schema (it applies migrations at start), so the workers wait for it.
 var api = builder.AddProject<Projects.PersonaGym_Api>("api")

@@ -21,6 +21,8 @@ public static class Extensions
     private const string HealthEndpointPath = "/health";
     private const string AlivenessEndpointPath = "/alive";
 
+    private static readonly TimeSpan HealthCheckTimeout = TimeSpan.FromSeconds(5);
+
     /// <summary>Traces other libraries emit that we want to see next to our own.</summary>
     private static readonly string[] TracingSources =
     [
@@ -113,6 +115,14 @@ public static class Extensions
             // Liveness: the process answers. Readiness checks (database, broker) added by the
             // integrations run on /health only.
             .AddCheck("self", () => HealthCheckResult.Healthy(), ["live"]);
+
+        // A check of a server that does not answer (a stopped database behind connection retries, a broker being
+        // reconnected) counts as unhealthy after a few seconds, so /health answers "unhealthy" instead of hanging.
+        builder.Services.PostConfigure<HealthCheckServiceOptions>(options =>
+        {
+            foreach (var registration in options.Registrations.Where(r => r.Timeout == Timeout.InfiniteTimeSpan))
+                registration.Timeout = HealthCheckTimeout;
+        });
 
         return builder;
     }

@@ -1,4 +1,5 @@
 using System.Text.Json.Serialization;
+using PersonaGym.Pipeline.Runs;
 
 namespace PersonaGym.Api;
 
@@ -39,7 +40,7 @@ public static class ApiServiceExtensions
             {
                 BadHttpRequestException bad => bad.StatusCode,
                 // The database is unreachable: a temporary condition of the server, not a fault of the request.
-                _ when IsDatabaseUnavailable(exception) => StatusCodes.Status503ServiceUnavailable,
+                _ when PersonaGym.Data.DbExceptions.IsUnavailable(exception) => StatusCodes.Status503ServiceUnavailable,
                 _ => StatusCodes.Status500InternalServerError,
             },
         });
@@ -47,13 +48,38 @@ public static class ApiServiceExtensions
         return app;
     }
 
-    private static bool IsDatabaseUnavailable(Exception exception)
+    /// <summary>
+    /// While the coordinating stall detector finds the database unreachable, every request but the probes and the
+    /// OpenAPI document is answered at once with a 503 problem saying so (and Retry-After), before authentication
+    /// (which reads keys from the database): a client learns why instead of waiting out connection retries.
+    /// </summary>
+    public static WebApplication UseDatabaseOutageAnswer(this WebApplication app)
     {
-        for (var e = exception; e is not null; e = e.InnerException)
+        var conditions = app.Services.GetRequiredService<PipelineConditions>();
+        app.Use(async (context, next) =>
         {
-            if (e is Npgsql.NpgsqlException { IsTransient: true } or System.Net.Sockets.SocketException or TimeoutException) return true;
-        }
+            var path = context.Request.Path;
+            if (conditions.Database is not { } outage || path.StartsWithSegments("/health") || path.StartsWithSegments("/alive")
+                || path.StartsWithSegments("/openapi"))
+            {
+                await next(context);
+                return;
+            }
 
-        return false;
+            context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+            context.Response.Headers.RetryAfter = "15";
+            await context.RequestServices.GetRequiredService<IProblemDetailsService>().WriteAsync(new ProblemDetailsContext
+            {
+                HttpContext = context,
+                ProblemDetails =
+                {
+                    Status = StatusCodes.Status503ServiceUnavailable,
+                    Title = "The database is unreachable",
+                    // The cause's own text (hosts, ports) stays in the server's log.
+                    Detail = $"The database has been unreachable since {outage.Since:u}. Stored runs wait and continue when it is back; try again later.",
+                },
+            });
+        });
+        return app;
     }
 }

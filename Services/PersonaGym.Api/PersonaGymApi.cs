@@ -65,7 +65,7 @@ public static class PersonaGymApi
 
     private static async Task<Results<Accepted<RunAccepted>, ValidationProblem, ProblemHttpResult>> SubmitAsync(
         HttpRequest http, RunSubmitter submitter, IPublishEndpoint publish, IDbContextFactory<PersonaGymDbContext> contexts,
-        IOptions<RunLimits> limits, CancellationToken ct)
+        IOptions<RunLimits> limits, PipelineConditions conditions, CancellationToken ct)
     {
         if (RequestBodyLimit.Exceeded(http, limits.Value.MaxRequestBodyBytes) is { } tooLarge) return tooLarge;
         if (!http.HasJsonContentType())
@@ -109,10 +109,17 @@ public static class PersonaGymApi
 
         var runId = await submitter.CreateAsync(plan, ct);
         // The run is stored: publish its first messages even if the client has gone away meanwhile. A broker that does
-        // not take them in time is no failure of the submission: the sweeper publishes a stored run's unstarted
-        // personas again once it is reachable, so the answer stays "accepted" and never hangs.
-        using (var startTimeout = new CancellationTokenSource(StartTimeout))
+        // not take them in time is no failure of the submission: when it is back, the stall detector publishes the
+        // unfinished work of every running run again (and the sweeper what is still stalled later), so the answer
+        // stays "accepted" and never hangs. A broker known to be down is not waited for at all.
+        var warnings = plan.Warnings.ToList();
+        if (conditions.Broker is { } outage)
         {
+            warnings.Add($"The message broker has been unreachable since {outage.Since:u}: the run is stored and starts when it is back.");
+        }
+        else
+        {
+            using var startTimeout = new CancellationTokenSource(StartTimeout);
             try
             {
                 await submitter.StartAsync(runId, publish, startTimeout.Token);
@@ -120,7 +127,9 @@ public static class PersonaGymApi
             catch (Exception e) when (e is not OperationCanceledException || startTimeout.IsCancellationRequested)
             {
                 http.HttpContext.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(PersonaGymApi))
-                    .LogWarning(e, "Run {RunId} is stored but its first messages could not be published; the sweeper will publish them", runId);
+                    .LogWarning(e, "Run {RunId} is stored but its first messages could not be published; they are published again when the broker is back", runId);
+                conditions.RepublishPending = true;
+                warnings.Add("The message broker did not take the run's first messages in time: the run is stored and starts when the broker takes them.");
             }
         }
 
@@ -130,7 +139,7 @@ public static class PersonaGymApi
         return TypedResults.Accepted($"/api/runs/{runId}", new RunAccepted(
             runId, name, plan.Personas.Count, plan.UsesOfflineModels,
             plan.UsesOfflineModels ? ReportText.OfflineDisclaimer : null,
-            RunEstimates.ExpectedBatches(plan), estimate.Lines, plan.Warnings));
+            RunEstimates.ExpectedBatches(plan), estimate.Lines, warnings));
     }
 
     private static async Task<Ok<IReadOnlyList<RunListItem>>> ListRunsAsync(PersonaGymDbContext db, CancellationToken ct) =>

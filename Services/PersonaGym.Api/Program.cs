@@ -20,6 +20,7 @@ await PersonaGymDatabase.MigrateAsync(app.Services);
 await ApiSecurityExtensions.EnsureBootstrapKeyAsync(app.Services);
 
 app.UsePersonaGymProblemDetails();
+app.UseDatabaseOutageAnswer();
 app.UsePersonaGymSecurity();
 app.MapDefaultEndpoints();
 app.MapOpenApi().AllowAnonymous();

@@ -35,4 +35,18 @@ public static class DbExceptions
         }
         return false;
     }
+
+    /// <summary>
+    /// True when the database could not be reached (refused or lost connection, timeout): a temporary condition of the
+    /// server, not a fault of the request or the data.
+    /// </summary>
+    public static bool IsUnavailable(Exception exception)
+    {
+        for (var e = exception; e is not null; e = e.InnerException)
+        {
+            if (e is NpgsqlException { IsTransient: true } or System.Net.Sockets.SocketException or TimeoutException) return true;
+        }
+
+        return false;
+    }
 }

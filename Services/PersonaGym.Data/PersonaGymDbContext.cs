@@ -64,6 +64,7 @@ public abstract class PersonaGymDbContext(DbContextOptions options) : DbContext(
             run.Property(r => r.EnvironmentsMode).HasMaxLength(4000);
             run.Property(r => r.QuestionWriterSpec).HasMaxLength(ShortText);
             run.Property(r => r.ExemplarWriterSpec).HasMaxLength(ShortText);
+            run.Property(r => r.Stall).HasMaxLength(4000);
             run.HasOne(r => r.QuestionSet).WithMany().HasForeignKey(r => r.QuestionSetId).OnDelete(DeleteBehavior.Restrict);
             run.HasIndex(r => r.CreatedAt);
             run.ToTable(t =>

@@ -47,6 +47,16 @@ public sealed class PipelineOptions
     /// <summary>Work that made no progress for this long is published again.</summary>
     public TimeSpan StallTimeout { get; set; } = TimeSpan.FromMinutes(10);
 
+    /// <summary>
+    /// How often the coordinating process checks that every running run can progress (broker and database reachable,
+    /// a consumer on each queue with work waiting, progress within <see cref="ProgressTimeout"/>) and reports on the run
+    /// why not. Zero turns the check off.
+    /// </summary>
+    public TimeSpan StallCheckInterval { get; set; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>A running run with no model call recorded for this long is reported as making no progress.</summary>
+    public TimeSpan ProgressTimeout { get; set; } = TimeSpan.FromMinutes(5);
+
     /// <summary>Re-publications of one stalled item before it is marked failed.</summary>
     [Range(1, 100)]
     public int MaxSweeps { get; set; } = 5;

@@ -22,7 +22,7 @@ public static class PipelineServiceCollectionExtensions
     /// Everything a PersonaGym process needs to run the given stages: options (validated at start), the method,
     /// the model layer (response cache and call records in the database), the coordinator, the run submitter, the
     /// bus (RabbitMQ when <paramref name="rabbitMqConnectionString"/> is set, in-memory otherwise) and, for the
-    /// coordinating process, the sweeper. The database itself is registered by <c>AddPersonaGymData</c>.
+    /// coordinating process, the sweeper and the stall detector. The database itself is registered by <c>AddPersonaGymData</c>.
     /// </summary>
     public static IServiceCollection AddPersonaGymPipeline(
         this IServiceCollection services,
@@ -69,10 +69,13 @@ public static class PipelineServiceCollectionExtensions
         services.TryAddSingleton<StageServices>();
         services.TryAddSingleton<RunSubmitter>();
         services.TryAddSingleton<QuestionSets.QuestionSetCatalog>();
+        services.TryAddSingleton<PipelineConditions>();
         if (stages.HasFlag(PipelineStages.Coordination))
         {
             services.TryAddSingleton<Sweeper>();
             services.AddHostedService(sp => sp.GetRequiredService<Sweeper>());
+            services.TryAddSingleton<StallDetector>();
+            services.AddHostedService(sp => sp.GetRequiredService<StallDetector>());
             services.AddHostedService<ResponseCachePruner>();
         }
 

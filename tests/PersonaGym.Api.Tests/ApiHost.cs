@@ -28,7 +28,7 @@ public class ApiHost(PostgresServer postgres) : IAsyncLifetime
 
     public WebApplicationFactory<Program> Factory => _factory ?? throw new InvalidOperationException("Not initialised.");
 
-    public async Task InitializeAsync()
+    public virtual async Task InitializeAsync()
     {
         ConnectionString = await postgres.CreateDatabaseAsync();
         _factory = new WebApplicationFactory<Program>().WithWebHostBuilder(web =>
@@ -58,7 +58,7 @@ public class ApiHost(PostgresServer postgres) : IAsyncLifetime
         return (await ApiKeyStore.CreateAsync(db, name, role)).Secret;
     }
 
-    public async Task DisposeAsync()
+    public virtual async Task DisposeAsync()
     {
         if (_factory is not null) await _factory.DisposeAsync();
     }

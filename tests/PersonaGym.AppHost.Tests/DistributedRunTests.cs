@@ -215,6 +215,46 @@ public sealed class DistributedRunTests(DistributedRunTests.SystemFixture system
         Assert.Equal(answers * 2, await check.Judgements.CountAsync(j => j.RunId == accepted.Id));
     }
 
+    [Fact]
+    public async Task Killing_every_question_generator_mid_run_restarts_them_and_the_run_completes_without_duplicates()
+    {
+        var client = new ServerClient(system.ApiClient());
+        // Two replicas by default, like every stage.
+        var generators = await ProcessIdsAsync("question-generator", 2);
+        Assert.Equal(2, generators.Count);
+
+        var accepted = await client.SubmitAsync(Request("question-generator-kill", personas: 3, questionsPerTask: 2), CancellationToken.None);
+        await using (var db = await OpenDatabaseAsync())
+        {
+            // Killed while questions are being written: the first question-stage call is recorded, no persona is ready.
+            using var timeout = new CancellationTokenSource(RunTimeout);
+            while (!await db.LlmCalls.AnyAsync(c => c.RunId == accepted.Id, timeout.Token))
+                await Task.Delay(20, timeout.Token);
+        }
+
+        foreach (var generator in generators)
+        {
+            using var victim = Process.GetProcessById(generator);
+            victim.Kill(entireProcessTree: true);
+            await victim.WaitForExitAsync();
+        }
+
+        // Nothing but the AppHost's restart brings a question-generator back; without one no question is written.
+        var finished = await WaitForRunAsync(client, accepted.Id);
+        AssertCompleted(finished);
+        Assert.NotEmpty(await ProcessIdsAsync("question-generator", 1, except: generators));
+
+        await using var check = await OpenDatabaseAsync();
+        var setId = await check.Runs.Where(r => r.Id == accepted.Id).Select(r => r.QuestionSetId).SingleAsync();
+        var questions = check.Questions.Where(q => q.QuestionSetPersona.QuestionSetId == setId);
+        Assert.Equal(3 * 5 * 2, await questions.CountAsync());
+        Assert.Equal(0, await questions.GroupBy(q => new { q.BatchId, q.Ordinal }).CountAsync(g => g.Count() > 1));
+        var answers = await check.Answers.CountAsync(a => a.RunId == accepted.Id);
+        Assert.Equal(3 * 5 * 2 * 2, answers);
+        Assert.Equal(0, await check.Answers.Where(a => a.RunId == accepted.Id).GroupBy(a => new { a.AgentId, a.QuestionId }).CountAsync(g => g.Count() > 1));
+        Assert.Equal(answers * 2, await check.Judgements.CountAsync(j => j.RunId == accepted.Id));
+    }
+
     /// <summary>The process ids of a resource's replicas (other than those in <paramref name="except"/>), from the AppHost's own resource snapshots.</summary>
     private async Task<IReadOnlyList<int>> ProcessIdsAsync(string resource, int replicas, IReadOnlyCollection<int>? except = null)
     {

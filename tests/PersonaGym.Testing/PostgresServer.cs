@@ -36,6 +36,7 @@ public sealed class PostgresServer : IAsyncLifetime
     private string? _folder;
     private string? _binaries;
     private string? _adminConnectionString;
+    private int _port;
 
     /// <summary>True when the server came from <c>PERSONAGYM_TEST_POSTGRES</c> instead of being started here.</summary>
     public bool IsExternal { get; private set; }
@@ -93,22 +94,52 @@ public sealed class PostgresServer : IAsyncLifetime
                 ["-D", data, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-locale", "--no-sync"], user),
             TimeSpan.FromMinutes(2));
 
-        var port = LoopbackPorts.Free();
+        _port = LoopbackPorts.Free();
+        _adminConnectionString = new NpgsqlConnectionStringBuilder
+        {
+            Host = "127.0.0.1", Port = _port, Username = "postgres", Database = "postgres", Pooling = false, Timeout = 5,
+        }.ConnectionString;
+        await StartProcessAsync();
+    }
+
+    private async Task StartProcessAsync()
+    {
+        var user = Environment.IsPrivilegedProcess ? ServiceUser : null;
         _server = ExternalProcess.Start(
-            ExternalProcess.StartInfo(Path.Combine(_binaries, "postgres"),
+            ExternalProcess.StartInfo(Path.Combine(_binaries!, "postgres"),
             [
-                "-D", data, "-p", port.ToString(), "-k", _folder,
+                "-D", Path.Combine(_folder!, "data"), "-p", _port.ToString(), "-k", _folder!,
                 "-c", "listen_addresses=127.0.0.1",
                 "-c", "max_connections=300",
                 "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
             ], user),
             _log);
-
-        _adminConnectionString = new NpgsqlConnectionStringBuilder
-        {
-            Host = "127.0.0.1", Port = port, Username = "postgres", Database = "postgres", Pooling = false, Timeout = 5,
-        }.ConnectionString;
         await WaitUntilAcceptingConnectionsAsync(TimeSpan.FromSeconds(60));
+    }
+
+    /// <summary>
+    /// Stops the server (as an outage would: every connection is cut) and keeps its data, for fault tests; start it
+    /// again with <see cref="StartAsync"/>. Tests that share the server must be in one collection (run one at a time).
+    /// </summary>
+    public async Task StopAsync()
+    {
+        if (IsExternal) throw new InvalidOperationException($"An external server ({EnvironmentVariable}) is not stopped by tests; unset it to run fault tests.");
+        if (_server is not { HasExited: false }) return;
+        await ExternalProcess.RunAsync(
+            ExternalProcess.StartInfo(Path.Combine(_binaries!, "pg_ctl"),
+                ["stop", "-D", Path.Combine(_folder!, "data"), "-m", "fast", "-w"],
+                Environment.IsPrivilegedProcess ? ServiceUser : null),
+            TimeSpan.FromSeconds(30));
+        if (!_server.WaitForExit(TimeSpan.FromSeconds(10))) _server.Kill(entireProcessTree: true);
+        _server.Dispose();
+        _server = null;
+    }
+
+    /// <summary>Starts a server stopped by <see cref="StopAsync"/> again, on the same port with the same data.</summary>
+    public async Task StartAsync()
+    {
+        if (_server is { HasExited: false }) return;
+        await StartProcessAsync();
     }
 
     private async Task WaitUntilAcceptingConnectionsAsync(TimeSpan timeout)

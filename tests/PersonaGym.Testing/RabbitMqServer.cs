@@ -28,6 +28,8 @@ public sealed class RabbitMqServer : IAsyncLifetime
     private string? _folder;
     private Uri? _amqpUri;
     private int? _epmdPort;
+    private System.Diagnostics.ProcessStartInfo? _startInfo;
+    private int _port;
 
     public bool IsExternal { get; private set; }
 
@@ -102,10 +104,37 @@ public sealed class RabbitMqServer : IAsyncLifetime
         info.Environment["RABBITMQ_ENABLED_PLUGINS_FILE"] = pluginsFile;
         info.Environment["RABBITMQ_PLUGINS_EXPAND_DIR"] = Path.Combine(_folder, "plugins-expand");
         info.Environment["RABBITMQ_PID_FILE"] = Path.Combine(_folder, "rabbitmq.pid");
+        _startInfo = info;
+        _port = port;
         _server = ExternalProcess.Start(info, _log);
 
         _amqpUri = new Uri($"amqp://guest:guest@127.0.0.1:{port}/");
         await WaitUntilSpeakingAmqpAsync(port, TimeSpan.FromSeconds(120));
+    }
+
+    /// <summary>
+    /// Stops the broker as a crash would (killed; durable queues and persistent messages stay in its data folder), for
+    /// fault tests; start it again with <see cref="StartAsync"/>. Tests that share the broker must be in one collection.
+    /// </summary>
+    public async Task StopAsync()
+    {
+        if (IsExternal) throw new InvalidOperationException($"An external broker ({EnvironmentVariable}) is not stopped by tests; unset it to run fault tests.");
+        if (_server is not { HasExited: false }) return;
+        _server.Kill(entireProcessTree: true);
+        await _server.WaitForExitAsync(new CancellationTokenSource(TimeSpan.FromSeconds(30)).Token);
+        _server.Dispose();
+        _server = null;
+        // The port is free once the node is gone: connections are refused, as with a stopped broker.
+        var deadline = Stopwatch.StartNew();
+        while (await AnswersAmqpAsync("127.0.0.1", _port) && deadline.Elapsed < TimeSpan.FromSeconds(10)) await Task.Delay(100);
+    }
+
+    /// <summary>Starts a broker stopped by <see cref="StopAsync"/> again: same node, port, account and data.</summary>
+    public async Task StartAsync()
+    {
+        if (_server is { HasExited: false }) return;
+        _server = ExternalProcess.Start(_startInfo!, _log);
+        await WaitUntilSpeakingAmqpAsync(_port, TimeSpan.FromSeconds(120));
     }
 
     /// <summary>Waits until the broker answers the AMQP 0-9-1 protocol header with Connection.Start.</summary>

@@ -23,6 +23,8 @@ public sealed class ApiKeyAuthenticationHandler(
     public const string HeaderName = "X-Api-Key";
     public const string KeyIdClaim = "personagym:key_id";
 
+    private static readonly TimeSpan LookupTimeout = TimeSpan.FromSeconds(5);
+
     /// <summary>The key a request carries, or null when it carries none.</summary>
     public static string? KeyOf(HttpRequest request)
     {
@@ -36,8 +38,21 @@ public sealed class ApiKeyAuthenticationHandler(
         var secret = KeyOf(Request);
         if (secret is null) return AuthenticateResult.NoResult();
 
-        await using var db = await contexts.CreateDbContextAsync(Context.RequestAborted);
-        var key = await ApiKeyStore.FindActiveAsync(db, secret, Context.RequestAborted);
+        // A database that does not answer makes the request a 503 within seconds (TimeoutException), instead of one
+        // that waits out every connection retry; once the stall detector has noticed, the Api answers 503 at once.
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(Context.RequestAborted);
+        timeout.CancelAfter(LookupTimeout);
+        ApiKeyInfo? key;
+        try
+        {
+            await using var db = await contexts.CreateDbContextAsync(timeout.Token);
+            key = await ApiKeyStore.FindActiveAsync(db, secret, timeout.Token);
+        }
+        catch (OperationCanceledException e) when (timeout.IsCancellationRequested && !Context.RequestAborted.IsCancellationRequested)
+        {
+            throw new TimeoutException($"The database did not answer the key lookup within {LookupTimeout.TotalSeconds:0} s.", e);
+        }
+
         // Never log the key itself, not even a part of it that is not its public prefix.
         if (key is null) return AuthenticateResult.Fail("The Api key is unknown or revoked.");
 

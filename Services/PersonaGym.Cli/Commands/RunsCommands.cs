@@ -153,7 +153,8 @@ public sealed class RunsCommands(CliConsole io)
                 report = (await RunReportBuilder.BuildAsync(context, id, ct, result.GetValue(includeIncomplete)))!;
             }
 
-            io.Out.MarkupLine($"[bold]{Markup.Escape(report.Name ?? report.RunId.ToString())}[/] ({report.RunId}) — {summary.Status}");
+            io.Out.MarkupLine($"[bold]{Markup.Escape(report.Name ?? report.RunId.ToString())}[/] ({report.RunId}) — {summary.Status}" +
+                (summary.Stalled is not null ? " [yellow](cannot progress: see the problems below)[/]" : ""));
             io.Out.WriteLine(ProgressDisplay.Line(summary, summary.Batches.Planned, (summary.CompletedAt ?? DateTimeOffset.UtcNow) - summary.CreatedAt));
             io.Out.MarkupLine(Markup.Escape($"Questions: {report.QuestionSet}; judges: {string.Join(", ", report.Judges)}; exemplars: {report.ExemplarWriter}."));
             WriteValidity(io.Out, report.JudgeValidity);

@@ -97,7 +97,8 @@ public sealed class ProgressDisplay(IAnsiConsole console, TimeSpan pollInterval,
                $" · {UsageText(summary)}" +
                (concurrency is { Count: > 0 } ? $" · concurrency {ConcurrencyText(concurrency)}"
                    : summary.Concurrency.Count > 0 ? $" · concurrency {ConcurrencyText(summary.Concurrency)}" : "") +
-               eta;
+               eta +
+               (summary.Stalled is { } stalled ? $" · CANNOT PROGRESS: {stalled.Reason}" : "");
     }
 
     /// <summary>"judge-model 24 (18 in flight), agent 8 (8 in flight, held 2s)": what each model is allowed now, and what it uses.</summary>

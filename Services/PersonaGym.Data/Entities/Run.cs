@@ -48,6 +48,16 @@ public sealed class Run
 
     public string? Error { get; set; }
 
+    /// <summary>
+    /// Why the running run cannot progress right now (no consumer on a stage's queue, the broker unreachable, no
+    /// progress for too long), written by the coordinating process's stall detector and cleared when the cause goes
+    /// away; null while the run progresses.
+    /// </summary>
+    public string? Stall { get; set; }
+
+    /// <summary>Since when <see cref="Stall"/> holds.</summary>
+    public DateTimeOffset? StalledSince { get; set; }
+
     public List<RunModel> Models { get; set; } = [];
     public List<RunPersona> Personas { get; set; } = [];
 }

@@ -19,7 +19,8 @@ public sealed record RunSummary(
     int Judgements,
     int ParseFailures,
     LlmUsage Usage,
-    IReadOnlyList<LlmStageUsage> UsageByStage)
+    IReadOnlyList<LlmStageUsage> UsageByStage,
+    RunStallInfo? Stalled = null)
 {
     /// <summary>
     /// The current concurrency limit of each of the run's models, summed over the processes that reported it in the
@@ -27,6 +28,9 @@ public sealed record RunSummary(
     /// </summary>
     public IReadOnlyList<ModelConcurrencySummary> Concurrency { get; init; } = [];
 }
+
+/// <summary>Why a running run cannot progress, and since when (see <c>Run.Stall</c>); null while it progresses.</summary>
+public sealed record RunStallInfo(string Reason, DateTimeOffset Since);
 
 /// <summary>What the processes working for a run allow one model now (<see cref="ModelConcurrencyReport"/>).</summary>
 /// <param name="Limit">The adaptive limits of all reporting processes, summed: the calls the model may have in flight at once.</param>
@@ -73,7 +77,7 @@ public static class RunQueries
     public static async Task<RunSummary?> RunSummaryAsync(this PersonaGymDbContext db, Guid runId, CancellationToken cancellationToken = default)
     {
         var run = await db.Runs.AsNoTracking().Where(r => r.Id == runId)
-            .Select(r => new { r.Name, r.Status, r.CreatedAt, r.CompletedAt, r.UsesOfflineModels, r.Error, r.ExemplarWriterSpec })
+            .Select(r => new { r.Name, r.Status, r.CreatedAt, r.CompletedAt, r.UsesOfflineModels, r.Error, r.ExemplarWriterSpec, r.Stall, r.StalledSince })
             .FirstOrDefaultAsync(cancellationToken);
         if (run is null) return null;
 
@@ -144,7 +148,10 @@ public static class RunQueries
                 AtStage(BatchStage.Judging),
                 AtStage(BatchStage.Done),
                 AtStage(BatchStage.Failed)),
-            answers, judgements, parseFailures, usage, usageByStage)
+            answers, judgements, parseFailures, usage, usageByStage,
+            run.Stall is { } stall && run.Status is RunStatus.Pending or RunStatus.Running
+                ? new RunStallInfo(stall, run.StalledSince ?? run.CreatedAt)
+                : null)
         {
             Concurrency = concurrency,
         };

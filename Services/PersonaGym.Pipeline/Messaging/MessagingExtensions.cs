@@ -1,6 +1,8 @@
 using MassTransit;
 using PersonaGym.Contracts;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using PersonaGym.Pipeline.Runs;
 
 using PersonaGym.Pipeline.Stages;
 
@@ -39,6 +41,13 @@ public static class MessagingExtensions
         // start (the CLI's local mode, a test, the Api on a fresh broker) can publish into an exchange with no queue
         // bound yet, and RabbitMQ drops the message: the run then waits for the sweeper.
         services.AddOptions<MassTransitHostOptions>().Configure(options => options.WaitUntilStarted = true);
+
+        if (!string.IsNullOrWhiteSpace(rabbitMqConnectionString))
+        {
+            // The stall detector reads the consumer counts of the stages' queues from the same broker.
+            var broker = RabbitMqUri(rabbitMqConnectionString);
+            services.TryAddSingleton<IStageQueues>(_ => new RabbitMqStageQueues(broker));
+        }
 
         services.AddMassTransit(bus =>
         {

@@ -94,11 +94,16 @@ public static class RunReportBuilder
         return warnings;
     }
 
-    /// <summary>Failed personas and batches with their reasons, and why a run stopped: the run never fails silently.</summary>
+    /// <summary>
+    /// Failed personas and batches with their reasons, why a run stopped, and why a running run cannot progress right
+    /// now: the run never fails or hangs silently.
+    /// </summary>
     public static async Task<IReadOnlyList<string>> ProblemsAsync(PersonaGymDbContext db, Run run, CancellationToken cancellationToken)
     {
         var problems = new List<string>();
         if (run.Error is not null) problems.Add($"Run {run.Status.ToString().ToLowerInvariant()}: {run.Error}");
+        if (run.Stall is not null && run.Status is RunStatus.Pending or RunStatus.Running)
+            problems.Add($"Run cannot progress since {run.StalledSince ?? run.CreatedAt:u}: {run.Stall}");
 
         var personas = await db.RunPersonas.AsNoTracking().Where(p => p.RunId == run.Id && p.Status == RunPersonaStatus.Failed)
             .Select(p => new { p.Persona.Text, p.Error }).ToListAsync(cancellationToken);

@@ -101,6 +101,8 @@ public sealed class RunCoordinator(
 
         var changed = await db.Runs.Where(r => r.Id == runId && (r.Status == RunStatus.Running || r.Status == RunStatus.Pending))
             .ExecuteUpdateAsync(s => s.SetProperty(r => r.Status, status)
+                .SetProperty(r => r.Stall, (string?)null)
+                .SetProperty(r => r.StalledSince, (DateTimeOffset?)null)
                 .SetProperty(r => r.CompletedAt, now)
                 .SetProperty(r => r.UpdatedAt, now), cancellationToken);
         if (changed == 0) return null;

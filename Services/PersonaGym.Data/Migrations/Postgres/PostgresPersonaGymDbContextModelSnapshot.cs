@@ -662,6 +662,13 @@ namespace PersonaGym.Data.Migrations.Postgres
                     b.Property<int>("QuestionsPerTask")
                         .HasColumnType("integer");
 
+                    b.Property<string>("Stall")
+                        .HasMaxLength(4000)
+                        .HasColumnType("character varying(4000)");
+
+                    b.Property<DateTimeOffset?>("StalledSince")
+                        .HasColumnType("timestamp with time zone");
+
                     b.Property<string>("Status")
                         .IsRequired()
                         .HasMaxLength(40)

@@ -656,6 +656,13 @@ namespace PersonaGym.Data.Migrations.Sqlite
                     b.Property<int>("QuestionsPerTask")
                         .HasColumnType("INTEGER");
 
+                    b.Property<string>("Stall")
+                        .HasMaxLength(4000)
+                        .HasColumnType("TEXT");
+
+                    b.Property<long?>("StalledSince")
+                        .HasColumnType("INTEGER");
+
                     b.Property<string>("Status")
                         .IsRequired()
                         .HasMaxLength(40)
