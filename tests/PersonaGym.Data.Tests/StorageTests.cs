@@ -16,7 +16,7 @@ public abstract class StorageTests : DatabaseTest
     [Fact]
     public async Task Migrating_an_up_to_date_database_changes_nothing()
     {
-        await PersonaGymDatabase.MigrateAsync(Connection);
+        await MigrateAsync();
         await using var db = NewContext();
         Assert.Empty(await db.Database.GetPendingMigrationsAsync());
     }
