@@ -120,12 +120,22 @@ public static class PersonaGymDatabase
     {
         try
         {
+            // An up-to-date PostgreSQL database is left alone: EF Core's Migrate would first try to create its history
+            // table, which a role that may not change the schema (the services', docs/security.md) is refused even
+            // when the table exists. So the CLI can work on the system's database as that role.
+            if (db.Database.IsNpgsql() && !(await db.Database.GetPendingMigrationsAsync(cancellationToken)).Any()) return;
             await db.Database.MigrateAsync(cancellationToken);
             if (db.Database.IsSqlite())
             {
                 // Write-ahead logging lets the local mode's readers run while a stage writes; the mode is stored in the file.
                 await db.Database.ExecuteSqlRawAsync("PRAGMA journal_mode=WAL;", cancellationToken);
             }
+        }
+        catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.InsufficientPrivilege)
+        {
+            throw new DatabaseUnavailableException(
+                $"The PersonaGym database ({description}) needs migrations its role may not apply ({e.MessageText}): " +
+                "run the migration step with the schema owner's connection string (docs/security.md).", e);
         }
         catch (Exception e) when (IsUnavailable(e))
         {

@@ -89,6 +89,22 @@ public sealed class DatabaseRoleTests(PostgresServer server) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task The_service_role_cannot_apply_pending_migrations_and_is_told_to_run_the_migration_step()
+    {
+        // A new database with both roles, not yet migrated.
+        var superuser = await server.CreateDatabaseAsync();
+        var name = new NpgsqlConnectionStringBuilder(superuser).Database!;
+        await DatabaseRoles.EnsureAsync(superuser, name, _database.Owner, _database.Service);
+        var service = new NpgsqlConnectionStringBuilder(superuser) { Username = _database.Service.Role, Password = _database.Service.Password }.ConnectionString;
+
+        var error = await Assert.ThrowsAsync<DatabaseUnavailableException>(
+            () => PersonaGymDatabase.MigrateAsync(new DatabaseConnection(DatabaseProvider.Postgres, service)));
+
+        Assert.Contains("migration step", error.Message);
+        Assert.DoesNotContain(_database.Service.Password, error.Message);
+    }
+
+    [Fact]
     public async Task A_table_a_later_migration_creates_is_usable_by_the_service_role_without_new_grants()
     {
         // What the next release's migration does, as the owner, after the grants of this one.
