@@ -46,7 +46,7 @@ public sealed class MainTemplateTests : IClassFixture<MainTemplateTests.Defaults
         var template = await _bicep.BuildAsync("main");
         var vaultModule = ResourcesOf(template).Single(r => (string?)r["name"] == "keyvault");
         var connectionString = (string)vaultModule["properties"]!["parameters"]!["secrets"]!["value"]!["personagym-connection-string"]!;
-        Assert.Contains("SSL Mode=Require;Maximum Pool Size={4}", connectionString);
+        Assert.Contains("SSL Mode=Require;Maximum Pool Size={3}", connectionString);
         Assert.EndsWith("variables('maxPoolSize'))]", connectionString);
 
         var main = _defaults;
