@@ -2,9 +2,12 @@ using System.Diagnostics;
 using Azure.Core;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Npgsql;
 using PersonaGym.Data;
 using PersonaGym.Hosting;
+using PersonaGym.Pipeline.Messaging;
 using PersonaGym.Testing;
 
 namespace PersonaGym.Api.Tests;
@@ -91,6 +94,30 @@ public sealed class DatabaseAuthenticationTests(PostgresServer postgres) : IAsyn
         }
         Assert.True(credential.Requests >= 2, $"the token was asked for {credential.Requests} time(s)");
         await connection.PostgresDataSource!.DisposeAsync();
+    }
+
+    [Fact]
+    public void A_service_under_entra_authentication_builds_its_contexts_on_the_token_data_source()
+    {
+        // The host is built, never started, and no connection opened: a real managed identity is not reachable here.
+        var builder = Host.CreateApplicationBuilder();
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            [$"ConnectionStrings:{StageHostingExtensions.DatabaseConnectionName}"] = _passwordless,
+            [StageHostingExtensions.InMemoryMessagingKey] = "true",
+            [DatabaseAuthentication.ModeKey] = "EntraManagedIdentity",
+            [DatabaseAuthentication.ClientIdKey] = "00000000-0000-0000-0000-000000000001",
+        });
+        builder.AddPersonaGymStages(PipelineStages.Coordination);
+        using var host = builder.Build();
+
+        var connection = host.Services.GetRequiredService<DatabaseConnection>();
+        Assert.NotNull(connection.PostgresDataSource);
+        using var scope = host.Services.CreateScope();
+        var db = scope.ServiceProvider.GetRequiredService<PersonaGymDbContext>();
+        var npgsql = Assert.IsType<NpgsqlConnection>(db.Database.GetDbConnection());
+        Assert.Equal(_role, new NpgsqlConnectionStringBuilder(npgsql.ConnectionString).Username);
+        Assert.True(string.IsNullOrEmpty(new NpgsqlConnectionStringBuilder(npgsql.ConnectionString).Password));
     }
 
     [Fact]
