@@ -11,22 +11,32 @@ public enum InfrastructureMode
     Containers,
     /// <summary>The installed <c>postgres</c> and <c>rabbitmq-server</c>, run by the AppHost on free loopback ports.</summary>
     Local,
-    /// <summary>Existing servers, named by <c>ConnectionStrings:personagym</c> and <c>ConnectionStrings:rabbitmq</c>.</summary>
+    /// <summary>
+    /// Existing servers, named by <c>ConnectionStrings:personagym</c> (the services' role),
+    /// <c>ConnectionStrings:personagym-owner</c> (the schema owner, for the migration step; optional) and
+    /// <c>ConnectionStrings:rabbitmq</c>. <c>scripts/postgres-roles.sql</c> creates the two roles.
+    /// </summary>
     External,
 }
 
 /// <summary>
 /// The database and the message broker the services reference. Whatever the mode, the services see
-/// the same two connection strings: <c>ConnectionStrings__personagym</c> and <c>ConnectionStrings__rabbitmq</c>.
+/// the same two connection strings: <c>ConnectionStrings__personagym</c> (as the database's service role, which may
+/// not change the schema) and <c>ConnectionStrings__rabbitmq</c>. <paramref name="Owner"/> is the schema owner's login,
+/// for the migration step only (null: an external database named by one connection string).
 /// </summary>
 public sealed record PersonaGymInfrastructure(
     InfrastructureMode Mode,
     IResourceBuilder<IResourceWithConnectionString> Database,
-    IResourceBuilder<IResourceWithConnectionString> Messaging);
+    IResourceBuilder<IResourceWithConnectionString> Messaging,
+    IResourceBuilder<IResourceWithConnectionString>? Owner,
+    string? ServiceRole);
 
 public static class InfrastructureExtensions
 {
     public const string DatabaseName = "personagym";
+    /// <summary>The database resource itself (its connection string is the server superuser's, for the AppHost only).</summary>
+    public const string DatabaseResourceName = "personagym-database";
     public const string MessagingName = "rabbitmq";
     public const string PostgresServerName = "postgres";
 
@@ -97,16 +107,39 @@ public static class InfrastructureExtensions
             messaging.WithDataVolume();
         }
 
-        var database = postgres.AddDatabase(DatabaseName);
+        var database = postgres.AddDatabase(DatabaseResourceName, DatabaseName);
+        var endpoint = postgres.Resource.PrimaryEndpoint;
+        var logins = builder.AddDatabaseLogins(database,
+            ReferenceExpression.Create($"Host={endpoint.Property(EndpointProperty.Host)};Port={endpoint.Property(EndpointProperty.Port)}"),
+            DatabaseName);
 
-        return new PersonaGymInfrastructure(InfrastructureMode.Containers, database, messaging);
+        return new PersonaGymInfrastructure(InfrastructureMode.Containers, logins.Service, messaging, logins.Owner, DatabaseLoginExtensions.ServiceRole);
     }
 
     private static PersonaGymInfrastructure AddExternalInfrastructure(this IDistributedApplicationBuilder builder)
     {
-        var database = builder.AddConnectionString(DatabaseName);
+        var database = builder.AddConnectionString(StageConnectionNames.Service);
         var messaging = builder.AddConnectionString(MessagingName);
-        return new PersonaGymInfrastructure(InfrastructureMode.External, database, messaging);
+        // The owner's login is optional: without it the migration step uses the services' connection string.
+        var owner = string.IsNullOrWhiteSpace(builder.Configuration.GetConnectionString(StageConnectionNames.Owner))
+            ? null
+            : builder.AddConnectionString(StageConnectionNames.Owner);
+        var serviceRole = owner is null ? null : ServiceRoleOf(builder.Configuration.GetConnectionString(StageConnectionNames.Service));
+        return new PersonaGymInfrastructure(InfrastructureMode.External, database, messaging, owner, serviceRole);
+    }
+
+    /// <summary>The role a connection string logs in as, granted access by the migration step.</summary>
+    private static string? ServiceRoleOf(string? connectionString)
+    {
+        if (string.IsNullOrWhiteSpace(connectionString)) return null;
+        try
+        {
+            return new Npgsql.NpgsqlConnectionStringBuilder(connectionString).Username;
+        }
+        catch (ArgumentException e)
+        {
+            throw new DistributedApplicationException($"ConnectionStrings:{StageConnectionNames.Service} is not a valid PostgreSQL connection string: {e.Message}");
+        }
     }
 
     private static PersonaGymInfrastructure AddLocalInfrastructure(this IDistributedApplicationBuilder builder)
@@ -123,9 +156,12 @@ public static class InfrastructureExtensions
                 $"{problems}. scripts/up.sh installs what is missing; or choose another Infrastructure:Mode.");
         }
 
-        var database = builder.AddLocalPostgres(PostgresServerName, DatabaseName, settings, postgres);
+        var database = builder.AddLocalPostgres(PostgresServerName, DatabaseResourceName, DatabaseName, settings, postgres);
+        var logins = builder.AddDatabaseLogins(database,
+            ReferenceExpression.Create($"Host=127.0.0.1;Port={database.Resource.Parent.Port.ToString(System.Globalization.CultureInfo.InvariantCulture)}"),
+            DatabaseName);
         var messaging = builder.AddLocalRabbitMQ(MessagingName, settings, rabbitmq);
 
-        return new PersonaGymInfrastructure(InfrastructureMode.Local, database, messaging);
+        return new PersonaGymInfrastructure(InfrastructureMode.Local, logins.Service, messaging, logins.Owner, DatabaseLoginExtensions.ServiceRole);
     }
 }

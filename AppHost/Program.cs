@@ -18,11 +18,15 @@ var judgeReplicas = builder.Configuration.GetValue("Judge:Replicas", 2);
 var questionGeneratorReplicas = builder.Configuration.GetValue("QuestionGenerator:Replicas", 2);
 var agentRunnerReplicas = builder.Configuration.GetValue("AgentRunner:Replicas", 2);
 
-// The Api owns the database schema (it applies migrations at start), so the workers wait for it.
+// The migration step runs once, as the schema's owner; every service logs in as a role that may not change the schema
+// (DatabaseLoginExtensions.cs). The Api starts after it, and the workers wait for the Api.
+var migrations = builder.AddMigrationStep("migrations", infrastructure);
+
 var api = builder.AddProject<Projects.PersonaGym_Api>("api")
     .WithExternalHttpEndpoints()
     .WithHttpHealthCheck("/health")
     .WithInfrastructure(infrastructure)
+    .WithSchemaFrom(migrations)
     .WithModelSettings(models)
     // A first operator key for the Api (Parameters:api-key; see ApiAccessExtensions.cs).
     .WithBootstrapApiKey();

@@ -15,6 +15,8 @@ param imageName string
 param containerAppsEnvironmentId string
 param registryEndpoint string
 param identityId string
+@description('Client id of that identity (its PostgreSQL login).')
+param identityClientId string
 param keyVaultUri string
 
 @description('Optional secrets stored in the vault (main.bicep\'s PERSONAGYM_OPTIONAL_VAULT_ENTRIES).')
@@ -43,6 +45,7 @@ module app 'modules/service-app.bicep' = {
     image: imageName
     registryServer: registryEndpoint
     identityId: identityId
+    identityClientId: identityClientId
     keyVaultUri: keyVaultUri
     optionalSecretNames: optionalVaultEntries
     ingressMode: 'none'

@@ -1,4 +1,6 @@
-// The Api: the only app reachable from outside (HTTPS ingress). It owns the schema and applies the migrations at start, before it serves or consumes anything.
+// The Api: the only app reachable from outside (HTTPS ingress). Its init container is the migration step (the image's
+// `migrate` command, as the PostgreSQL server's Entra administrator): it creates the services' role, applies the
+// migrations and grants that role rows only, before the Api itself starts, serving and consuming as that role.
 // Deployed after infra/main.bicep, once the image is in the registry: `azd deploy api` runs this file with
 // api.parameters.json filled from the azd environment (main.bicep's outputs and SERVICE_API_IMAGE_NAME);
 // without azd, see docs/deployment.md. The app itself is described once, in modules/service-app.bicep.
@@ -15,6 +17,8 @@ param imageName string
 param containerAppsEnvironmentId string
 param registryEndpoint string
 param identityId string
+@description('Client id of that identity (its PostgreSQL login).')
+param identityClientId string
 param keyVaultUri string
 
 @description('Optional secrets stored in the vault (main.bicep\'s PERSONAGYM_OPTIONAL_VAULT_ENTRIES).')
@@ -27,6 +31,17 @@ param agentModels string
 
 param minReplicas int
 param maxReplicas int
+
+@description('The migration step\'s identity (main.bicep\'s PERSONAGYM_MIGRATION_IDENTITY_*): the server\'s Entra administrator.')
+param migrationIdentityId string
+param migrationIdentityClientId string
+param migrationIdentityName string
+
+@description('Name of the apps\' identity: the PostgreSQL role the migration step creates for the services.')
+param identityName string
+
+param postgresHost string
+param postgresDatabase string
 
 @description('Entra ID sign-in (the AzureAd section Microsoft.Identity.Web reads); an empty client id turns it off.')
 param entraInstance string
@@ -47,6 +62,42 @@ var bootstrapKey = contains(split(optionalVaultEntries, ','), 'api-bootstrap-key
   'api-bootstrap-key': 'PersonaGym__Auth__BootstrapKey'
 } : {}
 
+// `PersonaGym.Api migrate` (MigrationStep in PersonaGym.Hosting): the image's entry point with one argument. Every
+// revision runs it before its Api starts; it exits 0 once the schema is current.
+var migrationStep = {
+  name: 'migrations'
+  image: imageName
+  args: [
+    'migrate'
+  ]
+  resources: {
+    cpu: json('0.5')
+    memory: '1Gi'
+  }
+  env: [
+    {
+      name: 'ConnectionStrings__personagym-owner'
+      value: 'Host=${postgresHost};Port=5432;Database=${postgresDatabase};Username=${migrationIdentityName};SSL Mode=Require'
+    }
+    {
+      name: 'PersonaGym__Database__Authentication'
+      value: 'EntraManagedIdentity'
+    }
+    {
+      name: 'PersonaGym__Database__ClientId'
+      value: migrationIdentityClientId
+    }
+    {
+      name: 'PersonaGym__Database__ServiceRole'
+      value: identityName
+    }
+    {
+      name: 'PersonaGym__Database__CreateEntraPrincipal'
+      value: 'true'
+    }
+  ]
+}
+
 module app 'modules/service-app.bicep' = {
   name: 'app-api'
   params: {
@@ -59,9 +110,16 @@ module app 'modules/service-app.bicep' = {
     image: imageName
     registryServer: registryEndpoint
     identityId: identityId
+    identityClientId: identityClientId
     keyVaultUri: keyVaultUri
     optionalSecretNames: optionalVaultEntries
     ingressMode: 'external'
+    additionalIdentityIds: [
+      migrationIdentityId
+    ]
+    initContainers: [
+      migrationStep
+    ]
     minReplicas: minReplicas
     maxReplicas: maxReplicas
     models: {
@@ -73,6 +131,8 @@ module app 'modules/service-app.bicep' = {
     settings: union(entraSettings, {
       // Container Apps' ingress terminates TLS: the Api sees the original scheme and client address.
       ASPNETCORE_FORWARDEDHEADERS_ENABLED: 'true'
+      // The migration step (the init container) has brought the schema up to date; the Api only checks it.
+      PersonaGym__Database__MigrateAtStart: 'false'
     })
     vaultReferences: bootstrapKey
   }

@@ -52,7 +52,7 @@ param postgresSpareConnections int = 10
 param postgresAdminLogin string = 'personagym'
 
 @secure()
-@description('PostgreSQL administrator password. Avoid ; and " (it goes into an Npgsql connection string unquoted).')
+@description('PostgreSQL password administrator\'s password, for people only (break-glass psql): no app is given it; the services and the migration step log in with Microsoft Entra tokens.')
 param postgresAdminPassword string
 
 // ---- RabbitMQ -------------------------------------------------------------------------------------
@@ -203,6 +203,8 @@ module postgres 'modules/postgres.bicep' = {
     storageSizeGB: postgresStorageSizeGB
     administratorLogin: postgresAdminLogin
     administratorPassword: postgresAdminPassword
+    entraAdministratorPrincipalId: platform.outputs.migrationIdentityPrincipalId
+    entraAdministratorName: platform.outputs.migrationIdentityName
   }
 }
 
@@ -212,8 +214,9 @@ var rabbitmqAppName = 'rabbitmq'
 var rabbitmqHost = rabbitmqAppName
 var rabbitmqInternalFqdn = '${rabbitmqAppName}.internal.${platform.outputs.defaultDomain}'
 
-// Same shape as the AppHost's connection strings, plus the pool bound; Flexible Server requires TLS.
-var databaseConnectionString = 'Host=${postgres.outputs.fullyQualifiedDomainName};Port=5432;Database=${postgres.outputs.databaseName};Username=${postgresAdminLogin};Password=${postgresAdminPassword};SSL Mode=Require;Maximum Pool Size=${maxPoolSize}'
+// Same shape as the AppHost's connection strings, plus the pool bound; Flexible Server requires TLS. No password: the
+// services log in as the apps' identity with an Entra token (PersonaGym__Database__Authentication, service-app.bicep).
+var databaseConnectionString = 'Host=${postgres.outputs.fullyQualifiedDomainName};Port=5432;Database=${postgres.outputs.databaseName};Username=${platform.outputs.identityName};SSL Mode=Require;Maximum Pool Size=${maxPoolSize}'
 var messagingConnectionString = 'amqp://${uriComponent(rabbitmqUser)}:${uriComponent(rabbitmqPassword)}@${rabbitmqHost}:5672/'
 var scalerHost = 'amqp://${uriComponent(rabbitmqUser)}:${uriComponent(rabbitmqPassword)}@${rabbitmqInternalFqdn}:5672/'
 
@@ -285,6 +288,11 @@ output PERSONAGYM_KEY_VAULT_NAME string = vault.outputs.vaultName
 output PERSONAGYM_OPTIONAL_VAULT_ENTRIES string = optionalSecretNames
 output PERSONAGYM_POSTGRES_HOST string = postgres.outputs.fullyQualifiedDomainName
 output PERSONAGYM_POSTGRES_SERVER_NAME string = postgres.outputs.serverName
+output PERSONAGYM_POSTGRES_DATABASE string = postgres.outputs.databaseName
+output PERSONAGYM_IDENTITY_NAME string = platform.outputs.identityName
+output PERSONAGYM_MIGRATION_IDENTITY_ID string = platform.outputs.migrationIdentityId
+output PERSONAGYM_MIGRATION_IDENTITY_CLIENT_ID string = platform.outputs.migrationIdentityClientId
+output PERSONAGYM_MIGRATION_IDENTITY_NAME string = platform.outputs.migrationIdentityName
 output PERSONAGYM_MAX_POOL_SIZE int = maxPoolSize
 output PERSONAGYM_RABBITMQ_HOST string = rabbitmq.outputs.hostName
 

@@ -69,8 +69,8 @@ internal static class LocalPostgresExtensions
     }
 
     public static IResourceBuilder<LocalPostgresDatabaseResource> AddLocalPostgres(
-        this IDistributedApplicationBuilder builder, string serverName, string databaseName, LocalInfrastructureSettings settings,
-        Binaries binaries)
+        this IDistributedApplicationBuilder builder, string serverName, string databaseResourceName, string databaseName,
+        LocalInfrastructureSettings settings, Binaries binaries)
     {
         var (postgres, initdb) = binaries;
 
@@ -129,7 +129,7 @@ internal static class LocalPostgresExtensions
             await InitializeDataDirectoryAsync(initdb, serverDirectory, dataDirectory, passwordFile, runAsPostgresUser, logger, ct);
         });
 
-        var database = builder.AddResource(new LocalPostgresDatabaseResource(databaseName, databaseName, server))
+        var database = builder.AddResource(new LocalPostgresDatabaseResource(databaseResourceName, databaseName, server))
             .WithHealthCheck(databaseHealthCheck)
             .WithInitialState(new CustomResourceSnapshot
             {

@@ -16,6 +16,13 @@ public enum DatabaseProvider
 /// </summary>
 public sealed record DatabaseConnection(DatabaseProvider Provider, string ConnectionString)
 {
+    /// <summary>
+    /// A PostgreSQL data source to open connections from instead of <see cref="ConnectionString"/>: one whose
+    /// password is a token that changes (Microsoft Entra authentication; see PersonaGym.Hosting's
+    /// <c>DatabaseAuthentication</c>). Null: the connection string's own password, if any.
+    /// </summary>
+    public NpgsqlDataSource? PostgresDataSource { get; init; }
+
     /// <summary>The SQLite file used when no database is named (the CLI's local default).</summary>
     public const string DefaultSqliteFile = "personagym.db";
 

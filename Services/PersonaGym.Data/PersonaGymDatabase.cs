@@ -18,6 +18,8 @@ public static class PersonaGymDatabase
         {
             // Retries on transient failures, as the Aspire Npgsql integration does; explicit transactions must
             // therefore run inside Database.CreateExecutionStrategy().ExecuteAsync(...).
+            DatabaseProvider.Postgres when connection.PostgresDataSource is { } dataSource =>
+                builder.UseNpgsql(dataSource, npgsql => npgsql.EnableRetryOnFailure()),
             DatabaseProvider.Postgres => builder.UseNpgsql(connection.ConnectionString, npgsql => npgsql.EnableRetryOnFailure()),
             DatabaseProvider.Sqlite => builder.UseSqlite(connection.ConnectionString).AddInterceptors(SqliteConnectionPragmas.Instance),
             _ => throw new ArgumentOutOfRangeException(nameof(connection), connection.Provider, "Unknown database provider."),
@@ -58,10 +60,70 @@ public static class PersonaGymDatabase
         await MigrateAsync(db, connection.ToString(), cancellationToken);
     }
 
+    /// <summary>
+    /// Fails unless every migration is applied: a service whose role may not change the schema starts only once the
+    /// migration step has run.
+    /// </summary>
+    /// <exception cref="DatabaseUnavailableException">The database cannot be reached, or its schema is behind.</exception>
+    public static async Task RequireCurrentSchemaAsync(IServiceProvider services, CancellationToken cancellationToken = default)
+    {
+        var connection = services.GetRequiredService<DatabaseConnection>();
+        var factory = services.GetRequiredService<IDbContextFactory<PersonaGymDbContext>>();
+        await using var db = await factory.CreateDbContextAsync(cancellationToken);
+        IReadOnlyList<string> pending;
+        try
+        {
+            pending = [.. await db.Database.GetPendingMigrationsAsync(cancellationToken)];
+        }
+        catch (Exception e) when (IsUnavailable(e))
+        {
+            throw new DatabaseUnavailableException($"Cannot open the PersonaGym database ({connection}): {e.Message}", e);
+        }
+        if (pending.Count > 0)
+        {
+            throw new DatabaseUnavailableException(
+                $"The PersonaGym database ({connection}) lacks {pending.Count} migration(s), the first {pending[0]}: " +
+                "run the migration step (`PersonaGym.Api migrate` with ConnectionStrings:personagym-owner) first.");
+        }
+    }
+
+    /// <summary>An open PostgreSQL connection for the connection (from its data source when it has one); the caller disposes it.</summary>
+    public static async Task<NpgsqlConnection> OpenPostgresAsync(DatabaseConnection connection, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(connection);
+        if (connection.Provider != DatabaseProvider.Postgres)
+        {
+            throw new ArgumentException($"{connection} is not a PostgreSQL database.", nameof(connection));
+        }
+        if (connection.PostgresDataSource is { } dataSource)
+        {
+            return await dataSource.OpenConnectionAsync(cancellationToken);
+        }
+        var opened = new NpgsqlConnection(connection.ConnectionString);
+        try
+        {
+            await opened.OpenAsync(cancellationToken);
+            return opened;
+        }
+        catch
+        {
+            await opened.DisposeAsync();
+            throw;
+        }
+    }
+
+    private static bool IsUnavailable(Exception e) =>
+        e is NpgsqlException or SqliteException or SocketException or TimeoutException
+        || e.InnerException is NpgsqlException or SqliteException or SocketException or TimeoutException;
+
     private static async Task MigrateAsync(PersonaGymDbContext db, string description, CancellationToken cancellationToken)
     {
         try
         {
+            // An up-to-date PostgreSQL database is left alone: EF Core's Migrate would first try to create its history
+            // table, which a role that may not change the schema (the services', docs/security.md) is refused even
+            // when the table exists. So the CLI can work on the system's database as that role.
+            if (db.Database.IsNpgsql() && !(await db.Database.GetPendingMigrationsAsync(cancellationToken)).Any()) return;
             await db.Database.MigrateAsync(cancellationToken);
             if (db.Database.IsSqlite())
             {
@@ -69,8 +131,13 @@ public static class PersonaGymDatabase
                 await db.Database.ExecuteSqlRawAsync("PRAGMA journal_mode=WAL;", cancellationToken);
             }
         }
-        catch (Exception e) when (e is NpgsqlException or SqliteException or SocketException or TimeoutException
-                                      || e.InnerException is NpgsqlException or SqliteException or SocketException or TimeoutException)
+        catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.InsufficientPrivilege)
+        {
+            throw new DatabaseUnavailableException(
+                $"The PersonaGym database ({description}) needs migrations its role may not apply ({e.MessageText}): " +
+                "run the migration step with the schema owner's connection string (docs/security.md).", e);
+        }
+        catch (Exception e) when (IsUnavailable(e))
         {
             throw new DatabaseUnavailableException($"Cannot open the PersonaGym database ({description}): {e.Message}", e);
         }

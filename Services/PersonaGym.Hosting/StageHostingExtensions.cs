@@ -11,6 +11,12 @@ public static class StageHostingExtensions
     /// <summary>The name of the database connection string every service reads (the AppHost hands it out).</summary>
     public const string DatabaseConnectionName = "personagym";
 
+    /// <summary>
+    /// The connection string of the schema's owner, read only by the migration step (<see cref="MigrationStep"/>):
+    /// the services' own role may not change the schema.
+    /// </summary>
+    public const string OwnerConnectionName = "personagym-owner";
+
     /// <summary>The name of the RabbitMQ connection string every service reads.</summary>
     public const string RabbitMqConnectionName = "rabbitmq";
 
@@ -39,7 +45,8 @@ public static class StageHostingExtensions
                 "(the AppHost sets them; run the system with `dotnet run --project AppHost`).");
         }
 
-        builder.Services.AddPersonaGymData(new DatabaseConnection(DatabaseProvider.Postgres, database));
+        // The password in the connection string, or an Entra token for the managed identity (DatabaseAuthentication).
+        builder.Services.AddPersonaGymData(DatabaseAuthentication.Connect(builder.Configuration, database));
         builder.EnrichNpgsqlDbContext<PostgresPersonaGymDbContext>();
         builder.Services.AddPersonaGymPipeline(
             builder.Configuration,

@@ -1,6 +1,7 @@
 // Where the container apps run, where their images come from and where their console output goes: a Log Analytics
 // workspace, a Container Apps environment (workload-profiles environment, Consumption profile only), a container
-// registry, and the user-assigned identity every app runs as (AcrPull on the registry).
+// registry, the user-assigned identity every app runs as (AcrPull on the registry, and the services' PostgreSQL
+// login), and the migration step's identity (the PostgreSQL server's Microsoft Entra administrator, nothing else).
 
 @description('Azure region.')
 param location string
@@ -73,6 +74,14 @@ resource identity 'Microsoft.ManagedIdentity/userAssignedIdentities@2023-01-31' 
   tags: tags
 }
 
+// Only the Api's migration step (its init container) uses this identity: it logs in to PostgreSQL as the server's
+// Entra administrator to create the services' role and apply the migrations. It has no Azure role assignment.
+resource migrationIdentity 'Microsoft.ManagedIdentity/userAssignedIdentities@2023-01-31' = {
+  name: 'id-${environmentName}-migrations'
+  location: location
+  tags: tags
+}
+
 resource registryPull 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   name: guid(registry.id, identity.id, acrPullRoleId)
   scope: registry
@@ -92,5 +101,11 @@ output registryLoginServer string = registry.properties.loginServer
 output identityId string = identity.id
 output identityPrincipalId string = identity.properties.principalId
 output identityClientId string = identity.properties.clientId
+@description('The identity\'s name, which is also its PostgreSQL role (pgaadauth_create_principal).')
+output identityName string = identity.name
+output migrationIdentityId string = migrationIdentity.id
+output migrationIdentityPrincipalId string = migrationIdentity.properties.principalId
+output migrationIdentityClientId string = migrationIdentity.properties.clientId
+output migrationIdentityName string = migrationIdentity.name
 @description('The AcrPull assignment\'s id: apps that pull from the registry wait for it.')
 output registryPullAssignmentId string = registryPull.id

@@ -1,5 +1,7 @@
-// Azure Database for PostgreSQL Flexible Server with the `personagym` database. The Api applies the schema
-// migrations at start, so nothing here creates tables.
+// Azure Database for PostgreSQL Flexible Server with the `personagym` database and Microsoft Entra authentication.
+// The migration step (the Api's init container, as the Entra administrator below) creates the services' role and the
+// tables, so nothing here creates either. The password administrator is for people only (break-glass): no app
+// is given its password.
 
 @description('Azure region.')
 param location string
@@ -39,6 +41,12 @@ param administratorLogin string
 @description('Administrator password.')
 param administratorPassword string
 
+@description('Object (principal) id of the managed identity that becomes the server\'s Microsoft Entra administrator.')
+param entraAdministratorPrincipalId string
+
+@description('Name of that identity (its PostgreSQL role name).')
+param entraAdministratorName string
+
 resource server 'Microsoft.DBforPostgreSQL/flexibleServers@2024-08-01' = {
   name: serverName
   location: location
@@ -52,8 +60,10 @@ resource server 'Microsoft.DBforPostgreSQL/flexibleServers@2024-08-01' = {
     administratorLogin: administratorLogin
     administratorLoginPassword: administratorPassword
     authConfig: {
+      // The services and the migration step log in with Entra tokens of their managed identities.
+      activeDirectoryAuth: 'Enabled'
       passwordAuth: 'Enabled'
-      activeDirectoryAuth: 'Disabled'
+      tenantId: tenant().tenantId
     }
     storage: {
       storageSizeGB: storageSizeGB
@@ -90,6 +100,20 @@ resource database 'Microsoft.DBforPostgreSQL/flexibleServers/databases@2024-08-0
   properties: {
     charset: 'UTF8'
     collation: 'en_US.utf8'
+  }
+}
+
+// One change at a time on a Flexible Server: the administrator comes after the database (see above).
+resource entraAdministrator 'Microsoft.DBforPostgreSQL/flexibleServers/administrators@2024-08-01' = {
+  parent: server
+  name: entraAdministratorPrincipalId
+  dependsOn: [
+    database
+  ]
+  properties: {
+    principalType: 'ServicePrincipal'
+    principalName: entraAdministratorName
+    tenantId: tenant().tenantId
   }
 }
 

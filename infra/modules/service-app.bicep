@@ -22,6 +22,15 @@ param registryServer string
 @description('User-assigned identity with AcrPull on the registry and Key Vault Secrets User on the vault.')
 param identityId string
 
+@description('Client id of that identity: the services log in to PostgreSQL as it, with an Entra token as the password.')
+param identityClientId string
+
+@description('Further user-assigned identities of the app (the Api\'s migration step), by resource id.')
+param additionalIdentityIds array = []
+
+@description('Containers run to completion before the app\'s container starts (the Api\'s migration step).')
+param initContainers array = []
+
 @description('Vault URI (https://<vault>.vault.azure.net/).')
 param keyVaultUri string
 
@@ -104,6 +113,9 @@ var secretEnvironment = map(filter(items(vaultSecrets), secret => !empty(secret.
 })
 
 var plainSettings = union({
+  // The connection string names the identity's role and has no password (DatabaseAuthentication in PersonaGym.Hosting).
+  PersonaGym__Database__Authentication: 'EntraManagedIdentity'
+  PersonaGym__Database__ClientId: identityClientId
   PersonaGym__Models__QuestionWriter: models.questionWriter
   PersonaGym__Models__ExemplarWriter: models.exemplarWriter
   PersonaGym__Models__Judges: models.judges
@@ -153,9 +165,7 @@ resource app 'Microsoft.App/containerApps@2024-03-01' = {
   tags: union(tags, { 'azd-service-name': name })
   identity: {
     type: 'UserAssigned'
-    userAssignedIdentities: {
-      '${identityId}': {}
-    }
+    userAssignedIdentities: toObject(concat([identityId], additionalIdentityIds), id => id, id => {})
   }
   properties: {
     environmentId: environmentId
@@ -172,6 +182,7 @@ resource app 'Microsoft.App/containerApps@2024-03-01' = {
       secrets: secrets
     }
     template: {
+      initContainers: empty(initContainers) ? null : initContainers
       containers: [
         {
           name: name
@@ -186,7 +197,7 @@ resource app 'Microsoft.App/containerApps@2024-03-01' = {
           // container port directly, so the workers need no ingress for them.
           probes: [
             {
-              // The Api applies migrations before it serves anything: allow it up to 110 s to start.
+              // Allow up to 110 s to start (the Api checks the schema before it serves anything).
               type: 'Startup'
               httpGet: {
                 path: '/alive'

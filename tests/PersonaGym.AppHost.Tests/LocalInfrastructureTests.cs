@@ -76,6 +76,43 @@ public sealed class LocalInfrastructureTests(LocalInfrastructureAppFixture fixtu
     }
 
     [Fact]
+    public async Task TheServicesLogInAsARoleThatWorksWithRowsButMayNotChangeTheSchema()
+    {
+        var connectionString = await fixture.App.GetConnectionStringAsync("personagym");
+
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync();
+        await using (var role = new NpgsqlCommand(
+            "SELECT current_user::text, rolsuper, rolcreaterole, rolcreatedb FROM pg_roles WHERE rolname = current_user", connection))
+        await using (var reader = await role.ExecuteReaderAsync())
+        {
+            Assert.True(await reader.ReadAsync());
+            Assert.Equal((DatabaseLoginExtensions.ServiceRole, false, false, false),
+                (reader.GetString(0), reader.GetBoolean(1), reader.GetBoolean(2), reader.GetBoolean(3)));
+        }
+        // The migration step applied the schema as its owner and granted this role its rows.
+        await using (var count = new NpgsqlCommand("SELECT count(*) FROM \"Runs\"", connection))
+        {
+            Assert.True((long)(await count.ExecuteScalarAsync())! >= 0);
+        }
+        await using var create = new NpgsqlCommand("CREATE TABLE sneaky (id int)", connection);
+        var error = await Assert.ThrowsAsync<PostgresException>(() => create.ExecuteNonQueryAsync());
+        Assert.Equal(PostgresErrorCodes.InsufficientPrivilege, error.SqlState);
+    }
+
+    [Fact]
+    public async Task TheMigrationStepRanOnceAndCompleted()
+    {
+        var notifications = fixture.App.Services.GetRequiredService<ResourceNotificationService>();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+
+        var finished = await notifications.WaitForResourceAsync("migrations",
+            e => e.Snapshot.State?.Text == KnownResourceStates.Finished, timeout.Token);
+
+        Assert.Equal(0, finished.Snapshot.ExitCode);
+    }
+
+    [Fact]
     public async Task RabbitMQConnectionStringCompletesAnAmqpHandshake()
     {
         var connectionString = await fixture.App.GetConnectionStringAsync("rabbitmq");

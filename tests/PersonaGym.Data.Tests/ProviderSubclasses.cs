@@ -3,12 +3,22 @@ using PersonaGym.Testing;
 
 namespace PersonaGym.Data.Tests;
 
-// Every abstract provider-neutral test class runs once on PostgreSQL (a real server) and once on SQLite.
+// Every abstract provider-neutral test class runs once on PostgreSQL (a real server) and once on SQLite, and on
+// PostgreSQL once more logged in as the services' least-privileged role (ServiceRoleDatabase).
 
 [Collection(PostgresServer.Collection)]
 public sealed class PostgresStorageTests(PostgresServer server) : StorageTests
 {
     protected override Task<DatabaseConnection> CreateDatabaseAsync() => Postgres.CreateAsync(server);
+    public override Task DisposeAsync() => Postgres.ReleaseAsync(Connection);
+}
+
+[Collection(PostgresServer.Collection)]
+public sealed class PostgresServiceRoleStorageTests(PostgresServer server) : StorageTests
+{
+    private ServiceRoleDatabase? _database;
+    protected override async Task<DatabaseConnection> CreateDatabaseAsync() => (_database = await ServiceRoleDatabase.CreateMigratedAsync(server)).ServiceConnection;
+    protected override Task MigrateAsync() => _database!.MigrateAsOwnerAsync();
     public override Task DisposeAsync() => Postgres.ReleaseAsync(Connection);
 }
 
@@ -26,6 +36,15 @@ public sealed class PostgresCacheTests(PostgresServer server) : CacheTests
     public override Task DisposeAsync() => Postgres.ReleaseAsync(Connection);
 }
 
+[Collection(PostgresServer.Collection)]
+public sealed class PostgresServiceRoleCacheTests(PostgresServer server) : CacheTests
+{
+    private ServiceRoleDatabase? _database;
+    protected override async Task<DatabaseConnection> CreateDatabaseAsync() => (_database = await ServiceRoleDatabase.CreateMigratedAsync(server)).ServiceConnection;
+    protected override Task MigrateAsync() => _database!.MigrateAsOwnerAsync();
+    public override Task DisposeAsync() => Postgres.ReleaseAsync(Connection);
+}
+
 public sealed class SqliteCacheTests : CacheTests, IDisposable
 {
     private readonly SqliteTestDatabase _database = new();
@@ -37,6 +56,15 @@ public sealed class SqliteCacheTests : CacheTests, IDisposable
 public sealed class PostgresQueryTests(PostgresServer server) : QueryTests
 {
     protected override Task<DatabaseConnection> CreateDatabaseAsync() => Postgres.CreateAsync(server);
+    public override Task DisposeAsync() => Postgres.ReleaseAsync(Connection);
+}
+
+[Collection(PostgresServer.Collection)]
+public sealed class PostgresServiceRoleQueryTests(PostgresServer server) : QueryTests
+{
+    private ServiceRoleDatabase? _database;
+    protected override async Task<DatabaseConnection> CreateDatabaseAsync() => (_database = await ServiceRoleDatabase.CreateMigratedAsync(server)).ServiceConnection;
+    protected override Task MigrateAsync() => _database!.MigrateAsOwnerAsync();
     public override Task DisposeAsync() => Postgres.ReleaseAsync(Connection);
 }
 

@@ -16,6 +16,7 @@ public abstract class StorageTests : DatabaseTest
     [Fact]
     public async Task Migrating_an_up_to_date_database_changes_nothing()
     {
+        // Also as the services' role, which may not change the schema (PostgresServiceRoleStorageTests).
         await PersonaGymDatabase.MigrateAsync(Connection);
         await using var db = NewContext();
         Assert.Empty(await db.Database.GetPendingMigrationsAsync());

@@ -46,7 +46,7 @@ public sealed class MainTemplateTests : IClassFixture<MainTemplateTests.Defaults
         var template = await _bicep.BuildAsync("main");
         var vaultModule = ResourcesOf(template).Single(r => (string?)r["name"] == "keyvault");
         var connectionString = (string)vaultModule["properties"]!["parameters"]!["secrets"]!["value"]!["personagym-connection-string"]!;
-        Assert.Contains("SSL Mode=Require;Maximum Pool Size={4}", connectionString);
+        Assert.Contains("SSL Mode=Require;Maximum Pool Size={3}", connectionString);
         Assert.EndsWith("variables('maxPoolSize'))]", connectionString);
 
         var main = _defaults;
@@ -80,6 +80,37 @@ public sealed class MainTemplateTests : IClassFixture<MainTemplateTests.Defaults
 
         var stated = await Deployment.MainAsync(_bicep, ("postgresSkuName", "'Standard_D96ds_v5'"), ("postgresMaxConnections", "5000"));
         Assert.Equal(100, Deployment.Output(stated, "PERSONAGYM_MAX_POOL_SIZE"));
+    }
+
+    [Fact]
+    public async Task The_services_connection_string_carries_no_password_and_names_the_apps_identity()
+    {
+        var template = await _bicep.BuildAsync("main");
+        var vaultModule = ResourcesOf(template).Single(r => (string?)r["name"] == "keyvault");
+        var connectionString = (string)vaultModule["properties"]!["parameters"]!["secrets"]!["value"]!["personagym-connection-string"]!;
+
+        Assert.DoesNotContain("Password", connectionString, StringComparison.OrdinalIgnoreCase);
+        Assert.Contains("Username={", connectionString);
+        Assert.Contains("identityName", connectionString);
+    }
+
+    [Fact]
+    public async Task The_server_takes_Entra_tokens_and_its_Entra_administrator_is_the_migration_identity_only()
+    {
+        var server = Assert.Single(Deployment.Resources(_defaults, "Microsoft.DBforPostgreSQL/flexibleServers"));
+        var auth = server["properties"]!["authConfig"]!;
+        Assert.Equal("Enabled", (string?)auth["activeDirectoryAuth"]);
+        Assert.NotNull(auth["tenantId"]);
+
+        var administrator = Assert.Single(Deployment.Resources(_defaults, "Microsoft.DBforPostgreSQL/flexibleServers/administrators"));
+        Assert.Equal("ServicePrincipal", (string?)administrator["properties"]!["principalType"]);
+        Assert.Equal($"id-{Deployment.EnvironmentName}-migrations", (string?)administrator["properties"]!["principalName"]);
+
+        // Created after the database: a Flexible Server takes one change at a time.
+        var template = await _bicep.BuildAsync("modules/postgres");
+        var resource = ResourcesOf(template).Single(r => (string?)r["type"] == "Microsoft.DBforPostgreSQL/flexibleServers/administrators");
+        Assert.Contains(resource["dependsOn"]!.AsArray().Select(d => (string)d!),
+            d => d.Contains("Microsoft.DBforPostgreSQL/flexibleServers/databases", StringComparison.Ordinal));
     }
 
     [Fact]

@@ -87,7 +87,36 @@ public sealed class ManifestTests
         Assert.True(resources["openai-api-key"]!["inputs"]!["value"]!["secret"]!.GetValue<bool>());
         Assert.True(resources["postgres-password"]!["inputs"]!["value"]!["secret"]!.GetValue<bool>());
         Assert.Equal("{openai-api-key.value}", (string?)resources["judge"]!["env"]!["OPENAI_API_KEY"]);
-        Assert.Equal("{postgres-password.value}", (string?)resources["api"]!["env"]!["PERSONAGYM_PASSWORD"]);
+
+        // The services' login is the service role's, with a generated secret password; the superuser's reaches no service.
+        Assert.Contains("{postgres-service-password.value}", (string?)resources["personagym"]!["connectionString"]);
+        Assert.Contains("Username=personagym_service;", (string?)resources["personagym"]!["connectionString"]);
+        Assert.True(resources["postgres-service-password"]!["inputs"]!["value"]!["secret"]!.GetValue<bool>());
+        Assert.True(resources["postgres-owner-password"]!["inputs"]!["value"]!["secret"]!.GetValue<bool>());
+        foreach (var service in new[] { "migrations", "api", "question-generator", "agent-runner", "judge", "web" })
+        {
+            Assert.DoesNotContain("postgres-password", resources[service]!.ToJsonString());
+        }
+    }
+
+    [Fact]
+    public async Task The_migration_step_alone_gets_the_owners_login_and_the_api_does_not_migrate()
+    {
+        var (resources, _) = await PublishAsync();
+
+        var migrations = resources["migrations"]!;
+        Assert.Equal("project.v0", (string?)migrations["type"]);
+        Assert.Equal(["migrate"], migrations["args"]!.AsArray().Select(a => (string)a!));
+        Assert.Equal("{personagym-owner.connectionString}", (string?)migrations["env"]!["ConnectionStrings__personagym-owner"]);
+        Assert.Equal("personagym_service", (string?)migrations["env"]!["PersonaGym__Database__ServiceRole"]);
+        Assert.Contains("{postgres-owner-password.value}", (string?)resources["personagym-owner"]!["connectionString"]);
+        Assert.Contains("Username=personagym_owner;", (string?)resources["personagym-owner"]!["connectionString"]);
+
+        foreach (var service in new[] { "api", "question-generator", "agent-runner", "judge", "web" })
+        {
+            Assert.DoesNotContain("personagym-owner", resources[service]!.ToJsonString());
+        }
+        Assert.Equal("false", (string?)resources["api"]!["env"]!["PersonaGym__Database__MigrateAtStart"]);
     }
 
     [Fact]

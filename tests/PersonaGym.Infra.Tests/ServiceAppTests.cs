@@ -171,6 +171,63 @@ public sealed class ServiceAppTests : IClassFixture<ServiceAppTests.Deployed>
         Assert.Equal("8080", (string?)environment["ASPNETCORE_HTTP_PORTS"]["value"]);
     }
 
+    [Theory]
+    [InlineData("api")]
+    [InlineData("question-generator")]
+    [InlineData("agent-runner")]
+    [InlineData("judge")]
+    public void Every_service_logs_in_to_PostgreSQL_with_an_Entra_token_of_the_apps_identity(string service)
+    {
+        var variables = Deployment.Variables(_deployed.Main);
+        var environment = Environment(service);
+
+        Assert.Equal("EntraManagedIdentity", (string?)environment["PersonaGym__Database__Authentication"]["value"]);
+        Assert.Equal(variables["PERSONAGYM_IDENTITY_CLIENT_ID"], (string?)environment["PersonaGym__Database__ClientId"]["value"]);
+        // Its connection string (a vault reference) is the one without a password (MainTemplateTests).
+        Assert.Equal("personagym-connection-string", (string?)environment["ConnectionStrings__personagym"]["secretRef"]);
+        Assert.False(environment.ContainsKey("ConnectionStrings__personagym-owner"));
+    }
+
+    [Theory]
+    [InlineData("question-generator")]
+    [InlineData("agent-runner")]
+    [InlineData("judge")]
+    public void Workers_run_no_migration_step_and_carry_only_the_apps_identity(string service)
+    {
+        var app = _deployed.Apps[service];
+
+        Assert.Null(app["properties"]!["template"]!["initContainers"]);
+        var identity = Assert.Single(app["identity"]!["userAssignedIdentities"]!.AsObject());
+        Assert.Equal((string)_deployed.Main["outputs"]!["PERSONAGYM_IDENTITY_ID"]!, identity.Key);
+    }
+
+    [Fact]
+    public void The_api_runs_the_migration_step_first_as_the_servers_Entra_administrator_and_then_only_checks_the_schema()
+    {
+        var app = _deployed.Apps["api"];
+        var variables = Deployment.Variables(_deployed.Main);
+        var template = app["properties"]!["template"]!;
+
+        var step = Assert.Single(template["initContainers"]!.AsArray())!;
+        Assert.Equal((string?)template["containers"]![0]!["image"], (string?)step["image"]);
+        Assert.Equal(["migrate"], step["args"]!.AsArray().Select(a => (string)a!));
+        var environment = step["env"]!.AsArray().ToDictionary(e => (string)e!["name"]!, e => (string?)e!["value"]);
+        Assert.Equal("EntraManagedIdentity", environment["PersonaGym__Database__Authentication"]);
+        Assert.Equal(variables["PERSONAGYM_MIGRATION_IDENTITY_CLIENT_ID"], environment["PersonaGym__Database__ClientId"]);
+        Assert.Equal(variables["PERSONAGYM_IDENTITY_NAME"], environment["PersonaGym__Database__ServiceRole"]);
+        Assert.Equal("true", environment["PersonaGym__Database__CreateEntraPrincipal"]);
+        var owner = environment["ConnectionStrings__personagym-owner"]!;
+        Assert.Contains($"Username={variables["PERSONAGYM_MIGRATION_IDENTITY_NAME"]};", owner);
+        Assert.Contains("SSL Mode=Require", owner);
+        Assert.DoesNotContain("Password", owner, StringComparison.OrdinalIgnoreCase);
+        Assert.All(step["env"]!.AsArray(), e => Assert.Null(e!["secretRef"]));
+
+        // The app carries both identities; its own container logs in as the apps' identity and does not migrate.
+        var identities = app["identity"]!["userAssignedIdentities"]!.AsObject().Select(i => i.Key).Order().ToList();
+        Assert.Equal(new[] { variables["PERSONAGYM_IDENTITY_ID"], variables["PERSONAGYM_MIGRATION_IDENTITY_ID"] }.Order(), identities);
+        Assert.Equal("false", (string?)Environment("api")["PersonaGym__Database__MigrateAtStart"]["value"]);
+    }
+
     private string KeyVaultUri => Deployment.Variables(_deployed.Main)["PERSONAGYM_KEY_VAULT_URI"];
 
     private JsonNode Secret(string service, string name) =>

@@ -9,7 +9,7 @@ namespace PersonaGym.Testing;
 /// A real PostgreSQL for tests. When <c>PERSONAGYM_TEST_POSTGRES</c> holds a connection string, that server is
 /// used; otherwise the installed binaries (/usr/lib/postgresql/*/bin) run a throw-away server: <c>initdb</c> into a
 /// temporary folder, <c>postgres</c> on a free loopback port with durability off (tests need speed, not crash
-/// safety). PostgreSQL refuses to run as root, so as root both run as the <c>postgres</c> OS user.
+/// safety); the superuser logs in without a password, every other role with its own (scram-sha-256). PostgreSQL refuses to run as root, so as root both run as the <c>postgres</c> OS user.
 /// Share one per test run through an xunit collection fixture, and call <see cref="CreateDatabaseAsync"/> once per
 /// test class for a fresh database:
 /// <code>
@@ -93,6 +93,10 @@ public sealed class PostgresServer : IAsyncLifetime
             ExternalProcess.StartInfo(Path.Combine(_binaries, "initdb"),
                 ["-D", data, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-locale", "--no-sync"], user),
             TimeSpan.FromMinutes(2));
+        // The superuser needs no password (the tests' admin connection); every other role must give its own, so tests
+        // of roles and of token passwords see a wrong password refused, as a real server would.
+        await File.WriteAllTextAsync(Path.Combine(data, "pg_hba.conf"),
+            "local all all trust\nhost all postgres 127.0.0.1/32 trust\nhost all all 127.0.0.1/32 scram-sha-256\n");
 
         _port = LoopbackPorts.Free();
         _adminConnectionString = new NpgsqlConnectionStringBuilder
