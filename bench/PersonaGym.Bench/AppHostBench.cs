@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Text.RegularExpressions;
 
 namespace PersonaGym.Bench;
 
@@ -10,7 +9,7 @@ namespace PersonaGym.Bench;
 /// AppHost's database, submits the run through the Api (<c>personagym run --server</c>) and reports each stage's calls,
 /// wall time and throughput as the simulator saw them.
 /// </summary>
-public static partial class AppHostBench
+public static class AppHostBench
 {
     public const string StageHeader =
         "| personas | judge replicas | agent-runner replicas | latency agent/writer/judge | calls | 429s | wall s | bound s | wall ÷ bound | answer stage: calls, s, answers/s | judge stage: judge calls, s, calls/s | load |\n|---|---|---|---|---|---|---|---|---|---|---|---|";
@@ -31,6 +30,10 @@ public static partial class AppHostBench
         var judges = string.Join(',', Enumerable.Range(1, options.Judges).Select(j => spec($"bench-judge-{j}")));
         var data = Path.Combine(work, $"apphost-{Guid.NewGuid():N}");
         Directory.CreateDirectory(data);
+        // PostgreSQL runs as the 'postgres' account when the AppHost runs as root: it must reach the data folder.
+        if (OperatingSystem.IsWindows()) throw new PlatformNotSupportedException("AppHost mode runs the local servers of Linux and macOS");
+        File.SetUnixFileMode(work, File.GetUnixFileMode(work) | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute);
+        File.SetUnixFileMode(data, File.GetUnixFileMode(data) | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute);
         var apiKey = "pgk_bench" + Guid.NewGuid().ToString("N");
         var log = Path.Combine(data, "apphost.log");
 
@@ -62,7 +65,7 @@ public static partial class AppHostBench
                 return null;
             }
 
-            var database = FindPostgres(apphost.Id);
+            var database = FindPostgres(data);
             if (database is null)
             {
                 Console.Error.WriteLine("Could not find the AppHost's PostgreSQL server among its processes.");
@@ -141,20 +144,22 @@ public static partial class AppHostBench
 
     /// <summary>
     /// The connection string of the AppHost's local PostgreSQL (a random loopback port): the postgres process under the
-    /// AppHost, its <c>-p</c> port and the superuser password the AppHost keeps next to its data directory.
+    /// AppHost (its data directory under <paramref name="data"/>), its <c>-p</c> port and the superuser password the
+    /// AppHost keeps next to its data directory.
     /// </summary>
-    private static string? FindPostgres(int apphost)
+    private static string? FindPostgres(string data)
     {
         foreach (var folder in Directory.EnumerateDirectories("/proc"))
         {
-            if (!int.TryParse(Path.GetFileName(folder), out var pid) || !Descends(pid, apphost)) continue;
+            if (!int.TryParse(Path.GetFileName(folder), out _)) continue;
             string[] arguments;
             try { arguments = File.ReadAllText(Path.Combine(folder, "cmdline")).Split('\0'); }
             catch (IOException) { continue; }
             catch (UnauthorizedAccessException) { continue; }
             var d = Array.IndexOf(arguments, "-D");
             var p = Array.IndexOf(arguments, "-p");
-            if (d < 0 || p < 0 || !arguments.Any(a => a.EndsWith("postgres", StringComparison.Ordinal))) continue;
+            if (d < 0 || p < 0 || d + 1 >= arguments.Length || p + 1 >= arguments.Length
+                || !arguments[d + 1].StartsWith(data, StringComparison.Ordinal)) continue;
             var passwordFile = Path.Combine(Path.GetDirectoryName(arguments[d + 1].TrimEnd('/'))!, "superuser-password");
             if (!File.Exists(passwordFile)) continue;
             return $"Host=127.0.0.1;Port={arguments[p + 1]};Username=postgres;Password={File.ReadAllText(passwordFile).Trim()};Database=personagym";
@@ -162,28 +167,6 @@ public static partial class AppHostBench
 
         return null;
     }
-
-    private static bool Descends(int pid, int ancestor)
-    {
-        for (var i = 0; i < 32 && pid > 1; i++)
-        {
-            if (pid == ancestor) return true;
-            try
-            {
-                var status = File.ReadAllText($"/proc/{pid}/status");
-                pid = int.Parse(PPid().Match(status).Groups[1].Value, CultureInfo.InvariantCulture);
-            }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or FormatException)
-            {
-                return false;
-            }
-        }
-
-        return false;
-    }
-
-    [GeneratedRegex(@"PPid:\s*(\d+)")]
-    private static partial Regex PPid();
 
     private static async Task<(int Code, string Output)> Run(string file, IEnumerable<string> arguments, IReadOnlyDictionary<string, string> environment)
     {
