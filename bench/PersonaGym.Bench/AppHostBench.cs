@@ -37,6 +37,14 @@ public static class AppHostBench
         var apiKey = "pgk_bench" + Guid.NewGuid().ToString("N");
         var log = Path.Combine(data, "apphost.log");
 
+        // A stopped AppHost's orchestrator ends its services a few seconds later: wait until nothing answers at the Api's
+        // address, so this run's health check cannot reach an Api that is still ending (or another one).
+        if (!await WaitFreeAsync(options.ApiUrl, TimeSpan.FromSeconds(60)))
+        {
+            Console.Error.WriteLine($"Something already answers at {options.ApiUrl}; stop it, or give the AppHost's Api another address with --api.");
+            return null;
+        }
+
         // setsid: the AppHost and everything it starts get their own process group, stopped as one at the end.
         var start = new ProcessStartInfo("setsid") { RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var argument in (string[])
@@ -121,6 +129,27 @@ public static class AppHostBench
     }
 
     private static string Tail(string file) => File.Exists(file) ? string.Join('\n', File.ReadLines(file).TakeLast(40)) : "";
+
+    private static async Task<bool> WaitFreeAsync(string api, TimeSpan timeout)
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
+        var deadline = Stopwatch.StartNew();
+        while (deadline.Elapsed < timeout)
+        {
+            try
+            {
+                await http.GetAsync(new Uri(new Uri(api), "/health"));
+            }
+            catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
+            {
+                return true;
+            }
+
+            await Task.Delay(1000);
+        }
+
+        return false;
+    }
 
     private static async Task<bool> WaitHealthyAsync(string api, Process apphost, TimeSpan timeout)
     {
