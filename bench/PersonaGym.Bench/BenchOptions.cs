@@ -18,6 +18,14 @@ public sealed record BenchOptions
           --cli FILE            the CLI to run (default: the repository's Release build; e.g. a ReadyToRun publish, see bench/README.md)
           --trace FILE          sample the run's CPU with dotnet-trace into FILE (.nettrace; dotnet-trace on PATH)
           --verbose             per-model counts and the run's output
+        AppHost mode (the whole system through the AppHost, local PostgreSQL/RabbitMQ, the run submitted to the Api):
+          --apphost             run through the AppHost instead of in one process (needs a build of AppHost/)
+          --api URL             where the AppHost's Api listens (default http://localhost:5180)
+          --judge-replicas N    Judge:Replicas (default: the AppHost's, 2)
+          --agent-replicas N    AgentRunner:Replicas (default: the AppHost's, 1)
+          --role-latency R=S    seconds for one role, R = agent, writer or judge (repeatable; others take --latency)
+          --compare STAGE       STAGE = judge or agent-runner: runs its replicas 1 and then 4 with that role at 2 s
+                                (unless --role-latency sets it) and prints the stage-throughput ratio
         Needs PERSONAGYM_BENCHMARK_DIR and a Release build of the CLI.
         """;
 
@@ -42,6 +50,19 @@ public sealed record BenchOptions
     public bool Verbose { get; init; }
 
     public string? Trace { get; init; }
+
+    public bool AppHost { get; init; }
+
+    public string ApiUrl { get; init; } = "http://localhost:5180";
+
+    public int? JudgeReplicas { get; init; }
+
+    public int? AgentReplicas { get; init; }
+
+    public Dictionary<string, TimeSpan> RoleLatency { get; init; } = new(StringComparer.Ordinal);
+
+    /// <summary>judge or agent-runner: the replica comparison of that stage (AppHost mode).</summary>
+    public string? Compare { get; init; }
 
     /// <summary>The configured ceiling of calls in flight per model, if the run was given one.</summary>
     public int? ConfiguredCeiling =>
@@ -68,6 +89,12 @@ public sealed record BenchOptions
                     "--cli" => options with { Cli = Path.GetFullPath(Next()) },
                     "--verbose" => options with { Verbose = true },
                     "--trace" => options with { Trace = Path.GetFullPath(Next()) },
+                    "--apphost" => options with { AppHost = true },
+                    "--api" => options with { ApiUrl = Next() },
+                    "--judge-replicas" => options with { JudgeReplicas = int.Parse(Next(), CultureInfo.InvariantCulture) },
+                    "--agent-replicas" => options with { AgentReplicas = int.Parse(Next(), CultureInfo.InvariantCulture) },
+                    "--role-latency" => options with { RoleLatency = RoleLatencyWith(options.RoleLatency, Next()) },
+                    "--compare" => options with { AppHost = true, Compare = Next() is "judge" or "agent-runner" ? args[i] : throw new ArgumentException("--compare takes judge or agent-runner") },
                     _ => throw new ArgumentException($"unknown option {args[i]}"),
                 };
             }
@@ -78,7 +105,19 @@ public sealed record BenchOptions
             }
         }
 
-        return options.Personas > 0 && options.Judges > 0 && options.Capacity >= 0 ? options : null;
+        return options.Personas > 0 && options.Judges > 0 && options.Capacity >= 0
+            && options.JudgeReplicas is null or > 0 && options.AgentReplicas is null or > 0 ? options : null;
+    }
+
+    private static Dictionary<string, TimeSpan> RoleLatencyWith(Dictionary<string, TimeSpan> current, string value)
+    {
+        var parts = value.Split('=', 2);
+        if (parts.Length != 2 || parts[0] is not ("agent" or "writer" or "judge"))
+            throw new ArgumentException($"--role-latency {value}: expected agent=S, writer=S or judge=S");
+        return new Dictionary<string, TimeSpan>(current, StringComparer.Ordinal)
+        {
+            [parts[0]] = TimeSpan.FromSeconds(double.Parse(parts[1], CultureInfo.InvariantCulture)),
+        };
     }
 }
 

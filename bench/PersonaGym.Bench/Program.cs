@@ -39,6 +39,8 @@ try
         return 1;
     }
 
+    if (options.AppHost) return await RunAppHostAsync(options, repo, cli, benchmark, work);
+
     Console.WriteLine(BenchResult.Header);
     foreach (var latency in options.Latencies)
     {
@@ -91,6 +93,40 @@ try
 finally
 {
     Directory.Delete(work, recursive: true);
+}
+
+// AppHost mode: one run with the given replicas, or the comparison of one stage's replicas 1 and 4.
+static async Task<int> RunAppHostAsync(BenchOptions options, string repo, string cli, string benchmark, string work)
+{
+    var defaultLatency = options.Latencies[0];
+    Console.WriteLine(AppHostBench.StageHeader);
+    if (options.Compare is not { } stage)
+    {
+        var single = await AppHostBench.RunAsync(options, repo, cli, benchmark, work, options.JudgeReplicas, options.AgentReplicas, options.RoleLatency, defaultLatency);
+        if (single is null) return 1;
+        Console.WriteLine(single.Row());
+        return 0;
+    }
+
+    var role = stage == "judge" ? "judge" : "agent";
+    var latency = new Dictionary<string, TimeSpan>(options.RoleLatency, StringComparer.Ordinal);
+    latency.TryAdd(role, TimeSpan.FromSeconds(2));
+    var results = new List<AppHostResult>();
+    foreach (var replicas in new[] { 1, 4 })
+    {
+        var result = stage == "judge"
+            ? await AppHostBench.RunAsync(options, repo, cli, benchmark, work, replicas, options.AgentReplicas, latency, defaultLatency)
+            : await AppHostBench.RunAsync(options, repo, cli, benchmark, work, options.JudgeReplicas, replicas, latency, defaultLatency);
+        if (result is null) return 1;
+        Console.WriteLine(result.Row());
+        results.Add(result);
+    }
+
+    StageThroughput Of(AppHostResult r) => stage == "judge" ? r.JudgeStage : r.AnswerStage;
+    var ratio = Of(results[0]).PerSecond > 0 ? Of(results[1]).PerSecond / Of(results[0]).PerSecond : double.NaN;
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+        $"\n{stage} stage throughput, 4 replicas ÷ 1: {ratio:0.00}× ({Of(results[1]).PerSecond:0.00} ÷ {Of(results[0]).PerSecond:0.00} {(stage == "judge" ? "judge calls" : "answers")}/s; issue 12 targets ≥ 3.6×)"));
+    return 0;
 }
 
 static async Task<(int Code, string Output)> RunAsync(string file, IEnumerable<string> arguments, IReadOnlyDictionary<string, string> environment)

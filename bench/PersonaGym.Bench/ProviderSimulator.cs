@@ -53,7 +53,25 @@ public sealed class ModelTraffic
 
     internal void Leave() => Interlocked.Decrement(ref _inFlight);
 
-    internal void CountServed() => Interlocked.Increment(ref _served);
+    private long _firstStart = long.MaxValue;
+    private long _lastEnd;
+
+    /// <summary>When the first served call arrived and the last one was answered (Stopwatch timestamps; 0 if none).</summary>
+    public (long First, long Last) Span => Served == 0 ? (0, 0) : (Interlocked.Read(ref _firstStart), Interlocked.Read(ref _lastEnd));
+
+    internal void CountServed(long started)
+    {
+        Interlocked.Increment(ref _served);
+        long seen;
+        while (started < (seen = Interlocked.Read(ref _firstStart)) && Interlocked.CompareExchange(ref _firstStart, started, seen) != seen)
+        {
+        }
+
+        var now = System.Diagnostics.Stopwatch.GetTimestamp();
+        while (now > (seen = Interlocked.Read(ref _lastEnd)) && Interlocked.CompareExchange(ref _lastEnd, now, seen) != seen)
+        {
+        }
+    }
 
     internal void CountRefused() => Interlocked.Increment(ref _refused);
 
@@ -101,6 +119,7 @@ public sealed class ProviderSimulator : IAsyncDisposable
         var body = await JsonNode.ParseAsync(context.Request.Body, cancellationToken: context.RequestAborted);
         var model = (string?)body?["model"] ?? "unknown";
         var traffic = Traffic.GetOrAdd(model, _ => new ModelTraffic());
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
         var inFlight = traffic.Enter();
         try
         {
@@ -137,7 +156,7 @@ public sealed class ProviderSimulator : IAsyncDisposable
                 context.Response.Headers["x-ratelimit-reset-requests"] = "0s";
             }
 
-            traffic.CountServed();
+            traffic.CountServed(started);
             await context.Response.WriteAsJsonAsync(new
             {
                 id = "chatcmpl-bench",
