@@ -58,12 +58,13 @@ public sealed class ManifestTests
     public async Task Each_worker_carries_its_replica_count_default_and_configured()
     {
         var (defaults, _) = await PublishAsync();
-        Assert.Equal(1, defaults["question-generator"]!["replicas"]!.GetValue<int>());
-        Assert.Equal(1, defaults["agent-runner"]!["replicas"]!.GetValue<int>());
+        // Two of every stage by default, so one dying process never stops a stage.
+        Assert.Equal(2, defaults["question-generator"]!["replicas"]!.GetValue<int>());
+        Assert.Equal(2, defaults["agent-runner"]!["replicas"]!.GetValue<int>());
         Assert.Equal(2, defaults["judge"]!["replicas"]!.GetValue<int>());
 
-        var (configured, _) = await PublishAsync("--QuestionGenerator:Replicas=2", "--AgentRunner:Replicas=3", "--Judge:Replicas=5");
-        Assert.Equal(2, configured["question-generator"]!["replicas"]!.GetValue<int>());
+        var (configured, _) = await PublishAsync("--QuestionGenerator:Replicas=4", "--AgentRunner:Replicas=3", "--Judge:Replicas=5");
+        Assert.Equal(4, configured["question-generator"]!["replicas"]!.GetValue<int>());
         Assert.Equal(3, configured["agent-runner"]!["replicas"]!.GetValue<int>());
         Assert.Equal(5, configured["judge"]!["replicas"]!.GetValue<int>());
     }
