@@ -80,7 +80,7 @@ public static class AppHostBench
                 return null;
             }
 
-            var (importCode, importOut) = await Run("dotnet", [cli, "benchmark", "import", benchmark, "--db", database], new Dictionary<string, string>());
+            var (importCode, importOut) = await Processes.RunAsync("dotnet", [cli, "benchmark", "import", benchmark, "--db", database], new Dictionary<string, string>());
             if (importCode != 0)
             {
                 Console.Error.WriteLine("Importing the benchmark into the AppHost's database failed:\n" + importOut);
@@ -89,7 +89,7 @@ public static class AppHostBench
 
             var loadBefore = LoadAverage();
             var wall = Stopwatch.StartNew();
-            var (code, output) = await Run("dotnet",
+            var (code, output) = await Processes.RunAsync("dotnet",
                 [cli, "run", "--server", options.ApiUrl, "--question-set", "personagym-benchmark-v1",
                  "--limit", options.Personas.ToString(CultureInfo.InvariantCulture),
                  "--agent", spec("bench-agent"), "--exemplar-writer", spec("bench-writer"),
@@ -195,18 +195,6 @@ public static class AppHostBench
         }
 
         return null;
-    }
-
-    private static async Task<(int Code, string Output)> Run(string file, IEnumerable<string> arguments, IReadOnlyDictionary<string, string> environment)
-    {
-        var start = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var argument in arguments) start.ArgumentList.Add(argument);
-        foreach (var (key, value) in environment) start.Environment[key] = value;
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync();
-        return (process.ExitCode, await stdout + await stderr);
     }
 
     public static double LoadAverage() =>

@@ -32,7 +32,7 @@ try
 {
     // The question set is imported once, outside the measurement.
     var template = Path.Combine(work, "template.db");
-    var (importCode, importOut) = await RunAsync("dotnet", [cli, "benchmark", "import", benchmark, "--db", template], new Dictionary<string, string>());
+    var (importCode, importOut) = await Processes.RunAsync("dotnet", [cli, "benchmark", "import", benchmark, "--db", template], new Dictionary<string, string>());
     if (importCode != 0)
     {
         Console.Error.WriteLine("Importing the benchmark failed:\n" + importOut);
@@ -69,7 +69,7 @@ try
             ? ["dotnet-trace", "collect", "--profile", "dotnet-sampled-thread-time", "-o", trace, "--", "dotnet", .. run]
             : ["dotnet", .. run];
         var loadBefore = LoadAverage();
-        var (code, output) = await RunAsync("/usr/bin/time", ["-f", "%e %U %S %M", "-o", timing, .. command], environment);
+        var (code, output) = await Processes.RunAsync("/usr/bin/time", ["-f", "%e %U %S %M", "-o", timing, .. command], environment);
         if (code != 0)
         {
             Console.Error.WriteLine($"The run failed (exit {code}):\n{output}");
@@ -127,18 +127,6 @@ static async Task<int> RunAppHostAsync(BenchOptions options, string repo, string
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
         $"\n{stage} stage throughput, 4 replicas ÷ 1: {ratio:0.00}× ({Of(results[1]).PerSecond:0.00} ÷ {Of(results[0]).PerSecond:0.00} {(stage == "judge" ? "judge calls" : "answers")}/s; issue 12 targets ≥ 3.6×)"));
     return 0;
-}
-
-static async Task<(int Code, string Output)> RunAsync(string file, IEnumerable<string> arguments, IReadOnlyDictionary<string, string> environment)
-{
-    var start = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true };
-    foreach (var argument in arguments) start.ArgumentList.Add(argument);
-    foreach (var (key, value) in environment) start.Environment[key] = value;
-    using var process = Process.Start(start)!;
-    var stdout = process.StandardOutput.ReadToEndAsync();
-    var stderr = process.StandardError.ReadToEndAsync();
-    await process.WaitForExitAsync();
-    return (process.ExitCode, await stdout + await stderr);
 }
 
 // The one-minute load average (other work on the machine's cores), averaged over the run's start and end.
