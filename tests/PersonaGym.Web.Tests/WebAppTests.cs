@@ -114,9 +114,13 @@ public sealed class WebAppTests(BrowserSystem system) : IClassFixture<BrowserSys
                 await page.Keyboard.PressAsync(((i % 5) + 1).ToString(System.Globalization.CultureInfo.InvariantCulture));
             }
 
+            // The tenth key press is stored before the panel counts it.
+            await Assertions.Expect(panel).ToContainTextAsync("10 rated");
             var table = page.Locator("[data-testid=rating-agreement]");
             await Assertions.Expect(table).ToBeVisibleAsync();
-            await Assertions.Expect(table.Locator("tr", new LocatorLocatorOptions { HasText = "All tasks" })).ToContainTextAsync("10");
+            // The Matched cell exactly: a statistic such as 0.10 must not pass for ten matched answers.
+            var overall = table.Locator("tr", new LocatorLocatorOptions { HasText = "All tasks" });
+            await Assertions.Expect(overall.Locator("td").Nth(1)).ToHaveTextAsync("10");
             var agreement = await system.Api.GetFromJsonAsync<RatingAgreement>($"/api/runs/{runId}/ratings/agreement", PersonaGymJson.Options);
             Assert.Equal(10, Assert.Single(agreement!.Raters).Ratings);
         });
