@@ -1,7 +1,7 @@
-// PersonaGym on Azure Container Apps, part 1 of 2: everything the four services need, provisioned by `azd provision`
+// PersonaGym on Azure Container Apps, part 1 of 2: everything the five services need, provisioned by `azd provision`
 // (or `az deployment group create -f infra/main.bicep`). Part 2 is one small deployment per service, run once its
-// image is pushed: infra/api.bicep, question-generator.bicep, agent-runner.bicep, judge.bicep (azd runs them at
-// `azd deploy`, see azure.yaml). Every value those need is an output below, and every setting has its home here.
+// image is pushed: infra/api.bicep, question-generator.bicep, agent-runner.bicep, judge.bicep, web.bicep (azd runs
+// them at `azd deploy`, see azure.yaml). Every value those need is an output below, and every setting has its home here.
 //
 //   Log Analytics, Container Apps environment, registry, identity   modules/environment.bicep
 //   Key Vault with every secret the apps read                       modules/keyvault.bicep
@@ -103,6 +103,21 @@ param apiEntraAudience string = ''
 @secure()
 @description('First operator Api key, created at the Api\'s start when set (PersonaGym:Auth:BootstrapKey); empty: none.')
 param apiBootstrapKey string = ''
+
+// ---- Web app sign-in (Entra ID; without a client id people sign in with an Api key) -----------------
+
+@description('Microsoft Entra tenant of the web app\'s app registration; empty: the subscription\'s tenant.')
+param webEntraTenantId string = ''
+
+@description('Application (client) id of the web app\'s own app registration (not the Api\'s); empty: Api-key sign-in only.')
+param webEntraClientId string = ''
+
+@secure()
+@description('Client secret of the web app\'s app registration, stored in the vault; needed with webEntraClientId.')
+param webEntraClientSecret string = ''
+
+@description('The Api\'s delegated scope the web app asks for, e.g. api://<Api client id>/access_as_user; needed with webEntraClientId.')
+param webApiScopes string = ''
 
 // ---- Replicas and scale rules ---------------------------------------------------------------------
 // Minimum 1 for every worker: a scale rule that cannot see its queue never starts a replica from zero, and work
@@ -236,6 +251,7 @@ module vault 'modules/keyvault.bicep' = {
       'anthropic-api-key'
       'azure-openai-api-key'
       'api-bootstrap-key'
+      'web-entra-client-secret'
     ]
     secrets: {
       'personagym-connection-string': databaseConnectionString
@@ -246,6 +262,7 @@ module vault 'modules/keyvault.bicep' = {
       'anthropic-api-key': anthropicApiKey
       'azure-openai-api-key': azureOpenAiApiKey
       'api-bootstrap-key': apiBootstrapKey
+      'web-entra-client-secret': webEntraClientSecret
     }
   }
 }
@@ -256,6 +273,7 @@ var optionalSecretNames = join(filter([
   empty(anthropicApiKey) ? '' : 'anthropic-api-key'
   empty(azureOpenAiApiKey) ? '' : 'azure-openai-api-key'
   empty(apiBootstrapKey) ? '' : 'api-bootstrap-key'
+  empty(webEntraClientSecret) ? '' : 'web-entra-client-secret'
 ], name => !empty(name)), ',')
 
 module rabbitmq 'modules/rabbitmq.bicep' = {
@@ -305,6 +323,13 @@ output PERSONAGYM_ENTRA_TENANT_ID string = empty(apiEntraClientId) ? '' : (empty
 output PERSONAGYM_ENTRA_CLIENT_ID string = apiEntraClientId
 output PERSONAGYM_ENTRA_AUDIENCE string = apiEntraAudience
 output PERSONAGYM_ENTRA_INSTANCE string = environment().authentication.loginEndpoint
+
+output PERSONAGYM_WEB_ENTRA_TENANT_ID string = empty(webEntraClientId) ? '' : (empty(webEntraTenantId) ? tenant().tenantId : webEntraTenantId)
+output PERSONAGYM_WEB_ENTRA_CLIENT_ID string = webEntraClientId
+output PERSONAGYM_WEB_API_SCOPES string = webApiScopes
+
+@description('The Api\'s public address (an external app\'s FQDN is <app name>.<the environment\'s default domain>): the web app\'s backend, the CLI\'s --server.')
+output PERSONAGYM_API_URL string = 'https://api.${platform.outputs.defaultDomain}'
 
 output PERSONAGYM_API_MIN_REPLICAS int = apiMinReplicas
 output PERSONAGYM_API_MAX_REPLICAS int = apiMaxReplicas

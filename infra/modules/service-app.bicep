@@ -1,14 +1,15 @@
-// One PersonaGym service (api, question-generator, agent-runner or judge) as a container app. Every service gets
-// the environment the AppHost gives it locally (docs/running.md): the two connection strings, the four model specs
-// and whichever provider keys are set. Connection strings and keys are Key Vault references read with the
-// user-assigned identity, which also pulls the image.
+// One PersonaGym service (api, question-generator, agent-runner, judge or web) as a container app. Every pipeline
+// service gets the environment the AppHost gives it locally (docs/running.md): the two connection strings, the four
+// model specs and whichever provider keys are set. Connection strings and keys are Key Vault references read with the
+// user-assigned identity, which also pulls the image. The web app is no pipeline service (no `models`): it reaches only
+// the Api, so it gets none of them.
 
 @description('Azure region.')
 param location string
 
 param tags object = {}
 
-@description('Container app name, the AppHost resource name: api, question-generator, agent-runner or judge.')
+@description('Container app name, the AppHost resource name: api, question-generator, agent-runner, judge or web.')
 param name string
 
 param environmentId string
@@ -40,12 +41,15 @@ param optionalSecretNames string = ''
 @description('Port the service listens on (the .NET container images default to 8080).')
 param targetPort int = 8080
 
-@description('HTTP ingress: "external" (public, the Api) or "none" (the workers take no HTTP traffic).')
+@description('HTTP ingress: "external" (public: the Api, the web app) or "none" (the workers take no HTTP traffic).')
 @allowed([
   'external'
   'none'
 ])
 param ingressMode string = 'none'
+
+@description('Send each browser back to the replica it started on (a Blazor Server circuit lives in one replica).')
+param stickySessions bool = false
 
 param minReplicas int = 1
 param maxReplicas int = 1
@@ -54,13 +58,13 @@ param maxReplicas int = 1
 param cpu string = '0.5'
 param memory string = '1Gi'
 
-@description('Model specs by role (docs/running.md): questionWriter, exemplarWriter, judges, agents.')
+@description('Model specs by role (docs/running.md): questionWriter, exemplarWriter, judges, agents. Null for an app outside the pipeline (the web app): no database, broker, models or provider keys.')
 param models {
   questionWriter: string
   exemplarWriter: string
   judges: string
   agents: string
-}
+}?
 
 @description('Further plain settings, name to value (e.g. the Api\'s Entra ID settings).')
 param settings object = {}
@@ -74,11 +78,13 @@ param scaleQueueName string = ''
 @description('Waiting messages per replica the scale rule aims at.')
 param scaleQueueLength int = 10
 
-// The vault's secrets every service reads, and the environment variable each one becomes.
-var connectionSecrets = {
+var pipelineService = models != null
+
+// The vault's secrets every pipeline service reads, and the environment variable each one becomes.
+var connectionSecrets = pipelineService ? {
   'personagym-connection-string': 'ConnectionStrings__personagym'
   'rabbitmq-connection-string': 'ConnectionStrings__rabbitmq'
-}
+} : {}
 
 // Provider keys: only those stored (Container Apps refuses a reference to a secret that does not exist), as the
 // AppHost leaves out a key parameter that is not configured.
@@ -87,7 +93,7 @@ var providerKeyVariables = {
   'anthropic-api-key': 'ANTHROPIC_API_KEY'
   'azure-openai-api-key': 'AZURE_OPENAI_API_KEY'
 }
-var storedOptionalSecrets = empty(optionalSecretNames) ? [] : split(optionalSecretNames, ',')
+var storedOptionalSecrets = empty(optionalSecretNames) || !pipelineService ? [] : split(optionalSecretNames, ',')
 var providerKeys = toObject(
   filter(items(providerKeyVariables), key => contains(storedOptionalSecrets, key.key)),
   key => key.key,
@@ -112,14 +118,17 @@ var secretEnvironment = map(filter(items(vaultSecrets), secret => !empty(secret.
   secretRef: secret.key
 })
 
-var plainSettings = union({
+var pipelineSettings = pipelineService ? {
   // The connection string names the identity's role and has no password (DatabaseAuthentication in PersonaGym.Hosting).
   PersonaGym__Database__Authentication: 'EntraManagedIdentity'
   PersonaGym__Database__ClientId: identityClientId
-  PersonaGym__Models__QuestionWriter: models.questionWriter
-  PersonaGym__Models__ExemplarWriter: models.exemplarWriter
-  PersonaGym__Models__Judges: models.judges
-  PersonaGym__Models__Agents: models.agents
+  PersonaGym__Models__QuestionWriter: models!.questionWriter
+  PersonaGym__Models__ExemplarWriter: models!.exemplarWriter
+  PersonaGym__Models__Judges: models!.judges
+  PersonaGym__Models__Agents: models!.agents
+} : {}
+
+var plainSettings = union(pipelineSettings, {
   ASPNETCORE_HTTP_PORTS: string(targetPort)
 }, settings)
 
@@ -152,12 +161,16 @@ var queueScaleRules = scalesOnQueue ? [
   }
 ] : []
 
-var ingress = ingressMode == 'none' ? null : {
+var ingress = ingressMode == 'none' ? null : union({
   external: true
   targetPort: targetPort
   transport: 'auto'
   allowInsecure: false
-}
+}, stickySessions ? {
+  stickySessions: {
+    affinity: 'sticky'
+  }
+} : {})
 
 resource app 'Microsoft.App/containerApps@2024-03-01' = {
   name: name

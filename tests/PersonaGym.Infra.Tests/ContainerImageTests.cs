@@ -9,6 +9,7 @@ public sealed class ContainerImageTests
     [InlineData("PersonaGym.QuestionGenerator", "personagym-question-generator")]
     [InlineData("PersonaGym.AgentRunner", "personagym-agent-runner")]
     [InlineData("PersonaGym.Judge", "personagym-judge")]
+    [InlineData("PersonaGym.Web", "personagym-web")]
     public async Task Each_service_project_names_its_image_repository(string project, string repository)
     {
         var path = Path.Combine(Repository.Root, "Services", project, $"{project}.csproj");

@@ -14,7 +14,7 @@ internal static partial class Deployment
     public const string RabbitMqPassword = "RabbitSecretValue4711";
     public const string OpenAiKey = "sk-openai-secret-value-4711";
 
-    public static readonly string[] Services = ["api", "question-generator", "agent-runner", "judge"];
+    public static readonly string[] Services = ["api", "question-generator", "agent-runner", "judge", "web"];
 
     /// <summary>The parameters every main deployment needs, as Bicep literals, plus any overrides.</summary>
     public static Dictionary<string, string> MainParameters(params (string Name, string Literal)[] overrides)
@@ -56,6 +56,7 @@ internal static partial class Deployment
             ["PERSONAGYM_KEY_VAULT_URI"] = "https://kv-pgym.vault.azure.net/",
             ["PERSONAGYM_OPTIONAL_VAULT_ENTRIES"] = "openai-api-key",
             ["PERSONAGYM_ENTRA_INSTANCE"] = "https://login.microsoftonline.com/",
+            ["PERSONAGYM_API_URL"] = "https://api.pgym-env.eastus.azurecontainerapps.io",
         };
         foreach (var (name, value) in main["outputs"]!.AsObject())
         {
@@ -77,6 +78,14 @@ internal static partial class Deployment
     /// </summary>
     public static async Task<JsonObject> ServiceAsync(Bicep bicep, string service, JsonObject main, IReadOnlyDictionary<string, string>? environment = null)
     {
+        var (snapshot, output) = await TryServiceAsync(bicep, service, main, environment);
+        Assert.True(snapshot is not null, $"{service}.bicep was refused:\n{output}");
+        return snapshot!;
+    }
+
+    /// <summary>As <see cref="ServiceAsync"/>, for a deployment that may be refused: the snapshot (null if refused) and Bicep's output.</summary>
+    public static async Task<(JsonObject? Snapshot, string Output)> TryServiceAsync(Bicep bicep, string service, JsonObject main, IReadOnlyDictionary<string, string>? environment = null)
+    {
         var variables = Variables(main);
         foreach (var (name, value) in environment ?? new Dictionary<string, string>())
         {
@@ -94,9 +103,7 @@ internal static partial class Deployment
             parameters[name] = int.TryParse(value, out _) ? value : $"'{value.Replace("'", "\\'")}'";
         }
 
-        var (snapshot, output) = await bicep.SnapshotAsync(service, parameters);
-        Assert.True(snapshot is not null, $"{service}.bicep was refused:\n{output}");
-        return snapshot!;
+        return await bicep.SnapshotAsync(service, parameters);
     }
 
     public static IEnumerable<JsonObject> Resources(JsonObject snapshot, string type) =>

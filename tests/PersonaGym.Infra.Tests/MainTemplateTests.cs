@@ -166,16 +166,16 @@ public sealed class MainTemplateTests : IClassFixture<MainTemplateTests.Defaults
     public async Task No_secret_reaches_an_output_the_evaluated_template_or_a_parameters_file()
     {
         var main = await Deployment.MainAsync(_bicep, ("apiBootstrapKey", "'pgk-bootstrap-secret-value-4711'"),
-            ("anthropicApiKey", "'sk-ant-secret-value-4711'"));
+            ("anthropicApiKey", "'sk-ant-secret-value-4711'"), ("webEntraClientSecret", "'web-client-secret-value-4711'"));
         var text = main.ToJsonString();
-        foreach (var secret in new[] { Deployment.PostgresPassword, Deployment.RabbitMqPassword, Deployment.OpenAiKey, "pgk-bootstrap-secret-value-4711", "sk-ant-secret-value-4711" })
+        foreach (var secret in new[] { Deployment.PostgresPassword, Deployment.RabbitMqPassword, Deployment.OpenAiKey, "pgk-bootstrap-secret-value-4711", "sk-ant-secret-value-4711", "web-client-secret-value-4711" })
         {
             Assert.DoesNotContain(secret, text);
         }
 
         // Every secret input is a secure parameter, and the parameters files only name environment variables.
         var template = await _bicep.BuildAsync("main");
-        foreach (var name in new[] { "postgresAdminPassword", "rabbitmqPassword", "openAiApiKey", "anthropicApiKey", "azureOpenAiApiKey", "apiBootstrapKey" })
+        foreach (var name in new[] { "postgresAdminPassword", "rabbitmqPassword", "openAiApiKey", "anthropicApiKey", "azureOpenAiApiKey", "apiBootstrapKey", "webEntraClientSecret" })
         {
             Assert.Equal("securestring", (string?)template["parameters"]![name]!["type"]);
         }

@@ -73,10 +73,12 @@ public sealed class ServiceAppTests : IClassFixture<ServiceAppTests.Deployed>
         Assert.Null(_deployed.Apps[service]["properties"]!["configuration"]!["ingress"]);
     }
 
-    [Fact]
-    public void The_api_alone_is_reachable_from_outside_over_https_and_scales_on_http()
+    [Theory]
+    [InlineData("api")]
+    [InlineData("web")]
+    public void The_api_and_the_web_app_are_reachable_from_outside_over_https_only_and_scale_on_http(string service)
     {
-        var app = _deployed.Apps["api"];
+        var app = _deployed.Apps[service];
         var ingress = app["properties"]!["configuration"]!["ingress"]!;
         Assert.True(ingress["external"]!.GetValue<bool>());
         Assert.False(ingress["allowInsecure"]!.GetValue<bool>());
@@ -84,11 +86,95 @@ public sealed class ServiceAppTests : IClassFixture<ServiceAppTests.Deployed>
         Assert.Empty(app["properties"]!["template"]!["scale"]!["rules"]!.AsArray());
     }
 
+    [Fact]
+    public void The_web_app_runs_one_sticky_replica_since_its_sign_in_key_ring_and_circuits_live_in_the_replica()
+    {
+        var app = _deployed.Apps["web"];
+        Assert.Equal("sticky", (string?)app["properties"]!["configuration"]!["ingress"]!["stickySessions"]!["affinity"]);
+        var scale = app["properties"]!["template"]!["scale"]!;
+        Assert.Equal(1, scale["minReplicas"]!.GetValue<int>());
+        Assert.Equal(1, scale["maxReplicas"]!.GetValue<int>());
+        // The Api keeps no circuits: its requests go to any replica.
+        Assert.Null(_deployed.Apps["api"]["properties"]!["configuration"]!["ingress"]!["stickySessions"]);
+    }
+
+    [Fact]
+    public void The_web_app_gets_the_apis_address_and_nothing_of_the_pipeline()
+    {
+        var app = _deployed.Apps["web"];
+        var environment = Environment("web");
+
+        Assert.Equal(Deployment.Variables(_deployed.Main)["PERSONAGYM_API_URL"], (string?)environment["PersonaGym__ApiUrl"]["value"]);
+        Assert.Equal("true", (string?)environment["ASPNETCORE_FORWARDEDHEADERS_ENABLED"]["value"]);
+        Assert.Equal("8080", (string?)environment["ASPNETCORE_HTTP_PORTS"]["value"]);
+        // No database, broker, model or provider key: the web app holds no credential of its own.
+        Assert.DoesNotContain(environment.Keys, k => k.StartsWith("ConnectionStrings__", StringComparison.Ordinal)
+                                                    || k.StartsWith("PersonaGym__Models__", StringComparison.Ordinal)
+                                                    || k.StartsWith("PersonaGym__Database__", StringComparison.Ordinal)
+                                                    || k.StartsWith("AzureAd__", StringComparison.Ordinal)
+                                                    || k.EndsWith("_API_KEY", StringComparison.Ordinal));
+        Assert.Empty(app["properties"]!["configuration"]!["secrets"]!.AsArray());
+        Assert.Null(app["properties"]!["template"]!["initContainers"]);
+    }
+
+    [Fact]
+    public void The_apis_address_the_web_app_is_given_is_the_apis_own_ingress_address()
+    {
+        // An external app's FQDN is <app name>.<environment's default domain>: main's output names the app "api",
+        // the app api.bicep creates.
+        var output = (string)_deployed.Main["outputs"]!["PERSONAGYM_API_URL"]!;
+        Assert.Contains("'https://api.{0}'", output);
+        Assert.Contains("defaultDomain", output);
+        Assert.NotNull(_deployed.Apps["api"]);
+    }
+
+    [Fact]
+    public async Task An_Entra_app_registration_for_the_web_app_becomes_its_AzureAd_settings_with_the_secret_from_the_vault()
+    {
+        var entra = new Dictionary<string, string>
+        {
+            ["PERSONAGYM_WEB_ENTRA_TENANT_ID"] = "11111111-1111-1111-1111-111111111111",
+            ["PERSONAGYM_WEB_ENTRA_CLIENT_ID"] = "33333333-3333-3333-3333-333333333333",
+            ["PERSONAGYM_WEB_API_SCOPES"] = "api://personagym/access_as_user",
+            ["PERSONAGYM_OPTIONAL_VAULT_ENTRIES"] = "openai-api-key,web-entra-client-secret",
+        };
+        var app = Deployment.ContainerApp(await Deployment.ServiceAsync(_deployed.Bicep, "web", _deployed.Main, entra), "web");
+        var environment = EnvironmentOf(app);
+
+        Assert.Equal("https://login.microsoftonline.com/", (string?)environment["AzureAd__Instance"]["value"]);
+        Assert.Equal("11111111-1111-1111-1111-111111111111", (string?)environment["AzureAd__TenantId"]["value"]);
+        Assert.Equal("33333333-3333-3333-3333-333333333333", (string?)environment["AzureAd__ClientId"]["value"]);
+        Assert.Equal("api://personagym/access_as_user", (string?)environment["PersonaGym__Api__Scopes"]["value"]);
+        Assert.Equal("web-entra-client-secret", (string?)environment["AzureAd__ClientSecret"]["secretRef"]);
+        var secret = Assert.Single(app["properties"]!["configuration"]!["secrets"]!.AsArray())!;
+        Assert.Equal($"{KeyVaultUri}secrets/web-entra-client-secret", (string?)secret["keyVaultUrl"]);
+        // Still no provider key although one is stored: the web app never calls a model.
+        Assert.False(environment.ContainsKey("OPENAI_API_KEY"));
+    }
+
+    [Theory]
+    [InlineData("", "web-entra-client-secret", "PERSONAGYM_WEB_API_SCOPES")]
+    [InlineData("api://personagym/access_as_user", "openai-api-key", "webEntraClientSecret")]
+    public async Task Entra_sign_in_for_the_web_app_without_its_scope_or_secret_is_refused_before_anything_is_deployed(string scopes, string stored, string named)
+    {
+        var entra = new Dictionary<string, string>
+        {
+            ["PERSONAGYM_WEB_ENTRA_CLIENT_ID"] = "33333333-3333-3333-3333-333333333333",
+            ["PERSONAGYM_WEB_API_SCOPES"] = scopes,
+            ["PERSONAGYM_OPTIONAL_VAULT_ENTRIES"] = stored,
+        };
+        var (snapshot, output) = await Deployment.TryServiceAsync(_deployed.Bicep, "web", _deployed.Main, entra);
+
+        Assert.Null(snapshot);
+        Assert.Contains(named, output);
+    }
+
     [Theory]
     [InlineData("api")]
     [InlineData("question-generator")]
     [InlineData("agent-runner")]
     [InlineData("judge")]
+    [InlineData("web")]
     public void Every_service_is_probed_on_alive_and_health(string service)
     {
         var container = Assert.Single(_deployed.Apps[service]["properties"]!["template"]!["containers"]!.AsArray())!;
