@@ -130,4 +130,22 @@ public sealed class SignInTests(BrowserSystem system) : IClassFixture<BrowserSys
             await Assertions.Expect(page).ToHaveURLAsync(SignInPage);
         });
     }
+
+    [Fact]
+    public async Task A_page_left_idle_is_sent_to_sign_in_with_the_reason_unless_the_session_is_still_alive()
+    {
+        // What an idle page's redirect leads to (IdleSessionTests prove that an idle circuit makes it): the session
+        // ended, the reason shown; the session still alive (used in another tab), straight back.
+        await system.OnPageAsync(nameof(A_page_left_idle_is_sent_to_sign_in_with_the_reason_unless_the_session_is_still_alive), async page =>
+        {
+            await page.GotoAsync("signin?ended=idle&returnUrl=%2Fleaderboard");
+            await Assertions.Expect(page.Locator("[data-testid=signin-note]")).ToHaveTextAsync("Signed out after 8 h without use. Sign in again to continue.");
+
+            await BrowserSystem.SignInAsync(page, system.OperatorKey, "runs");
+            await page.WaitForURLAsync(new Regex("/runs$"));
+            await page.GotoAsync("signin?ended=idle&returnUrl=%2Fleaderboard");
+            await page.WaitForURLAsync(new Regex("/leaderboard$"));
+            await Assertions.Expect(page.Locator("[data-testid=signed-in-as]")).ToHaveTextAsync("bootstrap · operator");
+        });
+    }
 }

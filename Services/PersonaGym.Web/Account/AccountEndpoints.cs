@@ -20,6 +20,15 @@ public static class AccountEndpoints
     /// <summary>The sign-in page's note for <c>?ended=token</c> (Entra ID).</summary>
     public const string SignInNoLongerValid = "Signed out: your sign-in is no longer valid. Sign in again.";
 
+    /// <summary>The sign-in page's note for <c>?ended=idle</c>: an open page went the idle timeout without use.</summary>
+    public static string IdleNote(TimeSpan timeout) =>
+        $"Signed out after {Show(timeout)} without use. Sign in again to continue.";
+
+    private static string Show(TimeSpan span) =>
+        span.TotalHours >= 1 && span.Minutes == 0 && span.Seconds == 0 ? $"{(int)span.TotalHours} h"
+        : span.TotalMinutes >= 1 && span.Seconds == 0 ? $"{(int)span.TotalMinutes} min"
+        : $"{(int)span.TotalSeconds} s";
+
     /// <summary>The principal of a person signed in with an Api key: the key's name and roles as the Api reported them, and the key itself.</summary>
     public static ClaimsPrincipal PrincipalOf(Caller caller, string key)
     {

@@ -1,5 +1,8 @@
 using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.AspNetCore.Authentication.OpenIdConnect;
+using Microsoft.AspNetCore.Components.Authorization;
+using Microsoft.AspNetCore.Components.Server.Circuits;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Identity.Web;
 
 namespace PersonaGym.Web.Account;
@@ -88,6 +91,11 @@ public static class WebSignIn
 
         services.AddAuthorization();
         services.AddCascadingAuthenticationState();
+        // An open page ends its sign-in after the same idle timeout as the cookie (IdleCircuits.cs).
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddScoped<CircuitActivity>();
+        services.AddScoped<CircuitHandler, CircuitActivityHandler>();
+        services.AddScoped<AuthenticationStateProvider, IdleSessionAuthenticationStateProvider>();
         services.AddHttpContextAccessor();
         services.AddScoped<SignedInUser>();
         return builder;
