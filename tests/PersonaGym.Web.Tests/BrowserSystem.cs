@@ -140,6 +140,8 @@ public sealed class BrowserSystem : IAsyncLifetime
             ViewportSize = new ViewportSize { Width = 1400, Height = 1000 },
         });
         context.SetDefaultTimeout(30_000);
+        // Expectations wait as long as actions do: on two busy cores a page can take more than Playwright's 5 s default.
+        Assertions.SetDefaultExpectTimeout(30_000);
         var page = await context.NewPageAsync();
         try
         {
