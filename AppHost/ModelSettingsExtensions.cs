@@ -22,6 +22,11 @@ public static class ModelSettingsExtensions
         ("azure-openai-api-key", "AZURE_OPENAI_API_KEY"),
     ];
 
+    /// <summary>The keys of PersonaGym:Models that name a role's model: set from the model parameters, never passed through.</summary>
+    private static readonly HashSet<string> RoleSpecKeys = new(
+        ["PersonaGym:Models:QuestionWriter", "PersonaGym:Models:ExemplarWriter", "PersonaGym:Models:Judges", "PersonaGym:Models:Agents"],
+        StringComparer.OrdinalIgnoreCase);
+
     public static ModelSettings AddModelSettings(this IDistributedApplicationBuilder builder)
     {
         // Defaults are the offline provider: the system runs end to end with no key and no network.
@@ -54,10 +59,14 @@ public static class ModelSettingsExtensions
         }
 
         // The model endpoints runs may name (the operator's allow-list, PersonaGym:Endpoints), the same for every service,
-        // so the Api refuses what the workers would refuse.
-        foreach (var (name, value) in service.ApplicationBuilder.Configuration.GetSection("PersonaGym:Endpoints").AsEnumerable())
+        // so the Api refuses what the workers would refuse; and the LLM layer's limits (PersonaGym:Models: MaxConcurrency,
+        // rate limits, retries, overrides), so `--PersonaGym:Models:MaxConcurrency=16` caps every replica. The role specs
+        // in PersonaGym:Models come from the parameters above only.
+        var configuration = service.ApplicationBuilder.Configuration;
+        foreach (var (name, value) in configuration.GetSection("PersonaGym:Endpoints").AsEnumerable()
+                     .Concat(configuration.GetSection("PersonaGym:Models").AsEnumerable()))
         {
-            if (value is not null) service.WithEnvironment(name.Replace(":", "__", StringComparison.Ordinal), value);
+            if (value is not null && !RoleSpecKeys.Contains(name)) service.WithEnvironment(name.Replace(":", "__", StringComparison.Ordinal), value);
         }
 
         return service;

@@ -8,6 +8,7 @@ using PersonaGym.Cli.Remote;
 using PersonaGym.Core;
 using PersonaGym.Data;
 using PersonaGym.Pipeline.Runs;
+using PersonaGym.Testing;
 using Xunit.Abstractions;
 
 namespace PersonaGym.AppHost.Tests;
@@ -20,16 +21,42 @@ namespace PersonaGym.AppHost.Tests;
 public sealed class DistributedRunTests(DistributedRunTests.SystemFixture system, ITestOutputHelper output)
     : IClassFixture<DistributedRunTests.SystemFixture>
 {
-    /// <summary>A system of its own: one of its judge replicas gets killed.</summary>
+    /// <summary>
+    /// A system of its own (its replicas get killed), whose runs' models are offline models behind a loopback
+    /// OpenAI-compatible provider: a call killed in flight leaves no LlmCalls row, so the provider counts what was sent.
+    /// </summary>
     public sealed class SystemFixture : IAsyncLifetime
     {
-        private readonly LocalInfrastructureAppFixture _inner = new();
+        /// <summary>Calls in flight per model and process: a fixed ceiling, so what a kill can cut off has a known bound.</summary>
+        public const int ModelConcurrency = 2;
+
+        private readonly LocalInfrastructureAppFixture _inner;
+
+        public SystemFixture()
+        {
+            Provider = OfflineOpenAiServer.Start();
+            _inner = new LocalInfrastructureAppFixture
+            {
+                Settings = new Dictionary<string, string>
+                {
+                    ["PersonaGym:Endpoints:Allowed:0:Url"] = Provider.BaseAddress.ToString(),
+                    ["PersonaGym:Models:AdaptiveConcurrency"] = "false",
+                    ["PersonaGym:Models:MaxConcurrency"] = ModelConcurrency.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                },
+            };
+        }
+
+        public OfflineOpenAiServer Provider { get; }
 
         public DistributedApplication App => _inner.App;
 
         public Task InitializeAsync() => _inner.InitializeAsync();
 
-        public Task DisposeAsync() => _inner.DisposeAsync();
+        public async Task DisposeAsync()
+        {
+            await _inner.DisposeAsync();
+            await Provider.DisposeAsync();
+        }
 
         public string DescribeResources() => _inner.DescribeResources();
 
@@ -44,15 +71,111 @@ public sealed class DistributedRunTests(DistributedRunTests.SystemFixture system
         return PersonaGymDatabase.CreateDbContext(new DatabaseConnection(DatabaseProvider.Postgres, connectionString!));
     }
 
-    private static RunRequest Request(string name, int personas, int questionsPerTask) => new()
+    /// <summary>
+    /// A run of two agents and two judges whose every model is named after the run (<c>{name}-agent-a</c>, …) at the
+    /// loopback provider, so the provider's count for those names is this run's calls alone.
+    /// </summary>
+    private RunRequest Request(string name, int personas, int questionsPerTask)
     {
-        Name = name,
-        Personas = Enumerable.Range(1, personas)
-            .Select(i => $"A {30 + i}-year-old {name} tester number {i} who grows tomatoes and argues about football").ToList(),
-        Agents = ["offline:agent-a", "offline:agent-b"],
-        Judges = ["offline:judge-1", "offline:judge-2"],
-        QuestionsPerTask = questionsPerTask,
-    };
+        string Model(string role) => system.Provider.Spec($"{name}-{role}");
+        return new RunRequest
+        {
+            Name = name,
+            Personas = Enumerable.Range(1, personas)
+                .Select(i => $"A {30 + i}-year-old {name} tester number {i} who grows tomatoes and argues about football").ToList(),
+            Agents = [Model("agent-a"), Model("agent-b")],
+            Judges = [Model("judge-1"), Model("judge-2")],
+            QuestionWriter = Model("question-writer"),
+            ExemplarWriter = Model("exemplar-writer"),
+            QuestionsPerTask = questionsPerTask,
+        };
+    }
+
+    /// <summary>
+    /// The calls a run of <paramref name="request"/> makes when nothing fails, by the paper's method: per persona one
+    /// environment selection and one question-writing call per task; one answer per question and agent; per batch one
+    /// exemplar call (shared by the agents) and one judge call per agent and judge. Each is a distinct request (the
+    /// prompts name the run's own personas, and the agents answer differently), so none is answered from the cache,
+    /// as long as no persona gets one question twice: the offline question writer repeats itself only past eight
+    /// questions per task, so the runs here ask at most eight (and <see cref="CallsAsync"/> checks it).
+    /// </summary>
+    private static int ExpectedCalls(RunRequest request)
+    {
+        var personas = request.Personas.Count;
+        var tasks = PersonaTasks.All.Count;
+        var batches = personas * tasks * ((request.QuestionsPerTask + request.BatchSize - 1) / request.BatchSize);
+        return personas + personas * tasks
+            + personas * tasks * request.QuestionsPerTask * request.Agents.Count
+            + batches + batches * request.Agents.Count * request.Judges.Count;
+    }
+
+    /// <summary>The provider's model names of a run's specs (<c>openai:&lt;name&gt;@&lt;provider&gt;</c>).</summary>
+    private static IEnumerable<string> ModelNames(RunRequest request) =>
+        request.Agents.Concat(request.Judges).Append(request.QuestionWriter!).Append(request.ExemplarWriter!)
+            .Select(spec => spec["openai:".Length..spec.IndexOf('@', StringComparison.Ordinal)]);
+
+    /// <summary>
+    /// The bound on what a kill may cost: at most 2 % more requests at the provider than the run needs. Every
+    /// needed call reaches the provider at least once (nothing else has its answer). A call whose answer was cached
+    /// before the kill is answered from the response cache when its message is redelivered; one whose answer was not
+    /// cached yet is made again: those in flight at the provider, which <see cref="SystemFixture.ModelConcurrency"/>
+    /// caps per model and process, and answers still on their way to the cache. What a kill costs thus depends on the
+    /// concurrency, not on the run's size, so the kill tests' runs are sized to make 2 % of their calls well above it:
+    /// killing both agent runners during a run of 1,088 calls may cost 21, with at most 2 agents × 2 replicas × 2 calls
+    /// in flight.
+    /// </summary>
+    private async Task AssertAtMostTwoPercentExtraCallsAsync(RunRequest request, Guid runId)
+    {
+        var (expected, requests, answered, paid) = await CallsAsync(request, runId);
+        Assert.True(requests >= expected, $"The provider was sent {requests} requests, fewer than the {expected} the run needs.");
+        Assert.True(requests - expected <= 0.02 * expected,
+            $"The provider was sent {requests} requests for a run that needs {expected}: {requests - expected} extra, more than 2 % ({0.02 * expected:0.##}).");
+        // A paid call is one the provider answered; an answer can be lost with its process before it is recorded.
+        Assert.True(paid <= answered, $"{paid} paid calls recorded, but the provider answered {answered}.");
+    }
+
+    private async Task<(int Expected, int Requests, int Answered, int Paid)> CallsAsync(RunRequest request, Guid runId)
+    {
+        await using var db = await OpenDatabaseAsync();
+        // The premise of ExpectedCalls: a question asked twice of one persona would be one request, answered once.
+        var setId = await db.Runs.Where(r => r.Id == runId).Select(r => r.QuestionSetId).SingleAsync();
+        Assert.Equal(0, await db.Questions.Where(q => q.QuestionSetPersona.QuestionSetId == setId)
+            .GroupBy(q => new { q.QuestionSetPersonaId, q.Text }).CountAsync(g => g.Count() > 1));
+
+        var paid = await db.LlmCalls.CountAsync(c => c.RunId == runId && !c.CacheHit);
+        var calls = (ExpectedCalls(request), system.Provider.RequestsFor(ModelNames(request)), system.Provider.AnsweredFor(ModelNames(request)), paid);
+        output.WriteLine($"run {runId}: {calls.Item1} calls needed; the provider was sent {calls.Item2} and answered {calls.Item3}; {paid} paid calls recorded");
+        return calls;
+    }
+
+    /// <summary>
+    /// Every task score and PersonaScore the Api reports equals the recomputation from the stored judgements
+    /// (<see cref="ScoresFromVerdicts"/>), for each of the run's <paramref name="pairs"/> (agent, persona) pairs.
+    /// </summary>
+    private async Task AssertScoresEqualRecomputationAsync(ServerClient client, Guid runId, int pairs)
+    {
+        var report = await client.ReportAsync(runId, CancellationToken.None);
+        await using var db = await OpenDatabaseAsync();
+        var recomputed = await ScoresFromVerdicts.RecomputeAsync(db, runId);
+
+        Assert.Equal(pairs, recomputed.Count);
+        Assert.Equal(pairs, report.Models.Sum(m => m.Personas.Count));
+        foreach (var model in report.Models)
+        {
+            foreach (var persona in model.Personas)
+            {
+                var expected = Assert.Single(recomputed, r => r.Agent == model.Agent && r.Persona == persona.Persona);
+                foreach (var task in PersonaTasks.All)
+                {
+                    Assert.NotNull(expected.Tasks[task]);
+                    Assert.Equal(expected.Tasks[task]!.Value, persona.Scores[task].Score!.Value, precision: 9);
+                }
+
+                Assert.NotNull(expected.PersonaScore);
+                Assert.Equal(expected.PersonaScore.Value, persona.Scores.PersonaScore!.Value, precision: 9);
+            }
+        }
+    }
 
     private async Task<RunSummaryStatus> WaitForRunAsync(ServerClient client, Guid runId)
     {
@@ -91,37 +214,33 @@ public sealed class DistributedRunTests(DistributedRunTests.SystemFixture system
     public async Task A_run_submitted_to_the_api_completes_with_scores_equal_to_a_recomputation_from_the_database()
     {
         var client = new ServerClient(system.ApiClient());
+        var request = Request("distributed", personas: 3, questionsPerTask: 2);
 
-        var accepted = await client.SubmitAsync(Request("distributed", personas: 3, questionsPerTask: 2), CancellationToken.None);
+        var accepted = await client.SubmitAsync(request, CancellationToken.None);
         var finished = await WaitForRunAsync(client, accepted.Id);
 
         AssertCompleted(finished);
-        var report = await client.ReportAsync(accepted.Id, CancellationToken.None);
-        Assert.True(report.Offline);
-
         await using var db = await OpenDatabaseAsync();
         // 3 personas × 5 tasks × 2 questions, answered by 2 agents, each answer graded by 2 judges.
         Assert.Equal(3 * 10 * 2, await db.Answers.CountAsync(a => a.RunId == accepted.Id));
         Assert.Equal(3 * 10 * 2 * 2, await db.Judgements.CountAsync(j => j.RunId == accepted.Id));
+        await AssertScoresEqualRecomputationAsync(client, accepted.Id, pairs: 2 * 3);
 
-        var judgements = await db.Judgements.AsNoTracking().Where(j => j.RunId == accepted.Id)
-            .Select(j => new { Agent = j.Answer.Agent.Spec, Persona = j.Answer.Question.QuestionSetPersona.Persona.Text, j.Answer.Question.Task, j.Answer.Question.BatchId, Judge = j.Judge.Spec, j.Score })
-            .ToListAsync();
-        foreach (var model in report.Models)
-        {
-            foreach (var persona in model.Personas)
-            {
-                var taskScores = PersonaTasks.All.Select(task => judgements
-                        .Where(j => j.Agent == model.Agent && j.Persona == persona.Persona && j.Task == task)
-                        .GroupBy(j => j.BatchId)
-                        .Select(b => b.GroupBy(j => j.Judge).Select(g => g.Where(j => j.Score != null).Average(j => (double)j.Score!.Value)).Average())
-                        .Average())
-                    .ToList();
-                for (var t = 0; t < taskScores.Count; t++)
-                    Assert.Equal(taskScores[t], persona.Scores[PersonaTasks.All[t]].Score!.Value, precision: 9);
-                Assert.Equal(taskScores.Average(), persona.Scores.PersonaScore!.Value, precision: 9);
-            }
-        }
+        // Nothing killed: the provider was sent exactly the calls the method makes, each answered and recorded once.
+        var (expected, requests, answered, paid) = await CallsAsync(request, accepted.Id);
+        Assert.Equal(expected, requests);
+        Assert.Equal(requests, answered);
+        Assert.Equal(answered, paid);
+        Assert.Equal(expected, await db.LlmCalls.CountAsync(c => c.RunId == accepted.Id));
+
+        // The AppHost gave the workers the fixture's PersonaGym:Models ceiling, on which the kill tests' bound rests:
+        // every process that called the agent reports it (reports are written every few seconds while a process lives).
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        var agent = request.Agents[0];
+        while (!await db.ModelConcurrencyReports.AnyAsync(r => r.Model == agent, timeout.Token))
+            await Task.Delay(250, timeout.Token);
+        var ceilings = await db.ModelConcurrencyReports.Where(r => r.Model == agent).Select(r => r.Ceiling).ToListAsync();
+        Assert.All(ceilings, ceiling => Assert.Equal(SystemFixture.ModelConcurrency, ceiling));
     }
 
     [Fact]
@@ -131,7 +250,8 @@ public sealed class DistributedRunTests(DistributedRunTests.SystemFixture system
         var judges = await ProcessIdsAsync("judge", 2);
         Assert.Equal(2, judges.Count);
 
-        var accepted = await client.SubmitAsync(Request("replica-kill", personas: 8, questionsPerTask: 5), CancellationToken.None);
+        var request = Request("replica-kill", personas: 8, questionsPerTask: 8);
+        var accepted = await client.SubmitAsync(request, CancellationToken.None);
 
         // Kill one replica outright as soon as judging has started, while batches are still queued and in flight.
         await using (var db = await OpenDatabaseAsync())
@@ -154,10 +274,12 @@ public sealed class DistributedRunTests(DistributedRunTests.SystemFixture system
 
         await using var check = await OpenDatabaseAsync();
         var answers = await check.Answers.CountAsync(a => a.RunId == accepted.Id);
-        Assert.Equal(8 * 5 * 5 * 2, answers);
+        Assert.Equal(8 * 5 * 8 * 2, answers);
         Assert.Equal(answers * 2, await check.Judgements.CountAsync(j => j.RunId == accepted.Id));
         Assert.Equal(0, await check.Judgements.Where(j => j.RunId == accepted.Id)
             .GroupBy(j => new { j.AnswerId, j.JudgeId }).CountAsync(g => g.Count() > 1));
+        await AssertScoresEqualRecomputationAsync(client, accepted.Id, pairs: 2 * 8);
+        await AssertAtMostTwoPercentExtraCallsAsync(request, accepted.Id);
     }
 
     [Fact]
@@ -188,7 +310,8 @@ public sealed class DistributedRunTests(DistributedRunTests.SystemFixture system
         var client = new ServerClient(system.ApiClient());
         var runners = await ProcessIdsAsync("agent-runner", 2);
 
-        var accepted = await client.SubmitAsync(Request("agent-runner-kill", personas: 4, questionsPerTask: 3), CancellationToken.None);
+        var request = Request("agent-runner-kill", personas: 8, questionsPerTask: 8);
+        var accepted = await client.SubmitAsync(request, CancellationToken.None);
         await using (var db = await OpenDatabaseAsync())
         {
             using var timeout = new CancellationTokenSource(RunTimeout);
@@ -210,9 +333,12 @@ public sealed class DistributedRunTests(DistributedRunTests.SystemFixture system
 
         await using var check = await OpenDatabaseAsync();
         var answers = await check.Answers.CountAsync(a => a.RunId == accepted.Id);
-        Assert.Equal(4 * 5 * 3 * 2, answers);
+        // 8 personas × 5 tasks × 8 questions, each answered once by each of the 2 agents.
+        Assert.Equal(8 * 5 * 8 * 2, answers);
         Assert.Equal(0, await check.Answers.Where(a => a.RunId == accepted.Id).GroupBy(a => new { a.AgentId, a.QuestionId }).CountAsync(g => g.Count() > 1));
         Assert.Equal(answers * 2, await check.Judgements.CountAsync(j => j.RunId == accepted.Id));
+        await AssertScoresEqualRecomputationAsync(client, accepted.Id, pairs: 2 * 8);
+        await AssertAtMostTwoPercentExtraCallsAsync(request, accepted.Id);
     }
 
     [Fact]
@@ -223,7 +349,8 @@ public sealed class DistributedRunTests(DistributedRunTests.SystemFixture system
         var generators = await ProcessIdsAsync("question-generator", 2);
         Assert.Equal(2, generators.Count);
 
-        var accepted = await client.SubmitAsync(Request("question-generator-kill", personas: 3, questionsPerTask: 2), CancellationToken.None);
+        var request = Request("question-generator-kill", personas: 4, questionsPerTask: 8);
+        var accepted = await client.SubmitAsync(request, CancellationToken.None);
         await using (var db = await OpenDatabaseAsync())
         {
             // Killed while questions are being written: the first question-stage call is recorded, no persona is ready.
@@ -247,12 +374,14 @@ public sealed class DistributedRunTests(DistributedRunTests.SystemFixture system
         await using var check = await OpenDatabaseAsync();
         var setId = await check.Runs.Where(r => r.Id == accepted.Id).Select(r => r.QuestionSetId).SingleAsync();
         var questions = check.Questions.Where(q => q.QuestionSetPersona.QuestionSetId == setId);
-        Assert.Equal(3 * 5 * 2, await questions.CountAsync());
+        Assert.Equal(4 * 5 * 8, await questions.CountAsync());
         Assert.Equal(0, await questions.GroupBy(q => new { q.BatchId, q.Ordinal }).CountAsync(g => g.Count() > 1));
         var answers = await check.Answers.CountAsync(a => a.RunId == accepted.Id);
-        Assert.Equal(3 * 5 * 2 * 2, answers);
+        Assert.Equal(4 * 5 * 8 * 2, answers);
         Assert.Equal(0, await check.Answers.Where(a => a.RunId == accepted.Id).GroupBy(a => new { a.AgentId, a.QuestionId }).CountAsync(g => g.Count() > 1));
         Assert.Equal(answers * 2, await check.Judgements.CountAsync(j => j.RunId == accepted.Id));
+        await AssertScoresEqualRecomputationAsync(client, accepted.Id, pairs: 2 * 4);
+        await AssertAtMostTwoPercentExtraCallsAsync(request, accepted.Id);
     }
 
     /// <summary>The process ids of a resource's replicas (other than those in <paramref name="except"/>), from the AppHost's own resource snapshots.</summary>

@@ -40,6 +40,12 @@ public sealed class LocalInfrastructureAppFixture : IAsyncLifetime
         return http;
     }
 
+    /// <summary>
+    /// More AppHost configuration, such as a loopback provider in <c>PersonaGym:Endpoints:Allowed</c> or the LLM layer's
+    /// <c>PersonaGym:Models</c> limits: the AppHost passes both sections to every service.
+    /// </summary>
+    public IReadOnlyDictionary<string, string> Settings { get; init; } = new Dictionary<string, string>();
+
     private DistributedApplication? _app;
     private ResourceWatch? _watch;
 
@@ -52,7 +58,8 @@ public sealed class LocalInfrastructureAppFixture : IAsyncLifetime
     {
         using var timeout = new CancellationTokenSource(StartTimeout);
         var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.PersonaGym_AppHost>(
-            ["--Infrastructure:Mode=local", $"--Infrastructure:DataDirectory={DataDirectory}", "--Judge:Replicas=2", "--AgentRunner:Replicas=2", $"--Parameters:api-key={ApiKey}"],
+            ["--Infrastructure:Mode=local", $"--Infrastructure:DataDirectory={DataDirectory}", "--Judge:Replicas=2", "--AgentRunner:Replicas=2", $"--Parameters:api-key={ApiKey}",
+             .. Settings.Select(setting => $"--{setting.Key}={setting.Value}")],
             timeout.Token);
 
         // The AppHost forwards every resource's console to its own log, and a whole run is tens of thousands of

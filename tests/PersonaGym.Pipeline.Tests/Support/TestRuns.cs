@@ -2,6 +2,7 @@ using Microsoft.EntityFrameworkCore;
 using PersonaGym.Core;
 using PersonaGym.Data;
 using PersonaGym.Pipeline.Runs;
+using PersonaGym.Testing;
 
 namespace PersonaGym.Pipeline.Tests.Support;
 
@@ -43,45 +44,9 @@ public static class TestRuns
             BatchWork: personas * PersonaTasks.All.Count * batchesPerTask * request.Agents.Count);
     }
 
-    /// <summary>
-    /// PersonaScore per (agent, persona), recomputed here from the Judgement rows by the paper's rules, independently
-    /// of Core's scoring: per judge per batch the mean of the parsed scores (parse failures excluded), per batch the
-    /// mean over judges, per task the mean over batches, and the PersonaScore the unweighted mean of the five tasks.
-    /// </summary>
-    public static async Task<Dictionary<(Guid Agent, Guid Persona), double?>> PersonaScoresByHandAsync(PersonaGymDbContext db, Guid runId)
-    {
-        var rows = await db.Judgements.AsNoTracking().Where(j => j.RunId == runId)
-            .Select(j => new
-            {
-                j.Answer.AgentId,
-                j.Answer.Question.QuestionSetPersona.PersonaId,
-                j.Answer.Question.Task,
-                j.Answer.Question.BatchId,
-                j.JudgeId,
-                j.Score,
-            })
-            .ToListAsync();
-
-        return rows.GroupBy(r => (r.AgentId, r.PersonaId)).ToDictionary(
-            persona => (persona.Key.AgentId, persona.Key.PersonaId),
-            persona =>
-            {
-                var taskScores = PersonaTasks.All.Select(task =>
-                {
-                    var batchMeans = persona.Where(r => r.Task == task).GroupBy(r => r.BatchId)
-                        .Select(batch => batch.GroupBy(r => r.JudgeId)
-                            .Select(judge => judge.Where(r => r.Score is not null).Select(r => (double)r.Score!.Value).ToList())
-                            .Where(scores => scores.Count > 0)
-                            .Select(scores => scores.Average())
-                            .ToList())
-                        .Where(judgeMeans => judgeMeans.Count > 0)
-                        .Select(judgeMeans => judgeMeans.Average())
-                        .ToList();
-                    return batchMeans.Count > 0 ? batchMeans.Average() : (double?)null;
-                }).ToList();
-                return taskScores.All(s => s is not null) ? taskScores.Average(s => s!.Value) : (double?)null;
-            });
-    }
+    /// <summary>PersonaScore per (agent, persona), recomputed from the Judgement rows by the paper's rules (<see cref="ScoresFromVerdicts"/>).</summary>
+    public static async Task<Dictionary<(Guid Agent, Guid Persona), double?>> PersonaScoresByHandAsync(PersonaGymDbContext db, Guid runId) =>
+        (await ScoresFromVerdicts.RecomputeAsync(db, runId)).ToDictionary(s => (s.AgentId, s.PersonaId), s => s.PersonaScore);
 
     /// <summary>Asserts that every PersonaScore the Data layer reports equals the recomputation from the judgements.</summary>
     public static async Task AssertScoresMatchJudgementsAsync(TestPipeline pipeline, Guid runId, int expectedScores)
