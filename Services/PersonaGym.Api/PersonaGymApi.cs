@@ -222,7 +222,7 @@ public static class PersonaGymApi
     internal static ValidationProblem Invalid(IReadOnlyList<RunProblem> problems) =>
         TypedResults.ValidationProblem(
             RunRequestFields.Group(problems),
-            detail: $"{problems.Count} problem(s); nothing was stored.",
+            detail: $"{RunRequestException.Messages(problems).Count} problem(s); nothing was stored.",
             title: "The run request is invalid");
 
     private static ProblemHttpResult UnknownRun(Guid id) =>
