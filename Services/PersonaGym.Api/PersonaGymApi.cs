@@ -159,21 +159,22 @@ public static class PersonaGymApi
     private static async Task<IResult> GetResultsAsync(Guid id, PersonaGymDbContext db, CancellationToken ct, bool includeIncomplete = false)
     {
         // Model-level means cover complete personas only, unless the caller asks for every persona with a score.
-        var report = await RunReportBuilder.BuildAsync(db, id, ct, includeIncomplete);
-        return report is null ? UnknownRun(id) : TypedResults.Text(RunReportWriter.ToJson(report), ResultsContentType);
+        var report = await RunReportReadModel.ReadAsync(db, id, includeIncomplete, ct);
+        return report is null ? UnknownRun(id) : TypedResults.Text(report.Json, ResultsContentType);
     }
 
     private static async Task<IResult> GetValidityAsync(Guid id, PersonaGymDbContext db, CancellationToken ct)
     {
-        var report = await RunReportBuilder.BuildAsync(db, id, ct);
+        var report = await RunReportReadModel.ReadAsync(db, id, cancellationToken: ct);
         if (report is null) return UnknownRun(id);
+        // The report's own fields, as it holds them: the judgeValidity section is null until judgements exist.
+        var stored = JsonNode.Parse(report.Json)!;
         var body = new JsonObject
         {
-            ["runId"] = report.RunId,
-            ["offline"] = report.Offline,
-            ["disclaimer"] = report.Disclaimer,
-            // Null until judgements exist.
-            ["judgeValidity"] = report.JudgeValidity is { } validity ? JsonNode.Parse(RunReportWriter.JudgeValidityJson(validity)) : null,
+            ["runId"] = stored["runId"]?.DeepClone(),
+            ["offline"] = stored["offline"]?.DeepClone(),
+            ["disclaimer"] = stored["disclaimer"]?.DeepClone(),
+            ["judgeValidity"] = stored["judgeValidity"]?.DeepClone(),
         };
         return TypedResults.Text(body.ToJsonString(), ResultsContentType);
     }
@@ -221,7 +222,7 @@ public static class PersonaGymApi
     internal static ValidationProblem Invalid(IReadOnlyList<RunProblem> problems) =>
         TypedResults.ValidationProblem(
             RunRequestFields.Group(problems),
-            detail: $"{problems.Count} problem(s); nothing was stored.",
+            detail: $"{RunRequestException.Messages(problems).Count} problem(s); nothing was stored.",
             title: "The run request is invalid");
 
     private static ProblemHttpResult UnknownRun(Guid id) =>

@@ -30,6 +30,7 @@ public abstract class PersonaGymDbContext(DbContextOptions options) : DbContext(
     public DbSet<ApiKey> ApiKeys => Set<ApiKey>();
     public DbSet<HumanRating> HumanRatings => Set<HumanRating>();
     public DbSet<ReferenceScore> ReferenceScores => Set<ReferenceScore>();
+    public DbSet<StoredRunReport> RunReports => Set<StoredRunReport>();
 
     /// <summary>Model specs, names and versions are short; the limit keeps their unique indexes within btree limits.</summary>
     internal const int ShortText = 400;
@@ -209,6 +210,14 @@ public abstract class PersonaGymDbContext(DbContextOptions options) : DbContext(
             call.HasOne<Run>().WithMany().HasForeignKey(c => c.RunId).OnDelete(DeleteBehavior.SetNull);
             call.HasIndex(c => new { c.RunId, c.Stage });
             call.HasIndex(c => c.At);
+        });
+
+        modelBuilder.Entity<StoredRunReport>(report =>
+        {
+            report.ToTable("RunReports");
+            report.HasKey(r => new { r.RunId, r.IncludeIncomplete });
+            report.Property(r => r.Fingerprint).HasMaxLength(64);
+            report.HasOne<Run>().WithMany().HasForeignKey(r => r.RunId).OnDelete(DeleteBehavior.Cascade);
         });
 
         modelBuilder.Entity<CacheEntry>(entry =>

@@ -61,6 +61,26 @@ public sealed class RequestValidationTests(ApiHost host) : IClassFixture<ApiHost
     }
 
     [Fact]
+    public async Task A_spec_that_is_both_a_model_under_test_and_a_judge_is_one_problem_keyed_by_both_fields()
+    {
+        using var client = host.Client();
+        var body = """{ "personas": ["A 40-year-old baker from Lyon who sings"], "agents": ["nosuchprovider:model"], "judges": ["nosuchprovider:model", "offline:j2"] }""";
+
+        var response = await client.PostAsync("/api/runs", new StringContent(body, Encoding.UTF8, "application/json"));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var text = await response.Content.ReadAsStringAsync();
+        using var json = JsonDocument.Parse(text);
+        var errors = json.RootElement.GetProperty("errors").EnumerateObject()
+            .ToDictionary(e => e.Name, e => e.Value.EnumerateArray().Select(v => v.GetString()!).ToArray());
+        Assert.True(new[] { "agents[0]", "judges[0]" }.SequenceEqual(errors.Keys.Order(StringComparer.Ordinal)), text);
+        var message = Assert.Single(errors["agents[0]"]);
+        Assert.Contains("nosuchprovider", message);
+        Assert.Equal([message], errors["judges[0]"]);
+        Assert.Equal("1 problem(s); nothing was stored.", json.RootElement.GetProperty("detail").GetString());
+    }
+
+    [Fact]
     public async Task A_problem_with_one_persona_or_environment_is_keyed_by_its_position()
     {
         using var client = host.Client();

@@ -1,6 +1,8 @@
 using Microsoft.EntityFrameworkCore;
 using PersonaGym.Core;
+using PersonaGym.Core.Reports;
 using PersonaGym.Data;
+using PersonaGym.Pipeline.Reports;
 using Xunit.Abstractions;
 
 namespace PersonaGym.Cli.Tests;
@@ -145,6 +147,45 @@ public sealed class CliRunTests(ITestOutputHelper output) : IDisposable
             Assert.Equal(RunStatus.Completed, (await db.Runs.SingleAsync()).Status);
             Assert.Equal(uninterrupted, await db.LlmCalls.CountAsync(c => !c.CacheHit));
             Assert.Equal(3 * 20 * 2 * 2, await db.Judgements.CountAsync());
+        }
+    }
+
+    [Fact]
+    public async Task A_report_read_from_an_interrupted_run_on_SQLite_is_recomputed_after_the_resume()
+    {
+        using var interrupt = new CancellationTokenSource();
+        var running = Cli(interrupt.Token, RunArgs(Db("stored.db"), "--agent", "offline:model-stored"));
+        await WaitUntilAsync(async () =>
+        {
+            if (!File.Exists(Db("stored.db"))) return false;
+            await using var db = Open(Db("stored.db"));
+            try { return await db.Judgements.CountAsync() > 0; } catch (Microsoft.Data.Sqlite.SqliteException) { return false; }
+        });
+        interrupt.Cancel();
+        Assert.Equal(ExitCodes.Interrupted, (await running).ExitCode);
+
+        Guid runId;
+        string partial;
+        await using (var db = Open(Db("stored.db")))
+        {
+            runId = (await db.Runs.SingleAsync()).Id;
+            var first = (await RunReportReadModel.ReadAsync(db, runId))!;
+            Assert.True(first.Recomputed);
+            var second = (await RunReportReadModel.ReadAsync(db, runId))!;
+            Assert.False(second.Recomputed);
+            Assert.Equal(first.Json, second.Json);
+            partial = first.Json;
+        }
+
+        var (resumedCode, resumedOut, _) = await Cli("resume", runId.ToString(), "--db", Db("stored.db"));
+        Assert.True(resumedCode == ExitCodes.Success, resumedOut);
+        await using (var db = Open(Db("stored.db")))
+        {
+            var fresh = RunReportWriter.ToJson((await RunReportBuilder.BuildAsync(db, runId))!);
+            var read = (await RunReportReadModel.ReadAsync(db, runId))!;
+            Assert.Equal(fresh, read.Json);
+            Assert.NotEqual(partial, read.Json);
+            Assert.Equal(read.Json, (await db.RunReports.SingleAsync(r => r.RunId == runId && !r.IncludeIncomplete)).Json);
         }
     }
 

@@ -38,7 +38,7 @@ public sealed class ScoreFileCommands(CliConsole io)
                 await using var engine = await CommonOptions.OpenAsync(result.GetValue(db), startPipeline: false, ct);
                 await using var context = await engine.OpenAsync(ct);
                 var runId = await CommonOptions.ResolveRunAsync(context, result.GetValue(run)!, ct);
-                report = (await RunReportBuilder.BuildAsync(context, runId, ct))!;
+                report = (await RunReportReadModel.ReadAsync(context, runId, cancellationToken: ct))!.ToReport();
             }
 
             if (report.Models.Count == 0) throw new CliException($"run {report.RunId} has no model under test to export");

@@ -136,7 +136,7 @@ public sealed class RunCommand(CliConsole io)
         }
 
         await using var reader = await engine.OpenAsync(CancellationToken.None);
-        var report = await RunReportBuilder.BuildAsync(reader, runId, CancellationToken.None)
+        var report = (await RunReportReadModel.ReadAsync(reader, runId, cancellationToken: CancellationToken.None))?.ToReport()
             ?? throw new CliException($"run {runId} disappeared", exitCode: ExitCodes.Failed);
         return Finish(io, report, summary.Status, outputs);
     }

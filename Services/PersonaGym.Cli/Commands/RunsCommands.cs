@@ -150,7 +150,7 @@ public sealed class RunsCommands(CliConsole io)
                 summary = (await context.RunSummaryAsync(id, ct))!;
                 if (result.GetValue(follow) && summary.Status is RunStatus.Running or RunStatus.Pending)
                     return await RunCommand.FollowLocalAsync(io, engine, id, summary.Batches.Planned, outputs, ct);
-                report = (await RunReportBuilder.BuildAsync(context, id, ct, result.GetValue(includeIncomplete)))!;
+                report = (await RunReportReadModel.ReadAsync(context, id, result.GetValue(includeIncomplete), ct))!.ToReport();
             }
 
             io.Out.MarkupLine($"[bold]{Markup.Escape(report.Name ?? report.RunId.ToString())}[/] ({report.RunId}) — {summary.Status}" +

@@ -41,7 +41,20 @@ public static class ScoreQueries
         var judgements = db.Judgements.AsNoTracking().Where(j => j.RunId == runId);
         if (agentId is { } agent) judgements = judgements.Where(j => j.Answer.AgentId == agent);
         if (personaId is { } persona) judgements = judgements.Where(j => j.Answer.Question.QuestionSetPersona.PersonaId == persona);
+        return await ScoreRowsAsync(judgements, cancellationToken);
+    }
 
+    /// <summary>Every judgement of a run for some of its personas (a page of them) as a score row; ordered for reading.</summary>
+    public static Task<IReadOnlyList<JudgementScoreRow>> JudgementScoresAsync(
+        this PersonaGymDbContext db,
+        Guid runId,
+        IReadOnlyCollection<Guid> personaIds,
+        CancellationToken cancellationToken = default) =>
+        ScoreRowsAsync(db.Judgements.AsNoTracking()
+            .Where(j => j.RunId == runId && personaIds.Contains(j.Answer.Question.QuestionSetPersona.PersonaId)), cancellationToken);
+
+    private static async Task<IReadOnlyList<JudgementScoreRow>> ScoreRowsAsync(IQueryable<Judgement> judgements, CancellationToken cancellationToken)
+    {
         var rows = await judgements
             .Select(j => new
             {

@@ -94,7 +94,8 @@ public static class RunEvidence
 
         var agents = await AgentsAsync(db, runId, cancellationToken);
         var ids = personas.Select(p => p.PersonaId).ToList();
-        var rows = await ScoreRowsAsync(db, runId, ids, cancellationToken);
+        // Only the page's personas' verdicts: the run's whole set is read for its report, not for a page of it.
+        var rows = await db.JudgementScoresAsync(runId, ids, cancellationToken);
         var scoring = await ScoringContextAsync(db, runId, cancellationToken);
         var items = personas.Select(p => new RunPersonaItem(p.PersonaId, p.Text, p.Status, p.Error, ScoresOf(agents, rows, p.PersonaId, scoring))).ToList();
         return new Page<RunPersonaItem>(total, page.Offset, page.Limit, items);
@@ -182,7 +183,7 @@ public static class RunEvidence
             .Select(e => new { e.QuestionId, e.RubricVersion, e.Score, e.Text, e.CreatedAt })
             .ToListAsync(cancellationToken);
 
-        var rows = await ScoreRowsAsync(db, runId, [personaId], cancellationToken);
+        var rows = await db.JudgementScoresAsync(runId, null, personaId, cancellationToken);
         var tasks = PersonaTasks.All.Select(task => new TaskEvidence(task, task.DisplayName(), questions
                 .Where(q => q.Task == task).OrderBy(q => q.Ordinal)
                 .Select(q => new QuestionEvidence(q.Id, q.Ordinal, q.BatchIndex, q.Text,
@@ -224,12 +225,6 @@ public static class RunEvidence
         db.RunModels.AsNoTracking().Where(m => m.RunId == runId && m.Role == RunModelRole.Agent)
             .OrderBy(m => m.Ordinal).Select(m => m.Spec).ToListAsync(cancellationToken);
 
-    private static async Task<IReadOnlyList<JudgementScoreRow>> ScoreRowsAsync(PersonaGymDbContext db, Guid runId, IReadOnlyCollection<Guid> personaIds, CancellationToken cancellationToken)
-    {
-        if (personaIds.Count == 1) return await db.JudgementScoresAsync(runId, null, personaIds.First(), cancellationToken);
-        var rows = await db.JudgementScoresAsync(runId, null, null, cancellationToken);
-        return rows.Where(r => personaIds.Contains(r.PersonaId)).ToList();
-    }
 
     private sealed record ScoringContext(ScoringPlan Plan, IReadOnlyDictionary<string, Guid> AgentIds);
 

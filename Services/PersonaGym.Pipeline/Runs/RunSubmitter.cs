@@ -39,7 +39,7 @@ public sealed record RunPlan(
 /// (<see cref="RunRequestFields"/>); nothing is stored when there are any.
 /// </summary>
 public sealed class RunRequestException(IReadOnlyList<RunProblem> fieldProblems)
-    : Exception("The run request is invalid:" + Environment.NewLine + string.Join(Environment.NewLine, fieldProblems.Select(p => "  - " + p.Message)))
+    : Exception("The run request is invalid:" + Environment.NewLine + string.Join(Environment.NewLine, Messages(fieldProblems).Select(p => "  - " + p)))
 {
     /// <summary>Problems about the request as a whole.</summary>
     public RunRequestException(IReadOnlyList<string> problems) : this(problems.Select(p => new RunProblem(RunRequestFields.General, p)).ToList())
@@ -50,7 +50,13 @@ public sealed class RunRequestException(IReadOnlyList<RunProblem> fieldProblems)
     public IReadOnlyList<RunProblem> FieldProblems { get; } = fieldProblems;
 
     /// <summary>The messages, in order (what the CLI prints).</summary>
-    public IReadOnlyList<string> Problems { get; } = fieldProblems.Select(p => p.Message).ToList();
+    public IReadOnlyList<string> Problems { get; } = Messages(fieldProblems);
+
+    /// <summary>
+    /// Each problem once: a spec's problem is keyed by every field that names it (one spec may be a model under test and
+    /// a judge), but it is one problem, listed and counted once.
+    /// </summary>
+    public static IReadOnlyList<string> Messages(IEnumerable<RunProblem> problems) => problems.Select(p => p.Message).Distinct().ToList();
 }
 
 /// <summary>

@@ -760,6 +760,31 @@ namespace PersonaGym.Data.Migrations.Postgres
                     b.ToTable("RunPersonas");
                 });
 
+            modelBuilder.Entity("PersonaGym.Data.StoredRunReport", b =>
+                {
+                    b.Property<Guid>("RunId")
+                        .HasColumnType("uuid");
+
+                    b.Property<bool>("IncludeIncomplete")
+                        .HasColumnType("boolean");
+
+                    b.Property<DateTimeOffset>("ComputedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<string>("Fingerprint")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)");
+
+                    b.Property<string>("Json")
+                        .IsRequired()
+                        .HasColumnType("text");
+
+                    b.HasKey("RunId", "IncludeIncomplete");
+
+                    b.ToTable("RunReports", (string)null);
+                });
+
             modelBuilder.Entity("PersonaGym.Data.Answer", b =>
                 {
                     b.HasOne("PersonaGym.Data.RunModel", "Agent")
@@ -1004,6 +1029,15 @@ namespace PersonaGym.Data.Migrations.Postgres
                     b.Navigation("QuestionSetPersona");
 
                     b.Navigation("Run");
+                });
+
+            modelBuilder.Entity("PersonaGym.Data.StoredRunReport", b =>
+                {
+                    b.HasOne("PersonaGym.Data.Run", null)
+                        .WithMany()
+                        .HasForeignKey("RunId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
                 });
 
             modelBuilder.Entity("PersonaGym.Data.QuestionBatch", b =>

@@ -754,6 +754,31 @@ namespace PersonaGym.Data.Migrations.Sqlite
                     b.ToTable("RunPersonas");
                 });
 
+            modelBuilder.Entity("PersonaGym.Data.StoredRunReport", b =>
+                {
+                    b.Property<Guid>("RunId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<bool>("IncludeIncomplete")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("ComputedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("Fingerprint")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Json")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("RunId", "IncludeIncomplete");
+
+                    b.ToTable("RunReports", (string)null);
+                });
+
             modelBuilder.Entity("PersonaGym.Data.Answer", b =>
                 {
                     b.HasOne("PersonaGym.Data.RunModel", "Agent")
@@ -998,6 +1023,15 @@ namespace PersonaGym.Data.Migrations.Sqlite
                     b.Navigation("QuestionSetPersona");
 
                     b.Navigation("Run");
+                });
+
+            modelBuilder.Entity("PersonaGym.Data.StoredRunReport", b =>
+                {
+                    b.HasOne("PersonaGym.Data.Run", null)
+                        .WithMany()
+                        .HasForeignKey("RunId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
                 });
 
             modelBuilder.Entity("PersonaGym.Data.QuestionBatch", b =>
