@@ -24,8 +24,21 @@ public sealed class RunCoordinator(
         await using var db = await contexts.CreateDbContextAsync(cancellationToken);
         var status = await db.Runs.AsNoTracking().Where(r => r.Id == runId).Select(r => (RunStatus?)r.Status)
             .FirstOrDefaultAsync(cancellationToken);
-        return status is { } s && Active.Contains(s);
+        return status is { } s && IsActive(s);
     }
+
+    /// <summary>Whether a run in this status should still get work done.</summary>
+    public static bool IsActive(RunStatus status) => Active.Contains(status);
+
+    /// <summary>
+    /// One agent's batch with its run's status and budget, read fresh in one query (a stage's first look at a message;
+    /// another process may have cancelled, stopped or resumed the run); null when the batch has no such work item.
+    /// </summary>
+    public static Task<BatchState?> BatchStateAsync(PersonaGymDbContext db, Guid runId, Guid batchId, Guid agentId, CancellationToken cancellationToken) =>
+        db.BatchWork.AsNoTracking()
+            .Where(w => w.BatchId == batchId && w.AgentId == agentId && w.RunId == runId)
+            .Select(w => new BatchState(w.Id, w.Stage, w.Run.Status, w.Run.MaxCalls != null || w.Run.MaxTokens != null))
+            .FirstOrDefaultAsync(cancellationToken);
 
     /// <summary>
     /// Checks the run's call and token budgets against the calls recorded so far (cache hits cost nothing and do
@@ -188,4 +201,10 @@ public sealed class RunCoordinator(
     };
 
     public static string Truncate(string text) => text.Length > 4000 ? text[..4000] : text;
+}
+
+/// <summary>An agent's batch as a stage first sees it: the work item, its stage, the run's status and whether the run has a budget.</summary>
+public sealed record BatchState(Guid WorkId, BatchStage Stage, RunStatus RunStatus, bool HasBudget)
+{
+    public bool RunIsActive => RunCoordinator.IsActive(RunStatus);
 }
