@@ -45,8 +45,7 @@ public sealed class AnswerConsumer(StageServices stage, ILogger<AnswerConsumer> 
         var agent = (await stage.Facts.ModelsAsync(message.RunId, ct)).Get(message.AgentId);
         var persona = await stage.Facts.PersonaTextAsync(message.RunPersonaId, ct);
         var questions = (await stage.Facts.BatchAsync(message.BatchId, ct)).Questions;
-        var answered = await db.Answers.AsNoTracking().Where(a => a.AgentId == message.AgentId && a.Question.BatchId == message.BatchId)
-            .Select(a => a.QuestionId).ToListAsync(ct);
+        var answered = await RunCoordinator.AnsweredAsync(db, message.BatchId, message.AgentId, ct);
         var missing = questions.Where(q => !answered.Contains(q.Id)).ToList();
 
         if (missing.Count > 0)
