@@ -24,11 +24,25 @@ public sealed class ModelResponseCachingChatClient : DistributedCachingChatClien
 
     private readonly ConcurrentDictionary<string, Task<ChatResponse>> _inFlight = new(StringComparer.Ordinal);
 
+    // The streaming flag M.E.AI's CachingChatClient adds to the key of a non-streaming call: the key computed here is the
+    // one the base class would compute, so entries stored by earlier versions are still found.
+    private static readonly object NotStreaming = false;
+
+    /// <remarks>
+    /// The cache key (the request serialized to JSON and hashed) is computed once per call and serves both the in-flight
+    /// sharing and the store; letting <see cref="CachingChatClient"/> read and write the store would compute it again.
+    /// </remarks>
     public override async Task<ChatResponse> GetResponseAsync(
         IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
     {
+        ArgumentNullException.ThrowIfNull(messages);
         var list = messages as IReadOnlyList<ChatMessage> ?? messages.ToList();
-        var key = GetCacheKey(list, options);
+        if (!EnableCaching(list, options))
+        {
+            return await base.GetResponseAsync(list, options, cancellationToken).ConfigureAwait(false);
+        }
+
+        var key = GetCacheKey(list, options, NotStreaming);
         var leader = new TaskCompletionSource<ChatResponse>(TaskCreationOptions.RunContinuationsAsynchronously);
         var inFlight = _inFlight.GetOrAdd(key, leader.Task);
         if (inFlight != leader.Task)
@@ -52,13 +66,13 @@ public sealed class ModelResponseCachingChatClient : DistributedCachingChatClien
             catch (Exception) when (!cancellationToken.IsCancellationRequested)
             {
                 // The leader's call failed; this caller makes its own attempt.
-                return await base.GetResponseAsync(list, options, cancellationToken).ConfigureAwait(false);
+                return await ReadOrCallAsync(key, list, options, cancellationToken).ConfigureAwait(false);
             }
         }
 
         try
         {
-            var response = await base.GetResponseAsync(list, options, cancellationToken).ConfigureAwait(false);
+            var response = await ReadOrCallAsync(key, list, options, cancellationToken).ConfigureAwait(false);
             leader.TrySetResult(response);
             return response;
         }
@@ -72,6 +86,19 @@ public sealed class ModelResponseCachingChatClient : DistributedCachingChatClien
         {
             _inFlight.TryRemove(new KeyValuePair<string, Task<ChatResponse>>(key, leader.Task));
         }
+    }
+
+    /// <summary>What <see cref="CachingChatClient"/> does for a non-streaming call, with the key already computed.</summary>
+    private async Task<ChatResponse> ReadOrCallAsync(string key, IReadOnlyList<ChatMessage> messages, ChatOptions? options, CancellationToken cancellationToken)
+    {
+        if (await ReadCacheAsync(key, cancellationToken).ConfigureAwait(false) is { } cached)
+        {
+            return cached;
+        }
+
+        var response = await InnerClient.GetResponseAsync(messages, options, cancellationToken).ConfigureAwait(false);
+        await WriteCacheAsync(key, response, cancellationToken).ConfigureAwait(false);
+        return response;
     }
 
     protected override string GetCacheKey(IEnumerable<ChatMessage> messages, ChatOptions? options, params ReadOnlySpan<object?> additionalValues) =>

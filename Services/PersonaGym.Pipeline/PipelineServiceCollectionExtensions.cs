@@ -66,6 +66,7 @@ public static class PipelineServiceCollectionExtensions
 
         services.AddHostedService<ModelConcurrencyReporter>();
         services.TryAddSingleton<RunCoordinator>();
+        services.TryAddSingleton<RunFacts>();
         services.TryAddSingleton<StageServices>();
         services.TryAddSingleton<RunSubmitter>();
         services.TryAddSingleton<QuestionSets.QuestionSetCatalog>();

@@ -54,6 +54,32 @@ public class PipelineTests
     }
 
     [Fact]
+    public async Task Entries_stored_under_the_key_of_the_library_cache_client_are_found_and_new_entries_use_that_key()
+    {
+        // The key is computed once per call by PersonaGym's client; it must stay the key M.E.AI's own client computes,
+        // or a stored cache (a re-run, a resume) would be missed after an upgrade.
+        var spec = ModelSpec.Parse("offline:sim");
+        var store = TestModels.MemoryCache();
+        var library = new DistributedCachingChatClient(new CallbackChatClient((_, _, _) => Task.FromResult(Answer("stored"))), store)
+        {
+            CacheKeyAdditionalValues = ["personagym-model", spec.Text],
+        };
+        await library.GetResponseAsync("q", new ChatOptions { Temperature = 0 });
+
+        var offline = new CallbackChatClient((_, _, _) => Task.FromResult(Answer("fresh")));
+        var ours = new ModelResponseCachingChatClient(offline, store, spec);
+        var hit = await ours.GetResponseAsync("q", new ChatOptions { Temperature = 0 }.WithStage("judge"));
+        Assert.Equal(("stored", 0), (hit.Text, offline.Calls));
+        Assert.Equal(true, hit.AdditionalProperties?[PersonaGymChatProperties.CacheHit]);
+
+        await ours.GetResponseAsync("other", new ChatOptions { Temperature = 0 });
+        var libraryMiss = new CallbackChatClient((_, _, _) => Task.FromResult(Answer("library")));
+        var reread = new DistributedCachingChatClient(libraryMiss, store) { CacheKeyAdditionalValues = ["personagym-model", spec.Text] };
+        Assert.Equal("fresh", (await reread.GetResponseAsync("other", new ChatOptions { Temperature = 0 })).Text);
+        Assert.Equal((1, 0), (offline.Calls, libraryMiss.Calls));
+    }
+
+    [Fact]
     public async Task The_stage_tag_does_not_split_cache_entries_but_other_options_do()
     {
         var offline = new CallbackChatClient((_, _, _) => Task.FromResult(Answer("same")));

@@ -74,6 +74,43 @@ public sealed class ConsumerIdempotencyTests(PostgresServer postgres)
     }
 
     [Fact]
+    public async Task AnswerQuestions_after_another_process_cancelled_the_run_calls_nothing_and_after_it_resumed_answers_again()
+    {
+        // This process has read the run's models, personas and questions (kept in memory); another process then changes
+        // the run's status. The status is read fresh for each message, so both changes are seen at once.
+        await using var pipeline = await StartAsync(PipelineStages.QuestionGeneration | PipelineStages.Answering);
+        var request = TestRuns.Request();
+        var runId = await pipeline.SubmitAsync(request);
+        await WaitForWorkAsync(pipeline, runId, w => w.Stage == BatchStage.Judging, TestRuns.Expected(request).BatchWork);
+
+        BatchWork reopened;
+        int removed;
+        await using (var other = pipeline.NewContext())
+        {
+            // One batch loses its answers and is due again, and the run is cancelled.
+            reopened = await other.BatchWork.AsNoTracking().Where(w => w.RunId == runId).OrderBy(w => w.Id).FirstAsync();
+            removed = await other.Answers.Where(a => a.AgentId == reopened.AgentId && a.Question.BatchId == reopened.BatchId).ExecuteDeleteAsync();
+            await other.BatchWork.Where(w => w.Id == reopened.Id).ExecuteUpdateAsync(s => s.SetProperty(w => w.Stage, BatchStage.Answering));
+            await other.Runs.Where(r => r.Id == runId).ExecuteUpdateAsync(s => s.SetProperty(r => r.Status, RunStatus.Cancelled));
+        }
+
+        Assert.True(removed > 0);
+        var message = new AnswerQuestions { RunId = runId, RunPersonaId = reopened.RunPersonaId, BatchId = reopened.BatchId, AgentId = reopened.AgentId };
+        var (paid, answers) = (pipeline.Models.Total, (await pipeline.CountRowsAsync(runId)).Answers);
+        await DeliverAsync<AnswerConsumer, AnswerQuestions>(pipeline, message);
+        Assert.Equal((paid, answers), (pipeline.Models.Total, (await pipeline.CountRowsAsync(runId)).Answers));
+
+        await using (var other = pipeline.NewContext())
+        {
+            await other.Runs.Where(r => r.Id == runId).ExecuteUpdateAsync(s => s.SetProperty(r => r.Status, RunStatus.Running));
+        }
+
+        await DeliverAsync<AnswerConsumer, AnswerQuestions>(pipeline, message);
+        // Answered again (from the response cache: the same questions were answered before).
+        Assert.Equal(answers + removed, (await pipeline.CountRowsAsync(runId)).Answers);
+    }
+
+    [Fact]
     public async Task BatchJudged_delivered_twice_announces_the_finished_run_once()
     {
         await using var pipeline = await StartAsync(PipelineStages.All);
@@ -99,6 +136,18 @@ public sealed class ConsumerIdempotencyTests(PostgresServer postgres)
             var work = await db.BatchWork.AsNoTracking().Where(w => w.RunId == runId).ToListAsync();
             return work.Count == expected && work.All(reached);
         }, $"{expected} batches of work to reach the stage under test");
+
+    /// <summary>Delivers one message and waits until the consumer consumed it without a fault.</summary>
+    private static async Task DeliverAsync<TConsumer, TMessage>(TestPipeline pipeline, TMessage message)
+        where TConsumer : class, IConsumer
+        where TMessage : class
+    {
+        var consumer = pipeline.Harness.GetConsumerHarness<TConsumer>();
+        var before = consumer.Consumed.Select<TMessage>().Count();
+        await pipeline.Bus.Publish(message);
+        await Wait.UntilAsync(() => Task.FromResult(consumer.Consumed.Select<TMessage>().Count() > before), $"the {typeof(TMessage).Name} to be consumed");
+        Assert.Empty(consumer.Consumed.Select<TMessage>(m => m.Exception is not null));
+    }
 
     /// <summary>Delivers every message the consumer has consumed once more, one after the other, and waits until it consumed them all without a fault.</summary>
     private static async Task RedeliverAsync<TConsumer, TMessage>(TestPipeline pipeline)

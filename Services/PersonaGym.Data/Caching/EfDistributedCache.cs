@@ -48,8 +48,7 @@ public sealed class EfDistributedCache(
         var stored = StoredKey(key);
         var now = _time.GetUtcNow();
         await using var db = await contexts.CreateDbContextAsync(token);
-        var entry = await db.CacheEntries.AsNoTracking().Where(e => e.Key == stored)
-            .Select(e => new Lookup(e.Value, e.ExpiresAt, e.AbsoluteExpiresAt, e.SlidingExpiration)).FirstOrDefaultAsync(token);
+        var entry = await FindEntry.For(db)(db, stored, token);
         if (entry is null) return null;
         if (entry.IsExpired(now))
         {
@@ -156,6 +155,13 @@ public sealed class EfDistributedCache(
         var next = now + sliding;
         return absolute is { } limit && limit < next ? limit : next;
     }
+
+    // Every model call looks its key up: compiled once, so EF Core does not rebuild and look up the query's cache key each time.
+    private static readonly CompiledQuery<Func<PersonaGymDbContext, string, CancellationToken, Task<Lookup?>>> FindEntry = new(() =>
+        EF.CompileAsyncQuery((PersonaGymDbContext db, string key, CancellationToken _) => db.CacheEntries.AsNoTracking()
+            .Where(e => e.Key == key)
+            .Select(e => new Lookup(e.Value, e.ExpiresAt, e.AbsoluteExpiresAt, e.SlidingExpiration))
+            .FirstOrDefault()));
 
     private sealed record Lookup(byte[] Value, DateTimeOffset? ExpiresAt, DateTimeOffset? AbsoluteExpiresAt, TimeSpan? SlidingExpiration)
     {

@@ -24,8 +24,38 @@ public sealed class RunCoordinator(
         await using var db = await contexts.CreateDbContextAsync(cancellationToken);
         var status = await db.Runs.AsNoTracking().Where(r => r.Id == runId).Select(r => (RunStatus?)r.Status)
             .FirstOrDefaultAsync(cancellationToken);
-        return status is { } s && Active.Contains(s);
+        return status is { } s && IsActive(s);
     }
+
+    /// <summary>Whether a run in this status should still get work done.</summary>
+    public static bool IsActive(RunStatus status) => Active.Contains(status);
+
+    /// <summary>
+    /// One agent's batch with its run's status and budget, read fresh in one query (a stage's first look at a message;
+    /// another process may have cancelled, stopped or resumed the run); null when the batch has no such work item.
+    /// </summary>
+    public static Task<BatchState?> BatchStateAsync(PersonaGymDbContext db, Guid runId, Guid batchId, Guid agentId, CancellationToken cancellationToken) =>
+        FindBatchState.For(db)(db, runId, batchId, agentId, cancellationToken);
+
+    /// <summary>The ids of the questions of a batch that the agent has answered (what another delivery may have stored).</summary>
+    public static async Task<List<Guid>> AnsweredAsync(PersonaGymDbContext db, Guid batchId, Guid agentId, CancellationToken cancellationToken)
+    {
+        var answered = new List<Guid>();
+        await foreach (var id in FindAnswered.For(db)(db, batchId, agentId).WithCancellation(cancellationToken)) answered.Add(id);
+        return answered;
+    }
+
+    // The look-ups every stage message makes, compiled once instead of being translated from their expression each time.
+    private static readonly CompiledQuery<Func<PersonaGymDbContext, Guid, Guid, Guid, CancellationToken, Task<BatchState?>>> FindBatchState = new(() =>
+        EF.CompileAsyncQuery((PersonaGymDbContext db, Guid runId, Guid batchId, Guid agentId, CancellationToken _) => db.BatchWork.AsNoTracking()
+            .Where(w => w.BatchId == batchId && w.AgentId == agentId && w.RunId == runId)
+            .Select(w => new BatchState(w.Id, w.Stage, w.Run.Status, w.Run.MaxCalls != null || w.Run.MaxTokens != null))
+            .FirstOrDefault()));
+
+    private static readonly CompiledQuery<Func<PersonaGymDbContext, Guid, Guid, IAsyncEnumerable<Guid>>> FindAnswered = new(() =>
+        EF.CompileAsyncQuery((PersonaGymDbContext db, Guid batchId, Guid agentId) => db.Answers.AsNoTracking()
+            .Where(a => a.AgentId == agentId && a.Question.BatchId == batchId)
+            .Select(a => a.QuestionId)));
 
     /// <summary>
     /// Checks the run's call and token budgets against the calls recorded so far (cache hits cost nothing and do
@@ -110,6 +140,21 @@ public sealed class RunCoordinator(
         return status;
     }
 
+    /// <summary>
+    /// Whether the persona still has a batch being answered or judged. Then neither it nor its run can be finished yet,
+    /// and the message of its last batch to finish makes the full check (<see cref="TryCompleteAsync"/>): every batch is
+    /// marked done before its <c>BatchJudged</c> is published, so that message finds no batch of the persona open.
+    /// </summary>
+    public async Task<bool> HasOpenBatchesAsync(Guid runPersonaId, CancellationToken cancellationToken)
+    {
+        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+        return await HasOpenBatches.For(db)(db, runPersonaId, cancellationToken);
+    }
+
+    private static readonly CompiledQuery<Func<PersonaGymDbContext, Guid, CancellationToken, Task<bool>>> HasOpenBatches = new(() =>
+        EF.CompileAsyncQuery((PersonaGymDbContext db, Guid runPersonaId, CancellationToken _) =>
+            db.BatchWork.Any(w => w.RunPersonaId == runPersonaId && (w.Stage == BatchStage.Answering || w.Stage == BatchStage.Judging))));
+
     /// <summary>Marks one agent's batch failed with its reason; the run shows it as a failed item, never a hang.</summary>
     public async Task FailBatchAsync(Guid batchId, Guid agentId, string reason, CancellationToken cancellationToken)
     {
@@ -188,4 +233,10 @@ public sealed class RunCoordinator(
     };
 
     public static string Truncate(string text) => text.Length > 4000 ? text[..4000] : text;
+}
+
+/// <summary>An agent's batch as a stage first sees it: the work item, its stage, the run's status and whether the run has a budget.</summary>
+public sealed record BatchState(Guid WorkId, BatchStage Stage, RunStatus RunStatus, bool HasBudget)
+{
+    public bool RunIsActive => RunCoordinator.IsActive(RunStatus);
 }

@@ -5,6 +5,7 @@ using Microsoft.Extensions.Logging;
 using PersonaGym.Contracts;
 using PersonaGym.Data;
 using PersonaGym.Pipeline.Llm;
+using PersonaGym.Pipeline.Runs;
 
 namespace PersonaGym.Pipeline.Stages;
 
@@ -20,17 +21,16 @@ public sealed class AnswerConsumer(StageServices stage, ILogger<AnswerConsumer> 
         var ct = context.CancellationToken;
         using var _ = LlmCallContext.ForRun(message.RunId);
 
-        if (!await stage.Coordinator.IsActiveAsync(message.RunId, ct)) return;
-
         await using var db = await stage.Contexts.CreateDbContextAsync(ct);
-        var work = await db.BatchWork.AsNoTracking()
-            .FirstOrDefaultAsync(w => w.BatchId == message.BatchId && w.AgentId == message.AgentId && w.RunId == message.RunId, ct);
+        var work = await RunCoordinator.BatchStateAsync(db, message.RunId, message.BatchId, message.AgentId, ct);
         if (work is null)
         {
-            logger.LogWarning("AnswerQuestions for unknown batch {BatchId} / agent {AgentId}: ignored", message.BatchId, message.AgentId);
+            if (await stage.Coordinator.IsActiveAsync(message.RunId, ct))
+                logger.LogWarning("AnswerQuestions for unknown batch {BatchId} / agent {AgentId}: ignored", message.BatchId, message.AgentId);
             return;
         }
 
+        if (!work.RunIsActive) return;
         switch (work.Stage)
         {
             case BatchStage.Done or BatchStage.Failed:
@@ -41,17 +41,16 @@ public sealed class AnswerConsumer(StageServices stage, ILogger<AnswerConsumer> 
                 return;
         }
 
-        var agent = await db.RunModels.AsNoTracking().FirstAsync(m => m.Id == message.AgentId, ct);
-        var persona = await db.RunPersonas.AsNoTracking().Where(p => p.Id == message.RunPersonaId).Select(p => p.Persona.Text).FirstAsync(ct);
-        var questions = await db.Questions.AsNoTracking().Where(q => q.BatchId == message.BatchId)
-            .OrderBy(q => q.Ordinal).Select(q => new { q.Id, q.Text }).ToListAsync(ct);
-        var answered = await db.Answers.AsNoTracking().Where(a => a.AgentId == message.AgentId && a.Question.BatchId == message.BatchId)
-            .Select(a => a.QuestionId).ToListAsync(ct);
+        // What a run never changes comes from memory after the first message; what other deliveries write is read now.
+        var agent = (await stage.Facts.ModelsAsync(message.RunId, ct)).Get(message.AgentId);
+        var persona = await stage.Facts.PersonaTextAsync(message.RunPersonaId, ct);
+        var questions = (await stage.Facts.BatchAsync(message.BatchId, ct)).Questions;
+        var answered = await RunCoordinator.AnsweredAsync(db, message.BatchId, message.AgentId, ct);
         var missing = questions.Where(q => !answered.Contains(q.Id)).ToList();
 
         if (missing.Count > 0)
         {
-            if (await stage.Coordinator.BudgetExhaustedAsync(message.RunId, ct)) return;
+            if (work.HasBudget && await stage.Coordinator.BudgetExhaustedAsync(message.RunId, ct)) return;
 
             var client = stage.Model(agent.Spec);
             try
@@ -83,7 +82,7 @@ public sealed class AnswerConsumer(StageServices stage, ILogger<AnswerConsumer> 
         }
 
         var now = stage.Time.GetUtcNow();
-        await db.BatchWork.Where(w => w.Id == work.Id && w.Stage == BatchStage.Answering)
+        await db.BatchWork.Where(w => w.Id == work.WorkId && w.Stage == BatchStage.Answering)
             .ExecuteUpdateAsync(s => s.SetProperty(w => w.Stage, BatchStage.Judging).SetProperty(w => w.LastProgressAt, now), ct);
 
         await context.Publish(new JudgeAnswers { RunId = message.RunId, RunPersonaId = message.RunPersonaId, BatchId = message.BatchId, AgentId = message.AgentId }, ct);

@@ -5,6 +5,7 @@ using PersonaGym.Contracts;
 using PersonaGym.Core;
 using PersonaGym.Data;
 using PersonaGym.Pipeline.Llm;
+using PersonaGym.Pipeline.Runs;
 
 namespace PersonaGym.Pipeline.Stages;
 
@@ -22,28 +23,28 @@ public sealed class JudgeConsumer(StageServices stage, ILogger<JudgeConsumer> lo
         var ct = context.CancellationToken;
         using var _ = LlmCallContext.ForRun(message.RunId);
 
-        if (!await stage.Coordinator.IsActiveAsync(message.RunId, ct)) return;
-
         await using var db = await stage.Contexts.CreateDbContextAsync(ct);
-        var work = await db.BatchWork.AsNoTracking().Include(w => w.Batch)
-            .FirstOrDefaultAsync(w => w.BatchId == message.BatchId && w.AgentId == message.AgentId && w.RunId == message.RunId, ct);
-        if (work is null || work.Stage is BatchStage.Failed or BatchStage.Answering)
+        var work = await RunCoordinator.BatchStateAsync(db, message.RunId, message.BatchId, message.AgentId, ct);
+        if (work is null)
         {
-            if (work is null) logger.LogWarning("JudgeAnswers for unknown batch {BatchId} / agent {AgentId}: ignored", message.BatchId, message.AgentId);
+            if (await stage.Coordinator.IsActiveAsync(message.RunId, ct))
+                logger.LogWarning("JudgeAnswers for unknown batch {BatchId} / agent {AgentId}: ignored", message.BatchId, message.AgentId);
             return;
         }
 
+        if (!work.RunIsActive || work.Stage is BatchStage.Failed or BatchStage.Answering) return;
+
         if (work.Stage != BatchStage.Done)
         {
-            var run = await db.Runs.AsNoTracking().FirstAsync(r => r.Id == message.RunId, ct);
-            var persona = await db.RunPersonas.AsNoTracking().Where(p => p.Id == message.RunPersonaId).Select(p => p.Persona.Text).FirstAsync(ct);
-            var judges = await db.RunModels.AsNoTracking().Where(m => m.RunId == run.Id && m.Role == RunModelRole.Judge)
-                .OrderBy(m => m.Ordinal).ToListAsync(ct);
-            var questions = await db.Questions.AsNoTracking().Where(q => q.BatchId == message.BatchId)
-                .OrderBy(q => q.Ordinal).Select(q => new { q.Id, q.Text }).ToListAsync(ct);
+            // What a run never changes comes from memory after the first message; what other deliveries write is read now.
+            var models = await stage.Facts.ModelsAsync(message.RunId, ct);
+            var persona = await stage.Facts.PersonaTextAsync(message.RunPersonaId, ct);
+            var batch = await stage.Facts.BatchAsync(message.BatchId, ct);
+            var judges = models.Judges;
+            var questions = batch.Questions;
             var answers = await db.Answers.AsNoTracking().Where(a => a.AgentId == message.AgentId && a.Question.BatchId == message.BatchId)
                 .ToDictionaryAsync(a => a.QuestionId, ct);
-            var task = work.Batch.Task;
+            var task = batch.Task;
             var rubric = stage.Method.Assets.Rubric(task);
 
             try
@@ -51,16 +52,16 @@ public sealed class JudgeConsumer(StageServices stage, ILogger<JudgeConsumer> lo
                 if (questions.Any(q => !answers.ContainsKey(q.Id)))
                     throw new InvalidOperationException("the batch is marked answered but some answers are missing");
 
-                var exemplars = await EnsureExemplarsAsync(run, message.BatchId, persona, task, rubric.Version, questions.Select(q => (q.Id, q.Text)).ToList(), ct);
+                var exemplars = await EnsureExemplarsAsync(models.ExemplarWriterSpec, message.BatchId, persona, task, rubric.Version, questions.Select(q => (q.Id, q.Text)).ToList(), ct);
                 var items = questions.Select(q => new JudgeItem(q.Text, answers[q.Id].Text, exemplars[q.Id])).ToList();
                 var answerIds = questions.Select(q => answers[q.Id].Id).ToList();
 
                 var judged = await db.Judgements.AsNoTracking().Where(j => answerIds.Contains(j.AnswerId))
                     .Select(j => new { j.JudgeId, j.AnswerId }).ToListAsync(ct);
                 var pending = judges.Where(j => judged.Count(x => x.JudgeId == j.Id) < answerIds.Count).ToList();
-                if (pending.Count > 0 && await stage.Coordinator.BudgetExhaustedAsync(run.Id, ct)) return;
+                if (pending.Count > 0 && work.HasBudget && await stage.Coordinator.BudgetExhaustedAsync(message.RunId, ct)) return;
 
-                await Task.WhenAll(pending.Select(judge => JudgeAsync(run.Id, judge, persona, task, rubric.Version, items, answerIds, ct)));
+                await Task.WhenAll(pending.Select(judge => JudgeAsync(message.RunId, judge, persona, task, rubric.Version, items, answerIds, ct)));
             }
             catch (Exception ex) when (StageFailures.IsPermanent(ex, context, stage.Options))
             {
@@ -71,7 +72,7 @@ public sealed class JudgeConsumer(StageServices stage, ILogger<JudgeConsumer> lo
             }
 
             var now = stage.Time.GetUtcNow();
-            await db.BatchWork.Where(w => w.Id == work.Id && w.Stage == BatchStage.Judging)
+            await db.BatchWork.Where(w => w.Id == work.WorkId && w.Stage == BatchStage.Judging)
                 .ExecuteUpdateAsync(s => s.SetProperty(w => w.Stage, BatchStage.Done).SetProperty(w => w.LastProgressAt, now), ct);
         }
 
@@ -85,24 +86,24 @@ public sealed class JudgeConsumer(StageServices stage, ILogger<JudgeConsumer> lo
     /// is taken over after one lease.
     /// </summary>
     private async Task<Dictionary<Guid, RubricExemplars>> EnsureExemplarsAsync(
-        Run run, Guid batchId, string persona, PersonaTask task, string rubricVersion, IReadOnlyList<(Guid Id, string Text)> questions, CancellationToken ct)
+        string writer, Guid batchId, string persona, PersonaTask task, string rubricVersion, IReadOnlyList<(Guid Id, string Text)> questions, CancellationToken ct)
     {
         var waitUntil = stage.Time.GetUtcNow() + stage.Options.ExemplarWaitLimit;
         while (true)
         {
-            var stored = await LoadExemplarsAsync(run.ExemplarWriterSpec, rubricVersion, questions, ct);
+            var stored = await LoadExemplarsAsync(writer, rubricVersion, questions, ct);
             if (stored.Count == questions.Count) return stored;
 
-            if (await TryClaimAsync(batchId, run.ExemplarWriterSpec, rubricVersion, ct) is { } claimId)
+            if (await TryClaimAsync(batchId, writer, rubricVersion, ct) is { } claimId)
             {
                 using var renewal = CancellationTokenSource.CreateLinkedTokenSource(ct);
                 var renewing = RenewClaimAsync(claimId, renewal.Token);
                 try
                 {
                     // The previous holder may have stored them and let go between our look and our claim.
-                    stored = await LoadExemplarsAsync(run.ExemplarWriterSpec, rubricVersion, questions, ct);
+                    stored = await LoadExemplarsAsync(writer, rubricVersion, questions, ct);
                     if (stored.Count < questions.Count)
-                        await WriteExemplarsAsync(run, persona, task, rubricVersion, questions, stored, ct);
+                        await WriteExemplarsAsync(writer, persona, task, rubricVersion, questions, stored, ct);
                 }
                 finally
                 {
@@ -113,7 +114,7 @@ public sealed class JudgeConsumer(StageServices stage, ILogger<JudgeConsumer> lo
                     await db.ExemplarClaims.Where(c => c.Id == claimId).ExecuteDeleteAsync(CancellationToken.None);
                 }
 
-                return await LoadExemplarsAsync(run.ExemplarWriterSpec, rubricVersion, questions, ct);
+                return await LoadExemplarsAsync(writer, rubricVersion, questions, ct);
             }
 
             if (stage.Time.GetUtcNow() > waitUntil)
@@ -192,11 +193,11 @@ public sealed class JudgeConsumer(StageServices stage, ILogger<JudgeConsumer> lo
             .FirstOrDefaultAsync(c => c.BatchId == batchId && c.WriterSpec == writer && c.RubricVersion == rubricVersion, ct);
 
     private async Task WriteExemplarsAsync(
-        Run run, string persona, PersonaTask task, string rubricVersion, IReadOnlyList<(Guid Id, string Text)> questions,
+        string writer, string persona, PersonaTask task, string rubricVersion, IReadOnlyList<(Guid Id, string Text)> questions,
         IReadOnlyDictionary<Guid, RubricExemplars> stored, CancellationToken ct)
     {
         var result = await stage.Method.WriteExemplarsAsync(
-            stage.Model(run.ExemplarWriterSpec), persona, task, questions.Select(q => q.Text).ToList(), ct);
+            stage.Model(writer), persona, task, questions.Select(q => q.Text).ToList(), ct);
         var now = stage.Time.GetUtcNow();
         await using var db = await stage.Contexts.CreateDbContextAsync(CancellationToken.None);
         for (var i = 0; i < questions.Count; i++)
@@ -207,7 +208,7 @@ public sealed class JudgeConsumer(StageServices stage, ILogger<JudgeConsumer> lo
                 db.Exemplars.Add(new Exemplar
                 {
                     QuestionId = questions[i].Id,
-                    WriterSpec = run.ExemplarWriterSpec,
+                    WriterSpec = writer,
                     RubricVersion = rubricVersion,
                     Score = score,
                     Text = text,
@@ -242,7 +243,7 @@ public sealed class JudgeConsumer(StageServices stage, ILogger<JudgeConsumer> lo
     }
 
     private async Task JudgeAsync(
-        Guid runId, RunModel judge, string persona, PersonaTask task, string rubricVersion,
+        Guid runId, RunModelFact judge, string persona, PersonaTask task, string rubricVersion,
         IReadOnlyList<JudgeItem> items, IReadOnlyList<Guid> answerIds, CancellationToken ct)
     {
         IReadOnlyList<JudgeVerdict> verdicts;

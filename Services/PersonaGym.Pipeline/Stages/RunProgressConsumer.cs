@@ -8,6 +8,9 @@ public sealed class RunProgressConsumer(StageServices stage) : IConsumer<BatchJu
 {
     public async Task Consume(ConsumeContext<BatchJudged> context)
     {
+        // Most judged batches leave others of their persona open: one read then, instead of the full check's update.
+        if (await stage.Coordinator.HasOpenBatchesAsync(context.Message.RunPersonaId, context.CancellationToken)) return;
+
         var status = await stage.Coordinator.TryCompleteAsync(context.Message.RunId, context.CancellationToken);
         if (status is { } finished)
         {

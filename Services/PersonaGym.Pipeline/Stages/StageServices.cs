@@ -16,7 +16,8 @@ public sealed class StageServices(
     RunCoordinator coordinator,
     IOptions<PipelineOptions> options,
     TimeProvider time,
-    GroupCommitWriter writer)
+    GroupCommitWriter writer,
+    RunFacts facts)
 {
     public IDbContextFactory<PersonaGymDbContext> Contexts { get; } = contexts;
 
@@ -24,6 +25,9 @@ public sealed class StageServices(
     public GroupCommitWriter Writer { get; } = writer;
     public PersonaGymMethod Method { get; } = method;
     public RunCoordinator Coordinator { get; } = coordinator;
+
+    /// <summary>What runs never change (models, persona texts, batches' questions), read once per process.</summary>
+    public RunFacts Facts { get; } = facts;
     public PipelineOptions Options { get; } = options.Value;
     public TimeProvider Time { get; } = time;
 
