@@ -247,7 +247,7 @@ public sealed record AppHostResult(
         string L(string model) => Latency.TryGetValue(model, out var l) ? l.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture) : "?";
         var (answer, judge) = (AnswerStage, JudgeStage);
         return string.Create(CultureInfo.InvariantCulture,
-            $"| {Options.Personas} | {JudgeReplicas?.ToString(CultureInfo.InvariantCulture) ?? "default (2)"} | {AgentReplicas?.ToString(CultureInfo.InvariantCulture) ?? "default (1)"} | {L("bench-agent")}/{L("bench-writer")}/{L("bench-judge-1")} s | {Calls} | {Refused} | {WallSeconds:0.0} | {(BoundSeconds > 0 ? BoundSeconds.ToString("0.0", CultureInfo.InvariantCulture) : "–")} | {(BoundSeconds > 0 ? (WallSeconds / BoundSeconds).ToString("0.00", CultureInfo.InvariantCulture) : "–")} | {answer.Calls}, {answer.Seconds:0.0}, {answer.PerSecond:0.00} | {judge.Calls}, {judge.Seconds:0.0}, {judge.PerSecond:0.00} | {LoadAverage:0.0} |");
+            $"| {Options.Personas} | {JudgeReplicas?.ToString(CultureInfo.InvariantCulture) ?? "default (2)"} | {AgentReplicas?.ToString(CultureInfo.InvariantCulture) ?? "default (2)"} | {L("bench-agent")}/{L("bench-writer")}/{L("bench-judge-1")} s | {Calls} | {Refused} | {WallSeconds:0.0} | {(BoundSeconds > 0 ? BoundSeconds.ToString("0.0", CultureInfo.InvariantCulture) : "–")} | {(BoundSeconds > 0 ? (WallSeconds / BoundSeconds).ToString("0.00", CultureInfo.InvariantCulture) : "–")} | {answer.Calls}, {answer.Seconds:0.0}, {answer.PerSecond:0.00} | {judge.Calls}, {judge.Seconds:0.0}, {judge.PerSecond:0.00} | {LoadAverage:0.0} |");
     }
 }
 

@@ -22,7 +22,7 @@ public sealed record BenchOptions
           --apphost             run through the AppHost instead of in one process (needs a build of AppHost/)
           --api URL             where the AppHost's Api listens (default http://localhost:5180)
           --judge-replicas N    Judge:Replicas (default: the AppHost's, 2)
-          --agent-replicas N    AgentRunner:Replicas (default: the AppHost's, 1)
+          --agent-replicas N    AgentRunner:Replicas (default: the AppHost's, 2)
           --role-latency R=S    seconds for one role, R = agent, writer or judge (repeatable; others take --latency)
           --compare STAGE       STAGE = judge or agent-runner: runs its replicas 1 and then 4 with that role at 2 s
                                 (unless --role-latency sets it) and prints the stage-throughput ratio
