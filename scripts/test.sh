@@ -54,7 +54,7 @@ if [ "$failed" -ne 0 ]; then
       # Passed tests are mostly self-closing elements: the result this record closes is its last one.
       n = split($0, chunk, "<UnitTestResult ")
       result = chunk[n]
-      # The outcome is the result element's own attribute: the opening tag only (the run summary after the last
+      # The outcome is an attribute of the result element itself: its opening tag only (the run summary after the last
       # result also says outcome="Failed").
       head = substr(result, 1, index(result, ">"))
       if (n < 2 || head !~ /outcome="(Failed|Error|Timeout|Aborted)"/) next
