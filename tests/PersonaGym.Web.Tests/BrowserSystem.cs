@@ -116,7 +116,12 @@ public sealed class BrowserSystem : IAsyncLifetime
     {
         await page.GotoAsync(path is null ? "signin" : $"signin?returnUrl={Uri.EscapeDataString("/" + path)}");
         await page.FillAsync("[data-testid=api-key]", key);
-        await page.ClickAsync("[data-testid=signin]");
+        // The form posts to the server, which asks the Api about the key before it answers: wait for that answer (on two
+        // busy cores it once took longer than an expectation waits), so what a test sees next is the answer's page.
+        await page.RunAndWaitForResponseAsync(
+            () => page.ClickAsync("[data-testid=signin]"),
+            response => response.Request.Method == "POST" && new Uri(response.Url).AbsolutePath.EndsWith("/signin", StringComparison.Ordinal),
+            new PageRunAndWaitForResponseOptions { Timeout = 90_000 });
     }
 
     /// <summary>Runs a browser test on a fresh page, signed in with the operator key first.</summary>
