@@ -11,6 +11,8 @@ namespace PersonaGym.Bench;
 /// </summary>
 public static class AppHostBench
 {
+    private const string WarmupPrefix = "warmup-";
+
     public const string StageHeader =
         "| personas | judge replicas | agent-runner replicas | latency agent/writer/judge | calls | 429s | wall s | bound s | wall ÷ bound | answer stage: calls, s, answers/s | judge stage: judge calls, s, calls/s | load |\n|---|---|---|---|---|---|---|---|---|---|---|---|";
 
@@ -23,6 +25,11 @@ public static class AppHostBench
         latency["bench-agent"] = Role("agent");
         latency["bench-writer"] = Role("writer");
         for (var j = 1; j <= options.Judges; j++) latency[$"bench-judge-{j}"] = Role("judge");
+        // The warm-up run's models answer at once: it is there to run every service's code paths, not to be measured.
+        foreach (var model in latency.Keys.ToList())
+        {
+            for (var round = 1; round <= 2; round++) latency[$"{WarmupPrefix}{round}-{model["bench-".Length..]}"] = TimeSpan.Zero;
+        }
 
         await using var simulator = await ProviderSimulator.StartAsync(
             new SimulatorSettings(latency, defaultLatency, options.Capacity, options.RetryAfter, options.RateLimitHeaders));
@@ -65,6 +72,15 @@ public static class AppHostBench
         using var apphost = Process.Start(start)!;
         using var logWriter = new StreamWriter(log) { AutoFlush = true };
         var pump = Task.WhenAll(Pump(apphost.StandardOutput, logWriter), Pump(apphost.StandardError, logWriter));
+
+        // One run of the question set through the Api, its models named PREFIXagent, PREFIXwriter and PREFIXjudge-N.
+        Task<(int Code, string Output)> RunCliAsync(string prefix, int personas, string output) => Processes.RunAsync("dotnet",
+            [cli, "run", "--server", options.ApiUrl, "--question-set", "personagym-benchmark-v1",
+             "--limit", personas.ToString(CultureInfo.InvariantCulture),
+             "--agent", spec(prefix + "agent"), "--exemplar-writer", spec(prefix + "writer"),
+             .. Enumerable.Range(1, options.Judges).SelectMany(j => new[] { "--judge", spec($"{prefix}judge-{j}") }),
+             "--output", Path.Combine(data, output)],
+            new Dictionary<string, string> { ["PERSONAGYM_API_KEY"] = apiKey });
         try
         {
             if (!await WaitHealthyAsync(options.ApiUrl, apphost, TimeSpan.FromMinutes(5)))
@@ -80,6 +96,17 @@ public static class AppHostBench
                 return null;
             }
 
+            if (options.IdleSeconds > 0)
+            {
+                // Nothing submitted yet: what the services spend on their own (timers, health checks, telemetry).
+                // The workers may still be starting when the Api is healthy: they get as long again to settle first.
+                await Task.Delay(TimeSpan.FromSeconds(options.IdleSeconds));
+                var idleBefore = ServiceProcesses.Sample(apphost.Id);
+                await Task.Delay(TimeSpan.FromSeconds(options.IdleSeconds));
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"idle for {options.IdleSeconds:0} s, {ServiceProcesses.Describe(idleBefore, ServiceProcesses.Sample(apphost.Id), calls: 0)}"));
+            }
+
             var (importCode, importOut) = await Processes.RunAsync("dotnet", [cli, "benchmark", "import", benchmark, "--db", database], new Dictionary<string, string>());
             if (importCode != 0)
             {
@@ -87,16 +114,38 @@ public static class AppHostBench
                 return null;
             }
 
+            if (options.WarmupPersonas > 0)
+            {
+                // A warm-up run first, with models of other names (so the measured run finds nothing in the response
+                // cache): each service's start-up and JIT compilation of its hot paths would otherwise fall inside the
+                // measured run, and on two cores with ten processes starting, that is most of the CPU.
+                // Twice: the runtime starts counting calls (to compile hot methods again, optimized) only once no new
+                // method has been compiled for a moment, so the first run mostly compiles and the second promotes. After
+                // each, the services get time to finish (each process has one background compiler thread, and ten
+                // processes share two cores) until they are idle, so none of it falls into the measured run.
+                for (var round = 1; round <= 2; round++)
+                {
+                    var warmup = Stopwatch.StartNew();
+                    var (warmCode, warmOut) = await RunCliAsync($"{WarmupPrefix}{round}-", options.WarmupPersonas, $"warmup-{round}.json");
+                    if (warmCode != 0)
+                    {
+                        Console.Error.WriteLine($"The warm-up run failed (exit {warmCode}):\n{warmOut}\nAppHost log:\n{Tail(log)}");
+                        return null;
+                    }
+
+                    var settle = Stopwatch.StartNew();
+                    var idle = await ServiceProcesses.WaitIdleAsync(apphost.Id, TimeSpan.FromSeconds(180));
+                    Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                        $"warm-up {round}: {options.WarmupPersonas} personas in {warmup.Elapsed.TotalSeconds:0.0} s, then {(idle ? "idle" : "still busy")} after {settle.Elapsed.TotalSeconds:0} s (not measured)"));
+                }
+            }
+
             var loadBefore = LoadAverage();
+            var processesBefore = ServiceProcesses.Sample(apphost.Id);
             var wall = Stopwatch.StartNew();
-            var (code, output) = await Processes.RunAsync("dotnet",
-                [cli, "run", "--server", options.ApiUrl, "--question-set", "personagym-benchmark-v1",
-                 "--limit", options.Personas.ToString(CultureInfo.InvariantCulture),
-                 "--agent", spec("bench-agent"), "--exemplar-writer", spec("bench-writer"),
-                 .. Enumerable.Range(1, options.Judges).SelectMany(j => new[] { "--judge", spec($"bench-judge-{j}") }),
-                 "--output", Path.Combine(data, "result.json")],
-                new Dictionary<string, string> { ["PERSONAGYM_API_KEY"] = apiKey });
+            var (code, output) = await RunCliAsync("bench-", options.Personas, "result.json");
             wall.Stop();
+            var processesAfter = ServiceProcesses.Sample(apphost.Id);
             if (code != 0)
             {
                 Console.Error.WriteLine($"The run failed (exit {code}):\n{output}\nAppHost log:\n{Tail(log)}");
@@ -105,7 +154,8 @@ public static class AppHostBench
 
             if (options.Verbose) Console.WriteLine(output);
             return new AppHostResult(options, judgeReplicas, agentReplicas, latency,
-                simulator.Traffic.ToDictionary(p => p.Key, p => p.Value), wall.Elapsed.TotalSeconds, (loadBefore + LoadAverage()) / 2);
+                simulator.Traffic.Where(p => p.Key.StartsWith("bench-", StringComparison.Ordinal)).ToDictionary(p => p.Key, p => p.Value), wall.Elapsed.TotalSeconds, (loadBefore + LoadAverage()) / 2,
+                processesBefore, processesAfter);
         }
         finally
         {
@@ -204,8 +254,12 @@ public static class AppHostBench
 /// <summary>One AppHost run: what each stage did at the simulator.</summary>
 public sealed record AppHostResult(
     BenchOptions Options, int? JudgeReplicas, int? AgentReplicas, IReadOnlyDictionary<string, TimeSpan> Latency,
-    IReadOnlyDictionary<string, ModelTraffic> Traffic, double WallSeconds, double LoadAverage)
+    IReadOnlyDictionary<string, ModelTraffic> Traffic, double WallSeconds, double LoadAverage,
+    IReadOnlyList<ServiceProcess> ProcessesBefore, IReadOnlyList<ServiceProcess> ProcessesAfter)
 {
+    /// <summary>Each service's processes: peak RSS and CPU during the run (submission to the CLI's exit).</summary>
+    public string ProcessLine() => ServiceProcesses.Describe(ProcessesBefore, ProcessesAfter, Calls);
+
     public int Calls => Traffic.Values.Sum(t => t.Served);
 
     public int Refused => Traffic.Values.Sum(t => t.Refused);

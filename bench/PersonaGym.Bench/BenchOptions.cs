@@ -24,6 +24,10 @@ public sealed record BenchOptions
           --judge-replicas N    Judge:Replicas (default: the AppHost's, 2)
           --agent-replicas N    AgentRunner:Replicas (default: the AppHost's, 2)
           --role-latency R=S    seconds for one role, R = agent, writer or judge (repeatable; others take --latency)
+          --warmup N            personas of two unmeasured runs first in the same AppHost, with models of other names
+                                (default 2; 0 = none): start-up and JIT compilation fall outside the measured run
+          --idle S              before the run, let the system settle S seconds, then watch it idle S seconds: each
+                                process's CPU while nothing is submitted
           --compare STAGE       STAGE = judge or agent-runner: runs its replicas 1 and then 4 with that role at 2 s
                                 (unless --role-latency sets it) and prints the stage-throughput ratio
         Needs PERSONAGYM_BENCHMARK_DIR and a Release build of the CLI.
@@ -59,6 +63,12 @@ public sealed record BenchOptions
 
     public int? AgentReplicas { get; init; }
 
+    /// <summary>Personas of the unmeasured warm-up run before the measured one (AppHost mode).</summary>
+    public int WarmupPersonas { get; init; } = 2;
+
+    /// <summary>Seconds to watch the system idle before the run (AppHost mode), 0 = not measured.</summary>
+    public double IdleSeconds { get; init; }
+
     public Dictionary<string, TimeSpan> RoleLatency { get; init; } = new(StringComparer.Ordinal);
 
     /// <summary>judge or agent-runner: the replica comparison of that stage (AppHost mode).</summary>
@@ -93,6 +103,8 @@ public sealed record BenchOptions
                     "--api" => options with { ApiUrl = Next() },
                     "--judge-replicas" => options with { JudgeReplicas = int.Parse(Next(), CultureInfo.InvariantCulture) },
                     "--agent-replicas" => options with { AgentReplicas = int.Parse(Next(), CultureInfo.InvariantCulture) },
+                    "--warmup" => options with { WarmupPersonas = int.Parse(Next(), CultureInfo.InvariantCulture) },
+                    "--idle" => options with { IdleSeconds = double.Parse(Next(), CultureInfo.InvariantCulture) },
                     "--role-latency" => options with { RoleLatency = RoleLatencyWith(options.RoleLatency, Next()) },
                     "--compare" => options with { AppHost = true, Compare = Next() is "judge" or "agent-runner" ? args[i] : throw new ArgumentException("--compare takes judge or agent-runner") },
                     _ => throw new ArgumentException($"unknown option {args[i]}"),
@@ -106,7 +118,7 @@ public sealed record BenchOptions
         }
 
         return options.Personas > 0 && options.Judges > 0 && options.Capacity >= 0
-            && options.JudgeReplicas is null or > 0 && options.AgentReplicas is null or > 0 ? options : null;
+            && options.JudgeReplicas is null or > 0 && options.AgentReplicas is null or > 0 && options.WarmupPersonas >= 0 ? options : null;
     }
 
     private static Dictionary<string, TimeSpan> RoleLatencyWith(Dictionary<string, TimeSpan> current, string value)

@@ -105,6 +105,7 @@ static async Task<int> RunAppHostAsync(BenchOptions options, string repo, string
         var single = await AppHostBench.RunAsync(options, repo, cli, benchmark, work, options.JudgeReplicas, options.AgentReplicas, options.RoleLatency, defaultLatency);
         if (single is null) return 1;
         Console.WriteLine(single.Row());
+        Console.WriteLine($"\n{single.ProcessLine()}");
         return 0;
     }
 
@@ -121,6 +122,9 @@ static async Task<int> RunAppHostAsync(BenchOptions options, string repo, string
         Console.WriteLine(result.Row());
         results.Add(result);
     }
+
+    Console.WriteLine();
+    foreach (var result in results) Console.WriteLine($"{stage} replicas {(stage == "judge" ? result.JudgeReplicas : result.AgentReplicas)}: {result.ProcessLine()}");
 
     StageThroughput Of(AppHostResult r) => stage == "judge" ? r.JudgeStage : r.AnswerStage;
     var ratio = Of(results[0]).PerSecond > 0 ? Of(results[1]).PerSecond / Of(results[0]).PerSecond : double.NaN;
