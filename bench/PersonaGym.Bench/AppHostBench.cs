@@ -11,6 +11,10 @@ namespace PersonaGym.Bench;
 /// </summary>
 public static class AppHostBench
 {
+    /// <summary>The measured run's models: bench-agent, bench-writer, bench-judge-N.</summary>
+    private const string MeasuredPrefix = "bench-";
+
+    /// <summary>The warm-up runs' models: warmup-1-agent, …, warmup-2-judge-N.</summary>
     private const string WarmupPrefix = "warmup-";
 
     public const string StageHeader =
@@ -25,10 +29,10 @@ public static class AppHostBench
         latency["bench-agent"] = Role("agent");
         latency["bench-writer"] = Role("writer");
         for (var j = 1; j <= options.Judges; j++) latency[$"bench-judge-{j}"] = Role("judge");
-        // The warm-up run's models answer at once: it is there to run every service's code paths, not to be measured.
+        // The warm-up runs' models answer at once: it is there to run every service's code paths, not to be measured.
         foreach (var model in latency.Keys.ToList())
         {
-            for (var round = 1; round <= 2; round++) latency[$"{WarmupPrefix}{round}-{model["bench-".Length..]}"] = TimeSpan.Zero;
+            for (var round = 1; round <= 2; round++) latency[$"{WarmupPrefix}{round}-{model[MeasuredPrefix.Length..]}"] = TimeSpan.Zero;
         }
 
         await using var simulator = await ProviderSimulator.StartAsync(
@@ -143,7 +147,7 @@ public static class AppHostBench
             var loadBefore = LoadAverage();
             var processesBefore = ServiceProcesses.Sample(apphost.Id);
             var wall = Stopwatch.StartNew();
-            var (code, output) = await RunCliAsync("bench-", options.Personas, "result.json");
+            var (code, output) = await RunCliAsync(MeasuredPrefix, options.Personas, "result.json");
             wall.Stop();
             var processesAfter = ServiceProcesses.Sample(apphost.Id);
             if (code != 0)
@@ -154,7 +158,7 @@ public static class AppHostBench
 
             if (options.Verbose) Console.WriteLine(output);
             return new AppHostResult(options, judgeReplicas, agentReplicas, latency,
-                simulator.Traffic.Where(p => p.Key.StartsWith("bench-", StringComparison.Ordinal)).ToDictionary(p => p.Key, p => p.Value), wall.Elapsed.TotalSeconds, (loadBefore + LoadAverage()) / 2,
+                simulator.Traffic.Where(p => p.Key.StartsWith(MeasuredPrefix, StringComparison.Ordinal)).ToDictionary(p => p.Key, p => p.Value), wall.Elapsed.TotalSeconds, (loadBefore + LoadAverage()) / 2,
                 processesBefore, processesAfter);
         }
         finally

@@ -63,7 +63,7 @@ public sealed record BenchOptions
 
     public int? AgentReplicas { get; init; }
 
-    /// <summary>Personas of the unmeasured warm-up run before the measured one (AppHost mode).</summary>
+    /// <summary>Personas of each of the two unmeasured warm-up runs before the measured one (AppHost mode); 0 = none.</summary>
     public int WarmupPersonas { get; init; } = 2;
 
     /// <summary>Seconds to watch the system idle before the run (AppHost mode), 0 = not measured.</summary>
@@ -118,7 +118,7 @@ public sealed record BenchOptions
         }
 
         return options.Personas > 0 && options.Judges > 0 && options.Capacity >= 0
-            && options.JudgeReplicas is null or > 0 && options.AgentReplicas is null or > 0 && options.WarmupPersonas >= 0 ? options : null;
+            && options.JudgeReplicas is null or > 0 && options.AgentReplicas is null or > 0 && options.WarmupPersonas >= 0 && options.IdleSeconds >= 0 ? options : null;
     }
 
     private static Dictionary<string, TimeSpan> RoleLatencyWith(Dictionary<string, TimeSpan> current, string value)

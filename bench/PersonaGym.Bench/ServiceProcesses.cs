@@ -13,27 +13,26 @@ public sealed record ServiceProcess(string Name, int Pid, double PeakRssMb, doub
 /// </summary>
 public static partial class ServiceProcesses
 {
-    private static readonly double TicksPerSecond = 100; // USER_HZ: 100 on Linux everywhere .NET runs
+    private const double TicksPerSecond = 100; // USER_HZ: 100 on Linux everywhere .NET runs
 
     public static IReadOnlyList<ServiceProcess> Sample(int root)
     {
         if (!OperatingSystem.IsLinux()) return [];
-        var parents = new Dictionary<int, int>();
+        // One read of each process's stat and command line; everything below works from these.
+        var processes = new Dictionary<int, ((int Parent, long CpuTicks) Stat, string[] Arguments)>();
         foreach (var folder in Directory.EnumerateDirectories("/proc"))
         {
             if (!int.TryParse(Path.GetFileName(folder), out var pid)) continue;
-            if (ReadStat(pid) is { } stat) parents[pid] = stat.Parent;
+            if (ReadStat(pid) is { } stat) processes[pid] = (stat, Arguments(pid));
         }
 
         // Aspire's orchestrator (dcp) leaves the AppHost's process tree (its parent becomes init) and watches the AppHost
         // through '--monitor PID': it and what it starts belong to this AppHost too.
-        var monitors = new Dictionary<int, int>();
-        foreach (var pid in parents.Keys)
+        int? Watched(string[] arguments)
         {
-            var arguments = Arguments(pid);
             var monitor = Array.IndexOf(arguments, "--monitor");
-            if (monitor >= 0 && monitor + 1 < arguments.Length && int.TryParse(arguments[monitor + 1], CultureInfo.InvariantCulture, out var watched))
-                monitors[pid] = watched;
+            return monitor >= 0 && monitor + 1 < arguments.Length && int.TryParse(arguments[monitor + 1], CultureInfo.InvariantCulture, out var pid)
+                ? pid : null;
         }
 
         var descendants = new HashSet<int> { root };
@@ -41,9 +40,9 @@ public static partial class ServiceProcesses
         do
         {
             grew = false;
-            foreach (var (pid, parent) in parents)
+            foreach (var (pid, process) in processes)
             {
-                if ((descendants.Contains(parent) || (monitors.TryGetValue(pid, out var watched) && descendants.Contains(watched)))
+                if ((descendants.Contains(process.Stat.Parent) || Watched(process.Arguments) is { } watched && descendants.Contains(watched))
                     && descendants.Add(pid)) grew = true;
             }
         }
@@ -52,8 +51,8 @@ public static partial class ServiceProcesses
         var found = new List<ServiceProcess>();
         foreach (var pid in descendants)
         {
-            if (pid == root || NameOf(pid) is not { } name || ReadStat(pid) is not { } stat) continue;
-            found.Add(new ServiceProcess(name, pid, PeakRssMb(pid), stat.CpuTicks / TicksPerSecond));
+            if (pid == root || !processes.TryGetValue(pid, out var process) || NameOf(process.Arguments) is not { } name) continue;
+            found.Add(new ServiceProcess(name, pid, PeakRssMb(pid), process.Stat.CpuTicks / TicksPerSecond));
         }
 
         return found;
@@ -79,10 +78,14 @@ public static partial class ServiceProcesses
         return false;
     }
 
-    private static double ServicesCpu(IReadOnlyList<ServiceProcess> before, IReadOnlyList<ServiceProcess> after)
+    private static double ServicesCpu(IReadOnlyList<ServiceProcess> before, IReadOnlyList<ServiceProcess> after) =>
+        CpuSince(before, after.Where(p => IsService(p.Name)));
+
+    /// <summary>The CPU seconds <paramref name="processes"/> spent since <paramref name="before"/> (a process started in between counts from zero).</summary>
+    private static double CpuSince(IReadOnlyList<ServiceProcess> before, IEnumerable<ServiceProcess> processes)
     {
         var start = before.ToDictionary(p => p.Pid, p => p.CpuSeconds);
-        return after.Where(p => IsService(p.Name)).Sum(p => p.CpuSeconds - start.GetValueOrDefault(p.Pid));
+        return processes.Sum(p => p.CpuSeconds - start.GetValueOrDefault(p.Pid));
     }
 
     private static bool IsService(string name) => name is "agent-runner" or "question-generator" or "judge" or "api" or "web";
@@ -93,26 +96,22 @@ public static partial class ServiceProcesses
     /// </summary>
     public static string Describe(IReadOnlyList<ServiceProcess> before, IReadOnlyList<ServiceProcess> after, int calls)
     {
-        var startCpu = before.ToDictionary(p => p.Pid, p => p.CpuSeconds);
         var parts = new List<string>();
-        double services = 0;
         foreach (var kind in after.GroupBy(p => p.Name).OrderBy(g => g.Key, StringComparer.Ordinal))
         {
-            var cpu = kind.Sum(p => p.CpuSeconds - startCpu.GetValueOrDefault(p.Pid));
-            if (IsService(kind.Key)) services += cpu;
+            var cpu = CpuSince(before, kind);
             var (low, high) = (kind.Min(p => p.PeakRssMb), kind.Max(p => p.PeakRssMb));
             var rss = kind.Count() == 1 || Math.Abs(high - low) < 0.5 ? $"{high:0} MB" : $"{low:0}–{high:0} MB";
             parts.Add(string.Create(CultureInfo.InvariantCulture, $"{kind.Key} {kind.Count()}× {rss} peak, {cpu:0.0} s CPU"));
         }
 
-        var perCall = calls > 0 ? string.Create(CultureInfo.InvariantCulture, $"; services' CPU {1000 * services / calls:0.00} ms per call") : "";
+        var perCall = calls > 0 ? string.Create(CultureInfo.InvariantCulture, $"; services' CPU {1000 * ServicesCpu(before, after) / calls:0.00} ms per call") : "";
         return "processes: " + string.Join("; ", parts) + perCall;
     }
 
     /// <summary>The service a process runs, <c>postgres</c>, <c>rabbitmq</c>, or null for anything else.</summary>
-    private static string? NameOf(int pid)
+    private static string? NameOf(string[] arguments)
     {
-        var arguments = Arguments(pid);
         if (arguments.Length == 0) return null;
         // 'dotnet run --project …/PersonaGym.Judge.csproj' only starts the service and waits (the AppHost runs projects
         // that way locally; a container runs the service itself): listed apart, not counted as the service.
