@@ -23,7 +23,7 @@ public sealed class SignInTests(BrowserSystem system) : IClassFixture<BrowserSys
         {
             await BrowserSystem.SignInAsync(page, system.OperatorKey, $"runs/{runId}");
 
-            await page.WaitForURLAsync(new Regex($"/runs/{runId}$"));
+            await Assertions.Expect(page).ToHaveURLAsync(new Regex($"/runs/{runId}$"));
             await Assertions.Expect(page.Locator("[data-testid=signed-in-as]")).ToHaveTextAsync("bootstrap · operator");
             await Assertions.Expect(page.Locator("[data-testid=resume]")).ToBeVisibleAsync();
             await Assertions.Expect(page.Locator("[data-testid=nav-start-run]")).ToBeVisibleAsync();
@@ -94,7 +94,7 @@ public sealed class SignInTests(BrowserSystem system) : IClassFixture<BrowserSys
             await Assertions.Expect(page).ToHaveURLAsync(SignInPage);
             await page.FillAsync("[data-testid=api-key]", system.OperatorKey);
             await page.ClickAsync("[data-testid=signin]");
-            await page.WaitForURLAsync(new Regex($"/runs/{runId}$"));
+            await Assertions.Expect(page).ToHaveURLAsync(new Regex($"/runs/{runId}$"));
         });
     }
 
@@ -118,7 +118,7 @@ public sealed class SignInTests(BrowserSystem system) : IClassFixture<BrowserSys
         await system.OnPageAsync(nameof(A_revoked_key_ends_the_session_at_the_next_Api_call_and_says_why), async page =>
         {
             await BrowserSystem.SignInAsync(page, key, "leaderboard");
-            await page.WaitForURLAsync(new Regex("/leaderboard$"));
+            await Assertions.Expect(page).ToHaveURLAsync(new Regex("/leaderboard$"));
             await page.Locator("#pg-interactive").WaitForAsync(new LocatorWaitForOptions { State = WaitForSelectorState.Attached });
 
             await system.RevokeKeyAsync("browser-revoked");
@@ -142,9 +142,9 @@ public sealed class SignInTests(BrowserSystem system) : IClassFixture<BrowserSys
             await Assertions.Expect(page.Locator("[data-testid=signin-note]")).ToHaveTextAsync("Signed out after 8 h without use. Sign in again to continue.");
 
             await BrowserSystem.SignInAsync(page, system.OperatorKey, "runs");
-            await page.WaitForURLAsync(new Regex("/runs$"));
+            await Assertions.Expect(page).ToHaveURLAsync(new Regex("/runs$"));
             await page.GotoAsync("signin?ended=idle&returnUrl=%2Fleaderboard");
-            await page.WaitForURLAsync(new Regex("/leaderboard$"));
+            await Assertions.Expect(page).ToHaveURLAsync(new Regex("/leaderboard$"));
             await Assertions.Expect(page.Locator("[data-testid=signed-in-as]")).ToHaveTextAsync("bootstrap · operator");
         });
     }

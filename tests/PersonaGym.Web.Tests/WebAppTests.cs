@@ -37,7 +37,7 @@ public sealed class WebAppTests(BrowserSystem system) : IClassFixture<BrowserSys
             await Assertions.Expect(page.Locator("[data-testid=estimate-result]")).ToContainTextAsync("LLM calls");
             await page.ClickAsync("[data-testid=submit]");
 
-            await page.WaitForURLAsync(new Regex("/runs/[0-9a-f-]{36}$"));
+            await Assertions.Expect(page).ToHaveURLAsync(new Regex("/runs/[0-9a-f-]{36}$"));
             // A marker on the window: a reload would lose it.
             await page.EvaluateAsync("() => window.personaGymNoReload = true");
             await Assertions.Expect(page.Locator("h1 [data-testid=run-status]"))
@@ -64,7 +64,7 @@ public sealed class WebAppTests(BrowserSystem system) : IClassFixture<BrowserSys
             await page.GotoAsync($"runs/{runId}");
             await WaitForInteractiveAsync(page);
             await page.Locator("[data-testid=persona-score-link]").First.ClickAsync();
-            await page.WaitForURLAsync(new Regex($"/runs/{runId}/personas/[0-9a-f-]{{36}}$"));
+            await Assertions.Expect(page).ToHaveURLAsync(new Regex($"/runs/{runId}/personas/[0-9a-f-]{{36}}$"));
 
             var personaId = Guid.Parse(page.Url.Split('/')[^1]);
             var verdicts = await system.Api.GetFromJsonAsync<Page<VerdictItem>>(
