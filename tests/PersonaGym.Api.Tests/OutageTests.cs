@@ -1,5 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
+using System.Net.ServerSentEvents;
+using System.Text.Json;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.EntityFrameworkCore;
@@ -157,6 +159,14 @@ public sealed class OutageTests(OutageApiHost host) : IClassFixture<OutageApiHos
             Assert.Equal(RunStatus.Running, details!.Summary.Status);
             Assert.Contains("broker", details.Summary.Stalled!.Reason);
             Assert.Contains(details.Problems, p => p.StartsWith("Run cannot progress", StringComparison.Ordinal));
+
+            // Nothing moves while the broker is down, and the progress stream still pushes a snapshot every second
+            // (the web app promises one at least every 2 s), each with the reason the run cannot progress.
+            var stream = await ProgressForAsync(client, accepted.Id, TimeSpan.FromSeconds(6));
+            Assert.True(stream.Count >= 4, $"{stream.Count} progress events in 6 s of a stalled run");
+            Assert.All(stream, s => Assert.False(s.Settled));
+            Assert.All(stream, s => Assert.Contains("broker", s.Summary.Stalled?.Reason ?? ""));
+            for (var i = 1; i < stream.Count; i++) Assert.True(stream[i].At > stream[i - 1].At);
         }
         finally
         {
@@ -171,6 +181,31 @@ public sealed class OutageTests(OutageApiHost host) : IClassFixture<OutageApiHos
         // 3 personas × 5 tasks × 2 questions, one agent, two judges: every piece stored once.
         Assert.Equal(30, await db.Answers.CountAsync(a => a.RunId == accepted.Id));
         Assert.Equal(60, await db.Judgements.CountAsync(j => j.RunId == accepted.Id));
+    }
+
+    /// <summary>The progress events of a run's stream for <paramref name="duration"/>, then the stream is left.</summary>
+    private static async Task<List<RunProgressSnapshot>> ProgressForAsync(HttpClient client, Guid runId, TimeSpan duration)
+    {
+        var snapshots = new List<RunProgressSnapshot>();
+        using var stop = new CancellationTokenSource(duration);
+        try
+        {
+            using var response = await client.GetAsync($"/api/runs/{runId}/progress", HttpCompletionOption.ResponseHeadersRead, stop.Token);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            await using var body = await response.Content.ReadAsStreamAsync(stop.Token);
+            await foreach (var item in SseParser.Create(body, (type, data) => type == "progress"
+                               ? JsonSerializer.Deserialize<RunProgressSnapshot>(data, PersonaGymJson.Options)
+                               : null).EnumerateAsync(stop.Token))
+            {
+                if (item.Data is { } snapshot) snapshots.Add(snapshot);
+            }
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+            // The window is over: what arrived is the answer.
+        }
+
+        return snapshots;
     }
 
     private static async Task UntilAsync(Func<Task<bool>> condition, string what)
