@@ -31,4 +31,13 @@ public sealed class ProgressLineTests
     {
         Assert.DoesNotContain("concurrency", ProgressDisplay.Line(Summary([]), 10, TimeSpan.FromSeconds(30)));
     }
+
+    [Fact]
+    public void A_run_that_cannot_progress_says_so_with_the_reason_and_a_healthy_one_does_not()
+    {
+        var stalled = Summary([]) with { Stalled = new RunStallInfo("the message broker is unreachable", DateTimeOffset.UtcNow.AddMinutes(-2)) };
+
+        Assert.EndsWith(" · CANNOT PROGRESS: the message broker is unreachable", ProgressDisplay.Line(stalled, 10, TimeSpan.FromSeconds(30)));
+        Assert.DoesNotContain("CANNOT PROGRESS", ProgressDisplay.Line(Summary([]), 10, TimeSpan.FromSeconds(30)));
+    }
 }
