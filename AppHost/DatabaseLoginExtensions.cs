@@ -8,15 +8,21 @@ namespace PersonaGym.AppHost;
 /// A login to the PersonaGym database as one of its two roles (<see cref="DatabaseRoles"/>): what a service references
 /// instead of the superuser's connection string. Its state turns Running once the AppHost has created the role.
 /// </summary>
-public sealed class PostgresLoginResource(string name, ReferenceExpression serverAddress, string databaseName, string role, ParameterResource password)
+/// <param name="maxPoolSize">The <c>Maximum Pool Size</c> of each process that logs in, when the pools must share the server.</param>
+public sealed class PostgresLoginResource(
+    string name, ReferenceExpression serverAddress, string databaseName, string role, ParameterResource password, int? maxPoolSize = null)
     : Resource(name), IResourceWithConnectionString
 {
     public string Role { get; } = role;
 
     public ParameterResource Password { get; } = password;
 
-    public ReferenceExpression ConnectionStringExpression => ReferenceExpression.Create(
-        $"{serverAddress};Username={Role};Password={Password};Database={databaseName}");
+    public int? MaxPoolSize { get; } = maxPoolSize;
+
+    public ReferenceExpression ConnectionStringExpression => MaxPoolSize is { } pool
+        ? ReferenceExpression.Create(
+            $"{serverAddress};Username={Role};Password={Password};Database={databaseName};Maximum Pool Size={pool.ToString(System.Globalization.CultureInfo.InvariantCulture)}")
+        : ReferenceExpression.Create($"{serverAddress};Username={Role};Password={Password};Database={databaseName}");
 }
 
 /// <summary>The two logins of the PersonaGym database: the schema's owner (migration step) and the services' role.</summary>
@@ -43,12 +49,14 @@ public static class DatabaseLoginExtensions
     /// </summary>
     /// <param name="database">The database resource, whose own connection string is the superuser's.</param>
     /// <param name="serverAddress">The server's <c>Host=…;Port=…</c>.</param>
+    /// <param name="servicePoolSize">Each service replica's pool (<see cref="ConnectionBudget"/>); the migration step's is Npgsql's default.</param>
     public static PersonaGymDatabaseLogins AddDatabaseLogins<TDatabase>(
-        this IDistributedApplicationBuilder builder, IResourceBuilder<TDatabase> database, ReferenceExpression serverAddress, string databaseName)
+        this IDistributedApplicationBuilder builder, IResourceBuilder<TDatabase> database, ReferenceExpression serverAddress, string databaseName,
+        int servicePoolSize)
         where TDatabase : IResourceWithConnectionString
     {
-        var owner = builder.AddLogin(StageConnectionNames.Owner, database, serverAddress, databaseName, OwnerRole, OwnerPasswordParameter);
-        var service = builder.AddLogin(StageConnectionNames.Service, database, serverAddress, databaseName, ServiceRole, ServicePasswordParameter);
+        var owner = builder.AddLogin(StageConnectionNames.Owner, database, serverAddress, databaseName, OwnerRole, OwnerPasswordParameter, null);
+        var service = builder.AddLogin(StageConnectionNames.Service, database, serverAddress, databaseName, ServiceRole, ServicePasswordParameter, servicePoolSize);
 
         builder.Eventing.Subscribe<ResourceReadyEvent>(database.Resource, async (@event, ct) =>
         {
@@ -120,13 +128,13 @@ public static class DatabaseLoginExtensions
 
     private static IResourceBuilder<PostgresLoginResource> AddLogin<TDatabase>(
         this IDistributedApplicationBuilder builder, string name, IResourceBuilder<TDatabase> database, ReferenceExpression serverAddress,
-        string databaseName, string role, string passwordParameter)
+        string databaseName, string role, string passwordParameter, int? maxPoolSize)
         where TDatabase : IResourceWithConnectionString
     {
         var password = string.IsNullOrWhiteSpace(builder.Configuration[$"Parameters:{passwordParameter}"])
             ? builder.AddParameter(passwordParameter, new GenerateParameterDefault { MinLength = 32, Special = false }, secret: true, persist: true)
             : builder.AddParameter(passwordParameter, secret: true);
-        var login = new PostgresLoginResource(name, serverAddress, databaseName, role, password.Resource);
+        var login = new PostgresLoginResource(name, serverAddress, databaseName, role, password.Resource, maxPoolSize);
 
         var healthCheck = $"{name}-login-accepted";
         builder.Services.AddHealthChecks().AddAsyncCheck(healthCheck, ct => CanLogInAsync(login, ct));

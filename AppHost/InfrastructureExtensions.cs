@@ -95,7 +95,9 @@ public static class InfrastructureExtensions
 
     private static PersonaGymInfrastructure AddContainerInfrastructure(this IDistributedApplicationBuilder builder)
     {
-        var postgres = builder.AddPostgres(PostgresServerName);
+        // The image's default of 100 connections is less than the services' pools together (ConnectionBudget).
+        var postgres = builder.AddPostgres(PostgresServerName)
+            .WithArgs("-c", $"max_connections={ConnectionBudget.ServerConnections.ToString(System.Globalization.CultureInfo.InvariantCulture)}");
         var messaging = builder.AddRabbitMQ(MessagingName).WithManagementPlugin();
 
         // Data volumes keep local data across restarts. A published manifest has none: a deployment would turn them
@@ -111,7 +113,7 @@ public static class InfrastructureExtensions
         var endpoint = postgres.Resource.PrimaryEndpoint;
         var logins = builder.AddDatabaseLogins(database,
             ReferenceExpression.Create($"Host={endpoint.Property(EndpointProperty.Host)};Port={endpoint.Property(EndpointProperty.Port)}"),
-            DatabaseName);
+            DatabaseName, ConnectionBudget.PoolSize(StageReplicas.From(builder.Configuration)));
 
         return new PersonaGymInfrastructure(InfrastructureMode.Containers, logins.Service, messaging, logins.Owner, DatabaseLoginExtensions.ServiceRole);
     }
@@ -159,7 +161,7 @@ public static class InfrastructureExtensions
         var database = builder.AddLocalPostgres(PostgresServerName, DatabaseResourceName, DatabaseName, settings, postgres);
         var logins = builder.AddDatabaseLogins(database,
             ReferenceExpression.Create($"Host=127.0.0.1;Port={database.Resource.Parent.Port.ToString(System.Globalization.CultureInfo.InvariantCulture)}"),
-            DatabaseName);
+            DatabaseName, ConnectionBudget.PoolSize(StageReplicas.From(builder.Configuration)));
         var messaging = builder.AddLocalRabbitMQ(MessagingName, settings, rabbitmq);
 
         return new PersonaGymInfrastructure(InfrastructureMode.Local, logins.Service, messaging, logins.Owner, DatabaseLoginExtensions.ServiceRole);

@@ -14,9 +14,8 @@ var models = builder.AddModelSettings();
 // (replicas also written into the published manifest): judging is the bulk of the work (exemplars plus every judge
 // model per batch), and in benchmark mode the agent runner makes most calls. Each replica is a competing consumer
 // of its stage's queue; every stored artefact has a unique key, so two replicas never store one piece twice.
-var judgeReplicas = builder.Configuration.GetValue("Judge:Replicas", 2);
-var questionGeneratorReplicas = builder.Configuration.GetValue("QuestionGenerator:Replicas", 2);
-var agentRunnerReplicas = builder.Configuration.GetValue("AgentRunner:Replicas", 2);
+// On the servers it starts, the AppHost sizes every replica's database pool so that all of them fit (ConnectionBudget).
+var replicas = StageReplicas.From(builder.Configuration);
 
 // The migration step runs once, as the schema's owner; every service logs in as a role that may not change the schema
 // (DatabaseLoginExtensions.cs). The Api starts after it, and the workers wait for the Api.
@@ -32,7 +31,7 @@ var api = builder.AddProject<Projects.PersonaGym_Api>("api")
     .WithBootstrapApiKey();
 
 builder.AddProject<Projects.PersonaGym_QuestionGenerator>("question-generator")
-    .WithReplicas(questionGeneratorReplicas)
+    .WithReplicas(replicas.QuestionGenerator)
     .WithReplicasInManifest()
     .WithHttpHealthCheck("/health")
     .WithInfrastructure(infrastructure)
@@ -41,7 +40,7 @@ builder.AddProject<Projects.PersonaGym_QuestionGenerator>("question-generator")
     .WaitFor(api);
 
 builder.AddProject<Projects.PersonaGym_AgentRunner>("agent-runner")
-    .WithReplicas(agentRunnerReplicas)
+    .WithReplicas(replicas.AgentRunner)
     .WithReplicasInManifest()
     .WithHttpHealthCheck("/health")
     .WithInfrastructure(infrastructure)
@@ -50,7 +49,7 @@ builder.AddProject<Projects.PersonaGym_AgentRunner>("agent-runner")
     .WaitFor(api);
 
 builder.AddProject<Projects.PersonaGym_Judge>("judge")
-    .WithReplicas(judgeReplicas)
+    .WithReplicas(replicas.Judge)
     .WithReplicasInManifest()
     .WithHttpHealthCheck("/health")
     .WithInfrastructure(infrastructure)

@@ -32,9 +32,6 @@ public sealed class LocalPostgresDatabaseResource(string name, string databaseNa
 
 internal static class LocalPostgresExtensions
 {
-    /// <summary>Room for the pools of the Api, the workers and every judge replica (the default is 100).</summary>
-    internal const int MaxConnections = 500;
-
     private const string InstallCommand = "apt-get install -y postgresql";
 
     /// <summary>The operating-system account the Debian package creates, which the server runs as when we are root.</summary>
@@ -109,9 +106,10 @@ internal static class LocalPostgresExtensions
             .AddAsyncCheck(databaseHealthCheck, ct => CanQueryAsync(databaseConnectionString, ct));
 
         var serverBuilder = builder.AddResource(server)
-            // Every service keeps its own Npgsql pool (up to 100 connections each) and the stages work on many
-            // batches at once: PostgreSQL's default of 100 connections runs out ("too many clients") under load.
-            .WithArgs([.. dropPrivileges, "-D", dataDirectory, "-p", port.ToString(CultureInfo.InvariantCulture), "-c", $"max_connections={MaxConnections}"])
+            // Every service replica keeps its own Npgsql pool and the stages work on many batches at once:
+            // PostgreSQL's default of 100 connections runs out ("too many clients") under load. ConnectionBudget
+            // sizes the pools to share this server's connections.
+            .WithArgs([.. dropPrivileges, "-D", dataDirectory, "-p", port.ToString(CultureInfo.InvariantCulture), "-c", $"max_connections={ConnectionBudget.ServerConnections}"])
             .WithHealthCheck(serverHealthCheck)
             .ExcludeFromManifest();
 

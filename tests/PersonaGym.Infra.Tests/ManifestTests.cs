@@ -70,6 +70,50 @@ public sealed class ManifestTests
     }
 
     [Fact]
+    public async Task Every_replicas_database_pool_is_sized_so_that_all_of_them_fit_the_servers_connections()
+    {
+        // The server is started with 500 connections; 20 stay out of the pools; the rest is shared by the Api and
+        // every worker replica, at most 100 each.
+        var (defaults, _) = await PublishAsync();
+        Assert.Equal(["-c", "max_connections=500"], defaults["postgres"]!["args"]!.AsArray().Select(a => (string)a!));
+        Assert.EndsWith(";Maximum Pool Size=68", (string?)defaults["personagym"]!["connectionString"]); // 480 ÷ (1 + 2 + 2 + 2)
+        // The migration step runs alone: Npgsql's default pool.
+        Assert.DoesNotContain("Pool Size", (string?)defaults["personagym-owner"]!["connectionString"]);
+
+        var (more, _) = await PublishAsync("--Judge:Replicas=8", "--AgentRunner:Replicas=4");
+        Assert.EndsWith(";Maximum Pool Size=32", (string?)more["personagym"]!["connectionString"]); // 480 ÷ 15
+
+        var (few, _) = await PublishAsync("--Judge:Replicas=1", "--AgentRunner:Replicas=1", "--QuestionGenerator:Replicas=1");
+        Assert.EndsWith(";Maximum Pool Size=100", (string?)few["personagym"]!["connectionString"]); // 480 ÷ 4, capped
+    }
+
+    [Theory]
+    [InlineData("--Judge:Replicas=40", "below the 16 a stage needs")]
+    [InlineData("--Judge:Replicas=0", "Judge:Replicas must be a whole number of at least 1, got '0'")]
+    [InlineData("--AgentRunner:Replicas=many", "AgentRunner:Replicas must be a whole number of at least 1, got 'many'")]
+    public async Task Replica_counts_that_cannot_work_are_refused_with_the_reason(string setting, string reason)
+    {
+        var output = Directory.CreateTempSubdirectory("personagym-manifest-").FullName;
+        try
+        {
+            string[] arguments =
+            [
+                "run", "--no-build", "--no-launch-profile", "-c", Repository.Configuration,
+                "--project", Path.Combine(Repository.Root, "AppHost", "PersonaGym.AppHost.csproj"),
+                "--", "--publisher", "manifest", "--output-path", Path.Combine(output, "aspire-manifest.json"), setting,
+            ];
+            var (exitCode, log) = await Repository.RunAsync("dotnet", arguments, Repository.Root, TimeSpan.FromMinutes(3));
+            Assert.NotEqual(0, exitCode);
+            Assert.Contains(reason, log);
+            Assert.False(File.Exists(Path.Combine(output, "aspire-manifest.json")));
+        }
+        finally
+        {
+            Directory.Delete(output, recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task A_published_manifest_has_no_data_volumes()
     {
         var (resources, _) = await PublishAsync();
