@@ -386,6 +386,64 @@ public sealed class DistributedRunTests(DistributedRunTests.SystemFixture system
         await AssertAtMostTwoPercentExtraCallsAsync(request, accepted.Id);
     }
 
+    /// <summary>
+    /// The "broker and database loss cost only time", through the AppHost: its own server resource
+    /// (<c>rabbitmq</c> or <c>postgres</c>, local processes on fixed ports) is killed while the run is answering, left
+    /// down while the workers notice, and started again with the resource's start command.
+    /// The run completes with every piece stored once and every score equal to a recomputation from its verdicts.
+    /// </summary>
+    [Theory]
+    [InlineData(InfrastructureExtensions.MessagingName)]
+    [InlineData(InfrastructureExtensions.PostgresServerName)]
+    public async Task Killing_a_server_mid_run_and_starting_it_again_costs_only_time(string server)
+    {
+        var client = new ServerClient(system.ApiClient());
+        var request = Request($"{server}-restart", personas: 4, questionsPerTask: 4);
+        var accepted = await client.SubmitAsync(request, CancellationToken.None);
+        await using (var db = await OpenDatabaseAsync())
+        {
+            using var timeout = new CancellationTokenSource(RunTimeout);
+            while (!await db.Answers.AnyAsync(a => a.RunId == accepted.Id, timeout.Token))
+                await Task.Delay(20, timeout.Token);
+        }
+
+        // Mid-run: answers are being stored and most of the judging is still to come.
+        var before = (await client.SummaryAsync(accepted.Id, CancellationToken.None))!;
+        Assert.Equal(RunStatus.Running, before.Status);
+        Assert.True(before.Judgements < 4 * 5 * 4 * 2 * 2 / 2, $"{before.Judgements} judgements before {server} was killed: not mid-run");
+        output.WriteLine($"killing {server} at {before.Answers} answers, {before.Judgements} judgements");
+
+        // Killed with every process it started, as a crash or a lost machine would (a stop command would ask
+        // PostgreSQL for a smart shutdown, which waits for the services' pooled connections to close).
+        var commands = system.App.Services.GetRequiredService<ResourceCommandService>();
+        var notifications = system.App.Services.GetRequiredService<ResourceNotificationService>();
+        using (var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(1)))
+        {
+            using var victim = Process.GetProcessById(Assert.Single(await ProcessIdsAsync(server, 1)));
+            victim.Kill(entireProcessTree: true);
+            await victim.WaitForExitAsync(timeout.Token);
+            await notifications.WaitForResourceAsync(server, e => KnownResourceStates.TerminalStates.Contains(e.Snapshot.State?.Text), timeout.Token);
+        }
+
+        // Down long enough for every worker to lose its connections and retry.
+        await Task.Delay(TimeSpan.FromSeconds(8));
+        using (var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2)))
+        {
+            var started = await commands.ExecuteCommandAsync(server, KnownResourceCommands.StartCommand, timeout.Token);
+            Assert.True(started.Success, $"Starting {server} again: {started.Message}");
+            await notifications.WaitForResourceHealthyAsync(server, timeout.Token);
+        }
+
+        var finished = await WaitForRunAsync(client, accepted.Id);
+        AssertCompleted(finished);
+        await using var check = await OpenDatabaseAsync();
+        // 4 personas × 5 tasks × 4 questions, each answered once by each of the 2 agents and graded once by each of the 2 judges.
+        Assert.Equal(4 * 5 * 4 * 2, await check.Answers.CountAsync(a => a.RunId == accepted.Id));
+        Assert.Equal(0, await check.Answers.Where(a => a.RunId == accepted.Id).GroupBy(a => new { a.AgentId, a.QuestionId }).CountAsync(g => g.Count() > 1));
+        Assert.Equal(4 * 5 * 4 * 2 * 2, await check.Judgements.CountAsync(j => j.RunId == accepted.Id));
+        await AssertScoresEqualRecomputationAsync(client, accepted.Id, pairs: 2 * 4);
+    }
+
     /// <summary>The process ids of a resource's replicas (other than those in <paramref name="except"/>), from the AppHost's own resource snapshots.</summary>
     private async Task<IReadOnlyList<int>> ProcessIdsAsync(string resource, int replicas, IReadOnlyCollection<int>? except = null)
     {
