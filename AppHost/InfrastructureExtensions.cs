@@ -98,7 +98,9 @@ public static class InfrastructureExtensions
         // The image's default of 100 connections is less than the services' pools together (ConnectionBudget).
         var postgres = builder.AddPostgres(PostgresServerName)
             .WithArgs("-c", $"max_connections={ConnectionBudget.ServerConnections.ToString(System.Globalization.CultureInfo.InvariantCulture)}");
-        var messaging = builder.AddRabbitMQ(MessagingName).WithManagementPlugin();
+        // A user of its own, not the image's guest (whose password Aspire would generate), as the local broker.
+        var brokerUser = builder.AddParameter($"{MessagingName}-user", "personagym", publishValueAsDefault: true);
+        var messaging = builder.AddRabbitMQ(MessagingName, userName: brokerUser).WithManagementPlugin();
 
         // Data volumes keep local data across restarts. A published manifest has none: a deployment would turn them
         // into network file shares, on which PostgreSQL's initdb and RabbitMQ's Erlang cookie fail (the Azure route

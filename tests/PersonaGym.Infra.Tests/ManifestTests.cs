@@ -48,6 +48,11 @@ public sealed class ManifestTests
         }
         Assert.Equal("container.v0", (string?)resources["postgres"]?["type"]);
         Assert.Equal("container.v0", (string?)resources["rabbitmq"]?["type"]);
+        // The broker's user is its own parameter (default personagym), never the image's guest.
+        Assert.Equal("{rabbitmq-user.value}", (string?)resources["rabbitmq"]!["env"]!["RABBITMQ_DEFAULT_USER"]);
+        Assert.Equal("personagym", (string?)resources["rabbitmq-user"]!["inputs"]!["value"]!["default"]!["value"]);
+        Assert.StartsWith("amqp://{rabbitmq-user-uri-encoded.value}:", (string?)resources["rabbitmq"]!["connectionString"]);
+        Assert.DoesNotContain("guest", resources["rabbitmq"]!.ToJsonString());
         Assert.Equal("value.v0", (string?)resources["personagym"]?["type"]);
         // Only the Api is published with an external endpoint.
         Assert.True(resources["api"]!["bindings"]!["http"]!["external"]!.GetValue<bool>());
