@@ -38,6 +38,9 @@ internal sealed record RunReportJson
     public IReadOnlyList<string>? Warnings { get; init; }
 }
 
+/// <summary>Only the version of a report, read on its own when the whole cannot be: a newer format explains why.</summary>
+internal sealed record FormatVersionJson(int? FormatVersion);
+
 internal sealed record ModelJson
 {
     public required string Agent { get; init; }
@@ -159,6 +162,7 @@ internal sealed record JudgePairJson
     RespectRequiredConstructorParameters = true)]
 [JsonSerializable(typeof(RunReportJson))]
 [JsonSerializable(typeof(JudgeValidityJson))]
+[JsonSerializable(typeof(FormatVersionJson))]
 internal sealed partial class ReportJsonContext : JsonSerializerContext;
 
 /// <summary>
