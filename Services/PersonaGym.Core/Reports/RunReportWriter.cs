@@ -4,6 +4,7 @@ using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
 using PersonaGym.Core.Benchmark;
+using PersonaGym.Core.Prompts;
 using PersonaGym.Core.Scoring;
 using PersonaGym.Core.Statistics;
 
@@ -111,13 +112,13 @@ public static class RunReportWriter
         if (report.Warnings.Count > 0)
         {
             md.Append("## Warnings\n\n");
-            foreach (var warning in report.Warnings) md.Append("- ").Append(OneLine(warning)).Append('\n');
+            foreach (var warning in report.Warnings) md.Append("- ").Append(PromptTemplate.OneLine(warning)).Append('\n');
             md.Append('\n');
         }
 
         md.Append("## Problems\n\n");
         if (report.Problems.Count == 0) md.Append("None.\n");
-        foreach (var problem in report.Problems) md.Append("- ").Append(OneLine(problem)).Append('\n');
+        foreach (var problem in report.Problems) md.Append("- ").Append(PromptTemplate.OneLine(problem)).Append('\n');
         return md.ToString();
     }
 
@@ -316,7 +317,7 @@ public static class RunReportWriter
         if (notes.Count > 0)
         {
             md.Append("Left out of the means:\n\n");
-            foreach (var (persona, note) in notes) md.Append("- ").Append(OneLine(Shorten(persona))).Append(": ").Append(OneLine(note)).Append('\n');
+            foreach (var (persona, note) in notes) md.Append("- ").Append(PromptTemplate.OneLine(Shorten(persona))).Append(": ").Append(PromptTemplate.OneLine(note)).Append('\n');
             md.Append('\n');
         }
     }
@@ -410,12 +411,9 @@ public static class RunReportWriter
     private static string Count(long value) => value.ToString("N0", CultureInfo.InvariantCulture);
 
     // A table cell holds one line and no unescaped pipe.
-    private static string Cell(string text) => OneLine(text).Replace("|", "\\|");
+    private static string Cell(string text) => PromptTemplate.OneLine(text).Replace("|", "\\|");
 
     private static string Code(string text) => string.IsNullOrWhiteSpace(text) ? "—" : "`" + Cell(text).Replace("`", "'") + "`";
-
-    private static string OneLine(string text) =>
-        string.Join(' ', text.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries));
 
     private static string Shorten(string text) => text.Length <= 80 ? text : text[..77] + "…";
 
