@@ -60,11 +60,11 @@ public sealed class ServerClient(HttpClient http)
         var json = await response.Content.ReadAsStringAsync(cancellationToken);
         try
         {
-            return RunReportReader.FromJson(json);
+            return RunReportReader.FromJson(json, $"the server's response for run {runId}");
         }
         catch (FormatException ex)
         {
-            throw new CliException($"the server's results for run {runId} are not a run report: {ex.Message}");
+            throw new CliException(ex.Message);
         }
     }
 

@@ -51,7 +51,7 @@ public sealed partial class PromptTemplate
         return builder.ToString();
     }
 
-    /// <summary>Folds line breaks so one list entry stays on one numbered line.</summary>
+    /// <summary>Folds line breaks and runs of white space into single spaces: a prompt's list entry or a report's table cell stays on one line.</summary>
     public static string OneLine(string text) =>
         string.Join(' ', text.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries));
 

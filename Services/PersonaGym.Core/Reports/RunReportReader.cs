@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text.Json;
 using PersonaGym.Core.Scoring;
 using PersonaGym.Core.Statistics;
@@ -8,155 +7,173 @@ namespace PersonaGym.Core.Reports;
 /// <summary>
 /// Reads the JSON that <see cref="RunReportWriter.ToJson"/> writes (docs/output-format.md) back into a
 /// <see cref="RunReport"/>, so there is one documented shape: the Api serves it, files hold it, and the CLI's
-/// <c>--server</c> mode reads it. Derived fields (<c>offline</c>, <c>disclaimer</c>, <c>rounded</c>, usage totals)
-/// are recomputed from the rest rather than read, so they cannot disagree with it.
+/// <c>--server</c> mode reads it. Derived fields (<c>offline</c>, <c>disclaimer</c>, <c>rounded</c>, usage totals,
+/// <c>complete</c>, a persona's <c>missing…</c> sums) are recomputed from the rest rather than read, so they cannot
+/// disagree with it.
 /// </summary>
 public static class RunReportReader
 {
-    /// <exception cref="FormatException">The text is not a run report of a known format version.</exception>
-    public static RunReport FromJson(string json)
+    /// <summary>Reads a JSON report file, such as <c>personagym run --output report.json</c> writes.</summary>
+    /// <exception cref="FormatException">The file is not a run report of a known format version; the message names the file and what is wrong.</exception>
+    /// <exception cref="IOException">The file cannot be read.</exception>
+    public static RunReport ReadFile(string path)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        return FromJson(File.ReadAllText(path), path);
+    }
+
+    /// <param name="json">The report's JSON text.</param>
+    /// <param name="source">What the text is, for error messages: a file's name, "the server's results for run …".</param>
+    /// <exception cref="FormatException">
+    /// The text is not a run report of a known format version. The message names <paramref name="source"/>, where in
+    /// the text the problem is (a JSON path such as <c>$.models[0].personas[1].status</c>, and the line) and what it is.
+    /// </exception>
+    public static RunReport FromJson(string json, string? source = null)
     {
         ArgumentNullException.ThrowIfNull(json);
+        var what = source is null ? "Not a PersonaGym run report: " : $"{source} is not a PersonaGym run report: ";
+        RunReportJson? report;
         try
         {
-            using var document = JsonDocument.Parse(json);
-            return ReadReport(document.RootElement);
+            report = JsonSerializer.Deserialize(json, ReportJsonContext.Default.RunReportJson);
         }
-        catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException)
+        catch (JsonException e)
         {
-            throw new FormatException($"Not a PersonaGym run report: {e.Message}", e);
+            // A later format may have changed a field's shape: then the version is the reason, not the field.
+            if (NewerVersion(json) is { } version) throw NewerVersionError(source, version);
+            throw new FormatException(what + ReportJsonProblems.Explain(json, e, ReportJsonContext.Default.RunReportJson), e);
+        }
+
+        if (report is null) throw new FormatException(what + "the top level is null; an object is expected.");
+        if (report.FormatVersion > RunReportWriter.FormatVersion) throw NewerVersionError(source, report.FormatVersion);
+        try
+        {
+            return ToReport(report);
+        }
+        catch (ReportProblem e)
+        {
+            throw new FormatException(what + e.Message);
         }
     }
 
-    private static RunReport ReadReport(JsonElement root)
-    {
-        var version = root.GetProperty("formatVersion").GetInt32();
-        if (version > RunReportWriter.FormatVersion)
-            throw new FormatException($"The run report has format version {version}; this version reads up to {RunReportWriter.FormatVersion}.");
+    private static FormatException NewerVersionError(string? source, int version) => new(
+        $"{source ?? "The run report"} has format version {version}; this version of PersonaGym reads up to {RunReportWriter.FormatVersion}.");
 
-        return new RunReport
+    private static int? NewerVersion(string json)
+    {
+        try
         {
-            RunId = root.GetProperty("runId").GetGuid(),
-            Name = StringOrNull(root, "name"),
-            Status = root.GetProperty("status").GetString()!,
-            CreatedAt = root.GetProperty("createdAt").GetDateTimeOffset(),
-            CompletedAt = root.GetProperty("completedAt") is { ValueKind: JsonValueKind.String } done ? done.GetDateTimeOffset() : null,
-            QuestionSet = root.GetProperty("questionSet").GetString()!,
-            QuestionsPerTask = root.GetProperty("questionsPerTask").GetInt32(),
-            Judges = Strings(root.GetProperty("judges")),
-            QuestionWriter = root.GetProperty("questionWriter").GetString()!,
-            ExemplarWriter = root.GetProperty("exemplarWriter").GetString()!,
-            Models = root.GetProperty("models").EnumerateArray().Select(ReadModel).ToList(),
-            Usage = new UsageReport(root.GetProperty("usage").GetProperty("lines").EnumerateArray().Select(l => new UsageLine(
-                l.GetProperty("stage").GetString()!,
-                l.GetProperty("model").GetString()!,
-                l.GetProperty("calls").GetInt64(),
-                l.GetProperty("cacheHits").GetInt64(),
-                l.GetProperty("inputTokens").GetInt64(),
-                l.GetProperty("outputTokens").GetInt64(),
-                l.GetProperty("failures").GetInt64())).ToList()),
-            JudgeValidity = root.GetProperty("judgeValidity") is { ValueKind: JsonValueKind.Object } validity ? ReadJudgeValidity(validity) : null,
-            Problems = Strings(root.GetProperty("problems")),
-            Warnings = root.TryGetProperty("warnings", out var warnings) ? Strings(warnings) : [],
-        };
+            return JsonSerializer.Deserialize(json, ReportJsonContext.Default.FormatVersionJson)?.FormatVersion is { } version
+                   && version > RunReportWriter.FormatVersion
+                ? version
+                : null;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
     }
 
-    private static ModelReport ReadModel(JsonElement model)
+    private static RunReport ToReport(RunReportJson report) => new()
     {
-        var overall = model.GetProperty("overall");
-        var tasks = overall.GetProperty("tasks");
-        var withTask = overall.GetProperty("personasWithTaskScore");
+        RunId = report.RunId,
+        Name = report.Name,
+        Status = report.Status,
+        CreatedAt = report.CreatedAt,
+        CompletedAt = report.CompletedAt,
+        QuestionSet = report.QuestionSet,
+        QuestionsPerTask = report.QuestionsPerTask,
+        Judges = Strings(report.Judges, "$.judges"),
+        QuestionWriter = report.QuestionWriter,
+        ExemplarWriter = report.ExemplarWriter,
+        Models = Items(report.Models, "$.models").Select(m => ToModel(m.Item, m.Path)).ToList(),
+        Usage = new UsageReport(Items(report.Usage.Lines, "$.usage.lines")
+            .Select(l => new UsageLine(l.Item.Stage, l.Item.Model, l.Item.Calls, l.Item.CacheHits, l.Item.InputTokens, l.Item.OutputTokens, l.Item.Failures))
+            .ToList()),
+        JudgeValidity = report.JudgeValidity is { } validity ? ToJudgeValidity(validity) : null,
+        Problems = Strings(report.Problems, "$.problems"),
+        Warnings = report.Warnings is { } warnings ? Strings(warnings, "$.warnings") : [],
+    };
+
+    private static ModelReport ToModel(ModelJson model, string path)
+    {
+        var overall = model.Overall;
         var aggregate = new AggregateScoreReport(
-            NumberOrNull(overall, "personaScore"),
-            PersonaTasks.All.ToDictionary(t => t, t => NumberOrNull(tasks, t.DisplayName())),
-            overall.GetProperty("personas").GetInt32(),
-            overall.GetProperty("personasWithScore").GetInt32(),
-            overall.GetProperty("parseFailures").GetInt32())
+            overall.PersonaScore,
+            PersonaTasks.All.ToDictionary(t => t, t => overall.Tasks.TryGetValue(t.DisplayName(), out var score) ? score : null),
+            overall.Personas,
+            overall.PersonasWithScore,
+            overall.ParseFailures)
         {
-            PersonasWithTaskScore = PersonaTasks.All.ToDictionary(t => t, t => withTask.TryGetProperty(t.DisplayName(), out var n) ? n.GetInt32() : 0),
-            CompletePersonas = IntOrZero(overall, "completePersonas"),
-            PersonasLeftOut = IntOrZero(overall, "personasLeftOut"),
-            IncludesIncomplete = overall.TryGetProperty("includesIncompletePersonas", out var all) && all.ValueKind == JsonValueKind.True,
+            PersonasWithTaskScore = PersonaTasks.All.ToDictionary(t => t, t => overall.PersonasWithTaskScore.TryGetValue(t.DisplayName(), out var n) ? n : 0),
+            CompletePersonas = overall.CompletePersonas,
+            PersonasLeftOut = overall.PersonasLeftOut,
+            IncludesIncomplete = overall.IncludesIncompletePersonas,
         };
-
-        var personas = model.GetProperty("personas").EnumerateArray().Select(p =>
-        {
-            var taskScores = p.GetProperty("tasks");
-            var scores = new PersonaScoreReport(
-                NumberOrNull(p, "personaScore"),
-                PersonaTasks.All.Select(task =>
-                {
-                    var t = taskScores.GetProperty(task.DisplayName());
-                    return new TaskScoreReport(
-                        task,
-                        NumberOrNull(t, "score"),
-                        t.GetProperty("batches").GetInt32(),
-                        t.GetProperty("items").GetInt32(),
-                        t.GetProperty("judgements").GetInt32(),
-                        t.GetProperty("parseFailures").GetInt32())
-                    {
-                        ScoredBatches = t.GetProperty("scoredBatches").GetInt32(),
-                        ExpectedBatches = t.TryGetProperty("expectedBatches", out var expected) ? expected.GetInt32() : t.GetProperty("batches").GetInt32(),
-                        MissingBatches = IntOrZero(t, "missingBatches"),
-                        MissingJudgements = IntOrZero(t, "missingJudgements"),
-                    };
-                }).ToList(),
-                p.GetProperty("judgements").GetInt32(),
-                p.GetProperty("parseFailures").GetInt32(),
-                Strings(p.GetProperty("notes")))
-            {
-                Failure = StringOrNull(p, "failure"),
-            };
-            return new PersonaResult(p.GetProperty("persona").GetString()!, p.GetProperty("status").GetString()!, scores);
-        }).ToList();
-
-        return new ModelReport(model.GetProperty("agent").GetString()!, aggregate, personas);
+        var personas = Items(model.Personas, path + ".personas").Select(p => ToPersona(p.Item, p.Path)).ToList();
+        return new ModelReport(model.Agent, aggregate, personas);
     }
 
-    private static JudgeValidityReport ReadJudgeValidity(JsonElement validity)
+    private static PersonaResult ToPersona(PersonaJson persona, string path)
     {
-        var tasks = validity.GetProperty("tasks");
-        var sections = tasks.EnumerateObject()
-            .Select(section => ReadValiditySection(PersonaTasks.Parse(section.Name), section.Value))
-            .ToList();
-        return new JudgeValidityReport(sections, ReadValiditySection(null, validity.GetProperty("overall")));
+        var tasks = PersonaTasks.All.Select(task =>
+        {
+            // Every persona entry has all five tasks (docs/output-format.md): a missing one is a damaged report.
+            if (!persona.Tasks.TryGetValue(task.DisplayName(), out var t))
+                throw new ReportProblem($"{path}.tasks lacks the task '{task.DisplayName()}' (every persona has all five).");
+            if (t is null) throw new ReportProblem($"{path}.tasks['{task.DisplayName()}'] is null; an object is expected.");
+            return new TaskScoreReport(task, t.Score, t.Batches, t.Items, t.Judgements, t.ParseFailures)
+            {
+                ScoredBatches = t.ScoredBatches,
+                ExpectedBatches = t.ExpectedBatches ?? t.Batches,
+                MissingBatches = t.MissingBatches,
+                MissingJudgements = t.MissingJudgements,
+            };
+        }).ToList();
+        var scores = new PersonaScoreReport(persona.PersonaScore, tasks, persona.Judgements, persona.ParseFailures, Strings(persona.Notes, path + ".notes"))
+        {
+            Failure = persona.Failure,
+        };
+        return new PersonaResult(persona.Persona, persona.Status, scores);
     }
 
-    private static TaskJudgeValidity ReadValiditySection(PersonaTask? task, JsonElement section) => new(
-        task,
-        section.GetProperty("items").GetInt32(),
-        section.GetProperty("judges").EnumerateArray().Select(j =>
+    private static JudgeValidityReport ToJudgeValidity(JudgeValidityJson validity)
+    {
+        var sections = validity.Tasks.Select(section =>
         {
-            var parseFailures = j.GetProperty("parseFailures").GetInt32();
-            var counts = new SortedDictionary<int, int>();
-            foreach (var level in j.GetProperty("distribution").EnumerateObject())
-                counts[int.Parse(level.Name, NumberStyles.Integer, CultureInfo.InvariantCulture)] = level.Value.GetInt32();
-            return new JudgeSummary(
-                j.GetProperty("judge").GetString()!,
-                j.GetProperty("judgements").GetInt32(),
-                parseFailures,
-                NumberOrNull(j, "parseFailureRate"),
-                new ScoreDistribution(counts, parseFailures));
-        }).ToList(),
-        section.GetProperty("pairs").EnumerateArray().Select(p => new JudgePairAgreement(
-            p.GetProperty("judgeA").GetString()!,
-            p.GetProperty("judgeB").GetString()!,
-            p.GetProperty("items").GetInt32(),
-            NumberOrNull(p, "pearson"),
-            NumberOrNull(p, "spearman"),
-            NumberOrNull(p, "kendallTauB"),
-            NumberOrNull(p, "meanAbsoluteDifference"),
-            NumberOrNull(p, "exactAgreementRate"))).ToList());
+            var path = $"$.judgeValidity.tasks['{section.Key}']";
+            if (!PersonaTasks.TryParse(section.Key, out var task))
+                throw new ReportProblem($"{path} is not one of the five tasks ({string.Join(", ", PersonaTasks.All.Select(t => t.DisplayName()))}).");
+            return ToValiditySection(task, section.Value ?? throw new ReportProblem($"{path} is null; an object is expected."), path);
+        }).ToList();
+        return new JudgeValidityReport(sections, ToValiditySection(null, validity.Overall, "$.judgeValidity.overall"));
+    }
 
-    private static double? NumberOrNull(JsonElement element, string name) =>
-        element.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.Number ? value.GetDouble() : null;
+    private static TaskJudgeValidity ToValiditySection(PersonaTask? task, ValiditySectionJson section, string path) => new(
+        task,
+        section.Items,
+        Items(section.Judges, path + ".judges").Select(j => new JudgeSummary(
+            j.Item.Judge,
+            j.Item.Judgements,
+            j.Item.ParseFailures,
+            j.Item.ParseFailureRate,
+            new ScoreDistribution(new SortedDictionary<int, int>(j.Item.Distribution.ToDictionary()), j.Item.ParseFailures))).ToList(),
+        Items(section.Pairs, path + ".pairs").Select(p => new JudgePairAgreement(
+            p.Item.JudgeA,
+            p.Item.JudgeB,
+            p.Item.Items,
+            p.Item.Pearson,
+            p.Item.Spearman,
+            p.Item.KendallTauB,
+            p.Item.MeanAbsoluteDifference,
+            p.Item.ExactAgreementRate)).ToList());
 
-    // Fields added after format version 1 was published: absent from older files, where they were 0.
-    private static int IntOrZero(JsonElement element, string name) =>
-        element.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.Number ? value.GetInt32() : 0;
+    // The serializer enforces nullability on properties, not on the elements of arrays: those are checked here.
+    private static IEnumerable<(T Item, string Path)> Items<T>(IReadOnlyList<T> items, string path) where T : class =>
+        items.Select((item, i) => (item ?? throw new ReportProblem($"{path}[{i}] is null."), $"{path}[{i}]"));
 
-    private static string? StringOrNull(JsonElement element, string name) =>
-        element.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
+    private static List<string> Strings(IReadOnlyList<string> items, string path) => Items(items, path).Select(s => s.Item).ToList();
 
-    private static List<string> Strings(JsonElement array) => array.EnumerateArray().Select(e => e.GetString()!).ToList();
+    /// <summary>Content that is valid JSON of the right types but not a report: the message says where and what.</summary>
+    private sealed class ReportProblem(string message) : Exception(message);
 }

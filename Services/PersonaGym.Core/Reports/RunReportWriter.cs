@@ -2,7 +2,9 @@ using System.Globalization;
 using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
 using PersonaGym.Core.Benchmark;
+using PersonaGym.Core.Prompts;
 using PersonaGym.Core.Scoring;
 using PersonaGym.Core.Statistics;
 
@@ -36,6 +38,7 @@ public static class RunReportWriter
         ["agent", "persona", "status", .. PersonaTasks.All.Select(t => t.DisplayName()), BenchmarkFormat.PersonaScoreKey, "parseFailures",
          "complete", "missingBatches", "missingJudgements"];
 
+    // The JSON's layout and escaping: the serializer writes through a writer with these options.
     private static readonly JsonWriterOptions JsonOptions = new()
     {
         Indented = true,
@@ -51,38 +54,7 @@ public static class RunReportWriter
     public static string ToJson(RunReport report)
     {
         ArgumentNullException.ThrowIfNull(report);
-        return WriteJson(w =>
-        {
-            w.WriteStartObject();
-            w.WriteNumber("formatVersion", FormatVersion);
-            w.WriteString("runId", report.RunId);
-            WriteStringOrNull(w, "name", report.Name);
-            w.WriteString("status", report.Status);
-            w.WriteString("createdAt", FormatTime(report.CreatedAt));
-            WriteStringOrNull(w, "completedAt", report.CompletedAt is { } done ? FormatTime(done) : null);
-            w.WriteBoolean("offline", report.Offline);
-            WriteStringOrNull(w, "disclaimer", report.Disclaimer);
-            w.WriteString("questionSet", report.QuestionSet);
-            w.WriteNumber("questionsPerTask", report.QuestionsPerTask);
-            WriteStrings(w, "judges", report.Judges);
-            w.WriteString("questionWriter", report.QuestionWriter);
-            w.WriteString("exemplarWriter", report.ExemplarWriter);
-
-            w.WriteStartArray("models");
-            foreach (var model in report.Models) WriteModel(w, model);
-            w.WriteEndArray();
-
-            w.WritePropertyName("usage");
-            WriteUsage(w, report.Usage);
-
-            w.WritePropertyName("judgeValidity");
-            if (report.JudgeValidity is { } validity) WriteJudgeValidity(w, validity);
-            else w.WriteNullValue();
-
-            WriteStrings(w, "problems", report.Problems);
-            WriteStrings(w, "warnings", report.Warnings);
-            w.WriteEndObject();
-        });
+        return Serialize(AsJson(report), ReportJsonContext.Default.RunReportJson);
     }
 
     /// <summary>
@@ -140,13 +112,13 @@ public static class RunReportWriter
         if (report.Warnings.Count > 0)
         {
             md.Append("## Warnings\n\n");
-            foreach (var warning in report.Warnings) md.Append("- ").Append(OneLine(warning)).Append('\n');
+            foreach (var warning in report.Warnings) md.Append("- ").Append(PromptTemplate.OneLine(warning)).Append('\n');
             md.Append('\n');
         }
 
         md.Append("## Problems\n\n");
         if (report.Problems.Count == 0) md.Append("None.\n");
-        foreach (var problem in report.Problems) md.Append("- ").Append(OneLine(problem)).Append('\n');
+        foreach (var problem in report.Problems) md.Append("- ").Append(PromptTemplate.OneLine(problem)).Append('\n');
         return md.ToString();
     }
 
@@ -180,187 +152,137 @@ public static class RunReportWriter
     public static string JudgeValidityJson(JudgeValidityReport validity)
     {
         ArgumentNullException.ThrowIfNull(validity);
-        return WriteJson(w => WriteJudgeValidity(w, validity));
+        return Serialize(AsJson(validity), ReportJsonContext.Default.JudgeValidityJson);
     }
 
     internal static string FormatNumber(double? value) =>
         value is { } v ? v.ToString("R", CultureInfo.InvariantCulture) : "";
 
-    private static string WriteJson(Action<Utf8JsonWriter> write)
+    // Round-trip form ("O"): full precision, with the offset, sortable.
+    internal static string FormatTime(DateTimeOffset time) => time.ToString("O", CultureInfo.InvariantCulture);
+
+    private static string Serialize<T>(T value, JsonTypeInfo<T> type)
     {
         using var stream = new MemoryStream();
-        using (var writer = new Utf8JsonWriter(stream, JsonOptions)) write(writer);
+        using (var writer = new Utf8JsonWriter(stream, JsonOptions)) JsonSerializer.Serialize(writer, value, type);
         return Encoding.UTF8.GetString(stream.ToArray()) + "\n";
     }
 
-    private static void WriteModel(Utf8JsonWriter w, ModelReport model)
+    private static RunReportJson AsJson(RunReport report) => new()
+    {
+        FormatVersion = FormatVersion,
+        RunId = report.RunId,
+        Name = report.Name,
+        Status = report.Status,
+        CreatedAt = report.CreatedAt,
+        CompletedAt = report.CompletedAt,
+        Offline = report.Offline,
+        Disclaimer = report.Disclaimer,
+        QuestionSet = report.QuestionSet,
+        QuestionsPerTask = report.QuestionsPerTask,
+        Judges = report.Judges,
+        QuestionWriter = report.QuestionWriter,
+        ExemplarWriter = report.ExemplarWriter,
+        Models = report.Models.Select(AsJson).ToList(),
+        Usage = new UsageJson
+        {
+            Totals = new UsageTotalsJson(report.Usage.Calls, report.Usage.CacheHits, report.Usage.InputTokens, report.Usage.OutputTokens, report.Usage.Failures),
+            Lines = report.Usage.Lines.Select(l => new UsageLineJson
+            {
+                Stage = l.Stage, Model = l.Model, Calls = l.Calls, CacheHits = l.CacheHits,
+                InputTokens = l.InputTokens, OutputTokens = l.OutputTokens, Failures = l.Failures,
+            }).ToList(),
+        },
+        JudgeValidity = report.JudgeValidity is { } validity ? AsJson(validity) : null,
+        Problems = report.Problems,
+        Warnings = report.Warnings,
+    };
+
+    private static ModelJson AsJson(ModelReport model)
     {
         var overall = model.Overall;
-        w.WriteStartObject();
-        w.WriteString("agent", model.Agent);
-        w.WriteStartObject("overall");
-        WriteNumberOrNull(w, "personaScore", overall.PersonaScore);
-        w.WriteStartObject("tasks");
-        foreach (var task in PersonaTasks.All)
-            WriteNumberOrNull(w, task.DisplayName(), overall.TaskScores.TryGetValue(task, out var s) ? s : null);
-        w.WriteEndObject();
-        w.WriteNumber("personas", overall.Personas);
-        w.WriteNumber("personasWithScore", overall.PersonasWithScore);
-        w.WriteNumber("completePersonas", overall.CompletePersonas);
-        w.WriteNumber("personasLeftOut", overall.PersonasLeftOut);
-        w.WriteBoolean("includesIncompletePersonas", overall.IncludesIncomplete);
-        w.WriteStartObject("personasWithTaskScore");
-        foreach (var task in PersonaTasks.All)
-            w.WriteNumber(task.DisplayName(), overall.PersonasWithTaskScore.TryGetValue(task, out var n) ? n : 0);
-        w.WriteEndObject();
-        w.WriteNumber("parseFailures", overall.ParseFailures);
+        double? TaskScore(PersonaTask task) => overall.TaskScores.TryGetValue(task, out var s) ? s : null;
         // The published tables' figures (two decimals, keys as in the original scores.json), for convenience.
-        w.WriteStartObject("rounded");
-        foreach (var task in PersonaTasks.All)
-            WriteNumberOrNull(w, task.DisplayName(), overall.TaskScores.TryGetValue(task, out var s) && s is { } v ? PersonaScoring.Round2(v) : null);
-        WriteNumberOrNull(w, BenchmarkFormat.PersonaScoreKey, overall.PersonaScore is { } p ? PersonaScoring.Round2(p) : null);
-        w.WriteEndObject();
-        w.WriteEndObject();
-
-        w.WriteStartArray("personas");
-        foreach (var persona in model.Personas)
+        var rounded = ByTask(t => TaskScore(t) is { } v ? PersonaScoring.Round2(v) : (double?)null);
+        rounded.Add(BenchmarkFormat.PersonaScoreKey, overall.PersonaScore is { } p ? PersonaScoring.Round2(p) : null);
+        return new ModelJson
         {
-            var scores = persona.Scores;
-            w.WriteStartObject();
-            w.WriteString("persona", persona.Persona);
-            w.WriteString("status", persona.Status);
-            WriteNumberOrNull(w, "personaScore", scores.PersonaScore);
-            w.WriteBoolean("complete", scores.Complete);
-            WriteStringOrNull(w, "failure", scores.Failure);
-            w.WriteNumber("judgements", scores.Judgements);
-            w.WriteNumber("parseFailures", scores.ParseFailures);
-            w.WriteNumber("missingBatches", scores.MissingBatches);
-            w.WriteNumber("missingJudgements", scores.MissingJudgements);
-            w.WriteStartObject("tasks");
-            foreach (var task in scores.Tasks)
+            Agent = model.Agent,
+            Overall = new OverallJson
             {
-                w.WriteStartObject(task.Task.DisplayName());
-                WriteNumberOrNull(w, "score", task.Score);
-                w.WriteNumber("batches", task.Batches);
-                w.WriteNumber("scoredBatches", task.ScoredBatches);
-                w.WriteNumber("expectedBatches", task.ExpectedBatches);
-                w.WriteNumber("missingBatches", task.MissingBatches);
-                w.WriteNumber("missingJudgements", task.MissingJudgements);
-                w.WriteBoolean("complete", task.Complete);
-                w.WriteNumber("items", task.Items);
-                w.WriteNumber("judgements", task.Judgements);
-                w.WriteNumber("parseFailures", task.ParseFailures);
-                w.WriteEndObject();
-            }
-            w.WriteEndObject();
-            WriteStrings(w, "notes", scores.Notes);
-            w.WriteEndObject();
-        }
-        w.WriteEndArray();
-        w.WriteEndObject();
+                PersonaScore = overall.PersonaScore,
+                Tasks = ByTask(TaskScore),
+                Personas = overall.Personas,
+                PersonasWithScore = overall.PersonasWithScore,
+                CompletePersonas = overall.CompletePersonas,
+                PersonasLeftOut = overall.PersonasLeftOut,
+                IncludesIncompletePersonas = overall.IncludesIncomplete,
+                PersonasWithTaskScore = ByTask(t => overall.PersonasWithTaskScore.TryGetValue(t, out var n) ? n : 0),
+                ParseFailures = overall.ParseFailures,
+                Rounded = rounded,
+            },
+            Personas = model.Personas.Select(persona => new PersonaJson
+            {
+                Persona = persona.Persona,
+                Status = persona.Status,
+                PersonaScore = persona.Scores.PersonaScore,
+                Complete = persona.Scores.Complete,
+                Failure = persona.Scores.Failure,
+                Judgements = persona.Scores.Judgements,
+                ParseFailures = persona.Scores.ParseFailures,
+                MissingBatches = persona.Scores.MissingBatches,
+                MissingJudgements = persona.Scores.MissingJudgements,
+                Tasks = persona.Scores.Tasks.ToDictionary(t => t.Task.DisplayName(), t => new TaskScoreJson
+                {
+                    Score = t.Score,
+                    Batches = t.Batches,
+                    ScoredBatches = t.ScoredBatches,
+                    ExpectedBatches = t.ExpectedBatches,
+                    MissingBatches = t.MissingBatches,
+                    MissingJudgements = t.MissingJudgements,
+                    Complete = t.Complete,
+                    Items = t.Items,
+                    Judgements = t.Judgements,
+                    ParseFailures = t.ParseFailures,
+                }),
+                Notes = persona.Scores.Notes,
+            }).ToList(),
+        };
     }
 
-    private static void WriteUsage(Utf8JsonWriter w, UsageReport usage)
+    // Keyed by the printed task names, in the paper's order (a dictionary keeps the order its keys were added in).
+    private static Dictionary<string, T> ByTask<T>(Func<PersonaTask, T> value) =>
+        PersonaTasks.All.ToDictionary(t => t.DisplayName(), value);
+
+    private static JudgeValidityJson AsJson(JudgeValidityReport validity) => new()
     {
-        w.WriteStartObject();
-        w.WriteStartObject("totals");
-        WriteUsageFigures(w, usage.Calls, usage.CacheHits, usage.InputTokens, usage.OutputTokens, usage.Failures);
-        w.WriteEndObject();
-        w.WriteStartArray("lines");
-        foreach (var line in usage.Lines)
+        Overall = AsJson(validity.Overall),
+        Tasks = validity.Tasks.ToDictionary(s => s.Task is { } task ? task.DisplayName() : "Overall", AsJson),
+    };
+
+    private static ValiditySectionJson AsJson(TaskJudgeValidity section) => new()
+    {
+        Items = section.Items,
+        Judges = section.Judges.Select(j => new JudgeSummaryJson
         {
-            w.WriteStartObject();
-            w.WriteString("stage", line.Stage);
-            w.WriteString("model", line.Model);
-            WriteUsageFigures(w, line.Calls, line.CacheHits, line.InputTokens, line.OutputTokens, line.Failures);
-            w.WriteEndObject();
-        }
-        w.WriteEndArray();
-        w.WriteEndObject();
-    }
-
-    private static void WriteUsageFigures(Utf8JsonWriter w, long calls, long cacheHits, long input, long output, long failures)
-    {
-        w.WriteNumber("calls", calls);
-        w.WriteNumber("cacheHits", cacheHits);
-        w.WriteNumber("inputTokens", input);
-        w.WriteNumber("outputTokens", output);
-        w.WriteNumber("failures", failures);
-    }
-
-    private static void WriteJudgeValidity(Utf8JsonWriter w, JudgeValidityReport validity)
-    {
-        w.WriteStartObject();
-        w.WritePropertyName("overall");
-        WriteValiditySection(w, validity.Overall);
-        w.WriteStartObject("tasks");
-        foreach (var section in validity.Tasks)
+            Judge = j.Judge,
+            Judgements = j.Judgements,
+            ParseFailures = j.ParseFailures,
+            ParseFailureRate = j.ParseFailureRate,
+            Distribution = j.Distribution.Counts.OrderBy(c => c.Key).ToDictionary(c => c.Key, c => c.Value),
+        }).ToList(),
+        Pairs = section.Pairs.Select(p => new JudgePairJson
         {
-            w.WritePropertyName(section.Task is { } task ? task.DisplayName() : "Overall");
-            WriteValiditySection(w, section);
-        }
-        w.WriteEndObject();
-        w.WriteEndObject();
-    }
-
-    private static void WriteValiditySection(Utf8JsonWriter w, TaskJudgeValidity section)
-    {
-        w.WriteStartObject();
-        w.WriteNumber("items", section.Items);
-        w.WriteStartArray("judges");
-        foreach (var judge in section.Judges)
-        {
-            w.WriteStartObject();
-            w.WriteString("judge", judge.Judge);
-            w.WriteNumber("judgements", judge.Judgements);
-            w.WriteNumber("parseFailures", judge.ParseFailures);
-            WriteNumberOrNull(w, "parseFailureRate", judge.ParseFailureRate);
-            w.WriteStartObject("distribution");
-            foreach (var (level, count) in judge.Distribution.Counts.OrderBy(c => c.Key))
-                w.WriteNumber(level.ToString(CultureInfo.InvariantCulture), count);
-            w.WriteEndObject();
-            w.WriteEndObject();
-        }
-        w.WriteEndArray();
-        w.WriteStartArray("pairs");
-        foreach (var pair in section.Pairs)
-        {
-            w.WriteStartObject();
-            w.WriteString("judgeA", pair.JudgeA);
-            w.WriteString("judgeB", pair.JudgeB);
-            w.WriteNumber("items", pair.Items);
-            WriteNumberOrNull(w, "pearson", pair.Pearson);
-            WriteNumberOrNull(w, "spearman", pair.Spearman);
-            WriteNumberOrNull(w, "kendallTauB", pair.KendallTauB);
-            WriteNumberOrNull(w, "meanAbsoluteDifference", pair.MeanAbsoluteDifference);
-            WriteNumberOrNull(w, "exactAgreementRate", pair.ExactAgreementRate);
-            w.WriteEndObject();
-        }
-        w.WriteEndArray();
-        w.WriteEndObject();
-    }
-
-    private static void WriteNumberOrNull(Utf8JsonWriter w, string name, double? value)
-    {
-        if (value is { } v) w.WriteNumber(name, v);
-        else w.WriteNull(name);
-    }
-
-    private static void WriteStringOrNull(Utf8JsonWriter w, string name, string? value)
-    {
-        if (value is null) w.WriteNull(name);
-        else w.WriteString(name, value);
-    }
-
-    private static void WriteStrings(Utf8JsonWriter w, string name, IEnumerable<string> values)
-    {
-        w.WriteStartArray(name);
-        foreach (var value in values) w.WriteStringValue(value);
-        w.WriteEndArray();
-    }
-
-    // Round-trip form ("O"): full precision, with the offset, sortable.
-    private static string FormatTime(DateTimeOffset time) => time.ToString("O", CultureInfo.InvariantCulture);
+            JudgeA = p.JudgeA,
+            JudgeB = p.JudgeB,
+            Items = p.Items,
+            Pearson = p.Pearson,
+            Spearman = p.Spearman,
+            KendallTauB = p.KendallTauB,
+            MeanAbsoluteDifference = p.MeanAbsoluteDifference,
+            ExactAgreementRate = p.ExactAgreementRate,
+        }).ToList(),
+    };
 
     private static void AppendModel(StringBuilder md, ModelReport model)
     {
@@ -395,7 +317,7 @@ public static class RunReportWriter
         if (notes.Count > 0)
         {
             md.Append("Left out of the means:\n\n");
-            foreach (var (persona, note) in notes) md.Append("- ").Append(OneLine(Shorten(persona))).Append(": ").Append(OneLine(note)).Append('\n');
+            foreach (var (persona, note) in notes) md.Append("- ").Append(PromptTemplate.OneLine(Shorten(persona))).Append(": ").Append(PromptTemplate.OneLine(note)).Append('\n');
             md.Append('\n');
         }
     }
@@ -489,12 +411,9 @@ public static class RunReportWriter
     private static string Count(long value) => value.ToString("N0", CultureInfo.InvariantCulture);
 
     // A table cell holds one line and no unescaped pipe.
-    private static string Cell(string text) => OneLine(text).Replace("|", "\\|");
+    private static string Cell(string text) => PromptTemplate.OneLine(text).Replace("|", "\\|");
 
     private static string Code(string text) => string.IsNullOrWhiteSpace(text) ? "—" : "`" + Cell(text).Replace("`", "'") + "`";
-
-    private static string OneLine(string text) =>
-        string.Join(' ', text.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries));
 
     private static string Shorten(string text) => text.Length <= 80 ? text : text[..77] + "…";
 

@@ -13,7 +13,7 @@ namespace PersonaGym.Pipeline.Reports;
 /// <param name="Recomputed">True when this read computed the report (nothing stored matched the evidence).</param>
 public sealed record RunReportDocument(Guid RunId, string Json, bool Recomputed)
 {
-    public RunReport ToReport() => RunReportReader.FromJson(Json);
+    public RunReport ToReport() => RunReportReader.FromJson(Json, $"the report stored for run {RunId}");
 }
 
 /// <summary>

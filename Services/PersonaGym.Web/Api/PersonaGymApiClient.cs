@@ -33,7 +33,7 @@ public sealed class PersonaGymApiClient(HttpClient http, IHttpClientFactory clie
     public async Task<RunReport?> ReportAsync(Guid id, CancellationToken ct = default)
     {
         var json = await ResultsJsonAsync(id, ct);
-        return json is null ? null : RunReportReader.FromJson(json);
+        return json is null ? null : RunReportReader.FromJson(json, $"the Api's response for run {id}");
     }
 
     /// <summary>The report exactly as the Api serves it (the export's JSON); null when there is no such run.</summary>
