@@ -1,9 +1,12 @@
 using System.Net;
+using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
+using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.EntityFrameworkCore;
+using PersonaGym.Api.Security;
 using PersonaGym.Cli;
 using PersonaGym.Data;
 using PersonaGym.Pipeline;
@@ -12,76 +15,174 @@ using Spectre.Console;
 
 namespace PersonaGym.Api.Tests;
 
-/// <summary>Who may call what: 401 without a valid key, 403 for the wrong role, and keys made and revoked by the CLI.</summary>
+/// <summary>
+/// Who may call what: 401 without a valid key or token, 403 for the wrong role, and keys made and revoked by the CLI.
+/// The endpoints are read from the running Api (<see cref="MappedEndpoints"/>), so one added later is covered too.
+/// </summary>
 [Collection(PostgresServer.Collection)]
-public sealed class AccessControlTests(ApiHost host) : IClassFixture<ApiHost>
+public sealed class AccessControlTests(AccessControlTests.RunApiHost host) : IClassFixture<AccessControlTests.RunApiHost>
 {
-    private static readonly Guid SomeRun = Guid.Parse("0190a000-0000-7000-8000-000000000001");
-
     private const string SmallRun = """{ "personas": ["A 40-year-old baker from Lyon"], "agents": ["offline:agent"], "judges": ["offline:judge-1"], "questionsPerTask": 1 }""";
 
-    /// <summary>Every endpoint of the Api but the open ones, with the role it needs.</summary>
-    public static TheoryData<string, string, string> ProtectedEndpoints => new()
-    {
-        { "GET", "/", "reader" },
-        { "GET", "/api/runs", "reader" },
-        { "GET", $"/api/runs/{SomeRun}", "reader" },
-        { "GET", $"/api/runs/{SomeRun}/results", "reader" },
-        { "GET", $"/api/runs/{SomeRun}/validity", "reader" },
-        { "GET", "/api/question-sets", "reader" },
-        { "GET", "/api/leaderboard", "reader" },
-        { "GET", "/api/me", "reader" },
-        { "POST", "/api/runs", "operator" },
-        { "POST", $"/api/runs/{SomeRun}/resume", "operator" },
-    };
+    /// <summary>
+    /// What is open without credentials, as docs/security.md states it: the probes and the OpenAPI document. Kept
+    /// explicit and small: anything else the Api maps must refuse an anonymous caller.
+    /// </summary>
+    private static readonly string[] OpenEndpoints = ["GET /health", "GET /alive", "GET /openapi/{documentName}.json"];
 
-    [Theory]
-    [MemberData(nameof(ProtectedEndpoints))]
-    public async Task A_request_without_a_key_is_a_401_problem_and_stores_nothing(string method, string path, string role)
+    /// <summary>What spends money or starts work needs the operator role (docs/security.md); the estimate plans a submission.</summary>
+    private static readonly string[] OperatorEndpoints =
+        ["POST /api/runs", "POST /api/runs/{id:guid}/resume", "POST /api/runs/{id:guid}/cancel", "POST /api/runs/estimate"];
+
+    /// <summary>The Api with one finished run, so every route is filled with ids that exist and reaches its endpoint.</summary>
+    public sealed class RunApiHost(PostgresServer postgres) : ApiHost(postgres)
     {
-        _ = role;
+        private Dictionary<string, string> _routeValues = [];
+
+        public override async Task InitializeAsync()
+        {
+            await base.InitializeAsync();
+            using var client = Client();
+            using var submitted = await client.PostAsync("/api/runs", new StringContent(SmallRun, Encoding.UTF8, "application/json"));
+            Assert.Equal(HttpStatusCode.Accepted, submitted.StatusCode);
+            var location = submitted.Headers.Location!.ToString();
+            var run = await WaitUntilSettledAsync(client, location);
+            Assert.Equal(RunStatus.Completed, run.Summary.Status);
+            var runId = run.Summary.RunId;
+            await using var db = Database();
+            _routeValues = new Dictionary<string, string>
+            {
+                ["id"] = runId.ToString(),
+                ["personaId"] = (await db.RunPersonas.Where(p => p.RunId == runId).Select(p => p.PersonaId).FirstAsync()).ToString(),
+                ["answerId"] = (await db.Answers.Where(a => a.RunId == runId).Select(a => a.Id).FirstAsync()).ToString(),
+                ["documentName"] = "v1",
+            };
+        }
+
+        /// <summary>Every endpoint the running Api maps, with the finished run's ids in its route.</summary>
+        public IReadOnlyList<MappedEndpoint> Endpoints() => MappedEndpoints.Of(Factory.Services, _routeValues);
+
+        public IReadOnlyList<MappedEndpoint> ProtectedEndpoints() => Endpoints().Where(e => !OpenEndpoints.Contains(e.ToString())).ToList();
+    }
+
+    [Fact]
+    public void The_endpoints_read_from_the_running_Api_cover_every_group_of_it()
+    {
+        var endpoints = host.Endpoints().Select(e => e.ToString()).ToList();
+
+        // An empty or partial data source must not pass the tests below by having nothing to check.
+        Assert.True(endpoints.Count >= 25, $"{endpoints.Count} endpoints: {string.Join(", ", endpoints)}");
+        Assert.Equal(endpoints.Count, endpoints.Distinct().Count());
+        foreach (var expected in new[]
+                 {
+                     "GET /", "GET /api/me", "POST /api/runs", "GET /api/runs", "GET /api/runs/overview", "POST /api/runs/estimate", "GET /api/leaderboard",
+                     "GET /api/leaderboard/reference", "GET /api/question-sets", "GET /api/runs/{id:guid}/personas", "GET /api/runs/{id:guid}/personas/{personaId:guid}",
+                     "GET /api/runs/{id:guid}/questions", "GET /api/runs/{id:guid}/answers", "GET /api/runs/{id:guid}/verdicts", "GET /api/runs/{id:guid}/progress",
+                     "POST /api/runs/{id:guid}/cancel", "POST /api/runs/{id:guid}/resume", "GET /api/runs/{id:guid}/ratings/sample",
+                     "PUT /api/runs/{id:guid}/ratings/{answerId:guid}", "GET /api/runs/{id:guid}/ratings/agreement", "GET /api/runs/{id:guid}/ratings/export",
+                 })
+            Assert.Contains(expected, endpoints);
+        foreach (var open in OpenEndpoints) Assert.Contains(open, endpoints);
+    }
+
+    [Fact]
+    public void Only_the_probes_and_the_OpenAPI_document_are_open_as_docs_security_md_states()
+    {
+        var endpoints = host.Endpoints();
+
+        Assert.Equal(OpenEndpoints.Order(StringComparer.Ordinal), endpoints.Where(e => e.Anonymous).Select(e => e.ToString()).Order(StringComparer.Ordinal));
+        // The page names the open paths in one sentence: "The Api authenticates every request except `/health`, …".
+        var security = File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "docs", "security.md"));
+        var sentence = security[security.IndexOf("The Api authenticates every request except", StringComparison.Ordinal)..];
+        sentence = sentence[..sentence.IndexOf('(')];
+        var documented = Regex.Matches(sentence, "`([^`]+)`").Select(m => m.Groups[1].Value).Order(StringComparer.Ordinal);
+        Assert.Equal(documented, endpoints.Where(e => e.Anonymous).Select(e => e.Path).Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public void Operator_endpoints_are_the_ones_that_spend_or_plan_spending()
+    {
+        var operatorOnly = host.Endpoints().Where(e => e.Policies.Contains(PersonaGymPolicies.Operate)).Select(e => e.ToString());
+
+        Assert.Equal(OperatorEndpoints.Order(StringComparer.Ordinal), operatorOnly.Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public async Task Every_endpoint_but_the_open_ones_is_a_401_problem_without_credentials_and_stores_nothing()
+    {
         using var client = host.AnonymousClient();
-        var before = await host.RunCountAsync();
+        var before = await host.StoredStateAsync();
 
-        using var response = await client.SendAsync(Request(method, path));
+        var failures = await EndpointProbe.FailuresAsync(client, host.ProtectedEndpoints(), async (_, response) =>
+            await EndpointProbe.UnauthorizedProblemAsync(response, "Authentication is required") ?? (response.Headers.WwwAuthenticate.ToString().Contains("ApiKey") ? null : "no ApiKey challenge"));
 
-        await AssertProblemAsync(response, HttpStatusCode.Unauthorized);
-        Assert.Contains("ApiKey", response.Headers.WwwAuthenticate.ToString());
-        Assert.Equal(before, await host.RunCountAsync());
+        Assert.True(failures.Count == 0, string.Join(Environment.NewLine, failures));
+        Assert.Equal(before, await host.StoredStateAsync());
     }
 
     [Theory]
-    [MemberData(nameof(ProtectedEndpoints))]
-    public async Task A_request_with_an_unknown_key_is_a_401_problem(string method, string path, string role)
+    [InlineData("X-Api-Key")]
+    [InlineData("Authorization: ApiKey")]
+    public async Task Every_endpoint_but_the_open_ones_is_a_401_problem_with_an_unknown_key(string sentAs)
     {
-        _ = role;
-        using var client = host.ClientWith(ApiKeyStore.NewSecret());
+        using var client = host.AnonymousClient();
+        var unknown = ApiKeyStore.NewSecret();
+        if (sentAs == "X-Api-Key") client.DefaultRequestHeaders.Add("X-Api-Key", unknown);
+        else client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("ApiKey", unknown);
+        var before = await host.StoredStateAsync();
 
-        using var response = await client.SendAsync(Request(method, path));
+        var failures = await EndpointProbe.FailuresAsync(client, host.ProtectedEndpoints(), (_, response) => EndpointProbe.UnauthorizedProblemAsync(response, "The Api key is not valid"));
 
-        var problem = await AssertProblemAsync(response, HttpStatusCode.Unauthorized);
-        Assert.Contains("not valid", problem.GetProperty("title").GetString());
+        Assert.True(failures.Count == 0, string.Join(Environment.NewLine, failures));
+        Assert.Equal(before, await host.StoredStateAsync());
     }
 
     [Theory]
-    [MemberData(nameof(ProtectedEndpoints))]
-    public async Task A_reader_key_reads_but_gets_403_where_an_operator_is_needed(string method, string path, string role)
+    [InlineData("not-a-token")]
+    [InlineData("eyJhbGciOiJub25lIn0.eyJyb2xlcyI6WyJvcGVyYXRvciJdfQ.")]
+    public async Task Every_endpoint_but_the_open_ones_is_a_401_problem_with_a_bearer_token_where_Entra_ID_is_not_configured(string token)
+    {
+        using var client = host.AnonymousClient();
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        var before = await host.StoredStateAsync();
+
+        var failures = await EndpointProbe.FailuresAsync(client, host.ProtectedEndpoints(), (_, response) => EndpointProbe.UnauthorizedProblemAsync(response, "Authentication is required"));
+
+        Assert.True(failures.Count == 0, string.Join(Environment.NewLine, failures));
+        Assert.Equal(before, await host.StoredStateAsync());
+    }
+
+    [Fact]
+    public async Task With_an_operator_key_every_endpoint_answers_for_itself()
+    {
+        using var client = host.Client();
+
+        // Not 401 or 403; and not 404 or 405 either, which with ids that exist would mean the path missed its route. No
+        // body is sent, so nothing is submitted, rated or changed (a resumed finished run completes again at once).
+        var failures = await EndpointProbe.FailuresAsync(client, host.Endpoints(), (_, response) => Task.FromResult(
+            response.StatusCode is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden or HttpStatusCode.NotFound or HttpStatusCode.MethodNotAllowed
+                ? $"{(int)response.StatusCode}" : null), acceptable: _ => false);
+
+        Assert.True(failures.Count == 0, string.Join(Environment.NewLine, failures));
+    }
+
+    [Fact]
+    public async Task A_reader_key_reads_everything_but_gets_a_403_problem_where_an_operator_is_needed()
     {
         using var client = host.ClientWith(await host.CreateKeyAsync($"reader-{Guid.NewGuid():N}", ApiKeyRole.Reader));
-        var before = await host.RunCountAsync();
+        var before = await host.StoredStateAsync();
 
-        using var response = await client.SendAsync(Request(method, path));
+        var failures = await EndpointProbe.FailuresAsync(client, host.ProtectedEndpoints(), async (endpoint, response) =>
+        {
+            if (!OperatorEndpoints.Contains(endpoint.ToString()))
+                return response.StatusCode is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden or HttpStatusCode.NotFound ? $"{(int)response.StatusCode}" : null;
+            if (response.StatusCode != HttpStatusCode.Forbidden) return $"{(int)response.StatusCode}, not 403";
+            return await EndpointProbe.ProblemAsync(response, HttpStatusCode.Forbidden) is { } problem && problem.TryGetProperty("detail", out var detail) && detail.GetString() is { Length: > 0 }
+                ? null : "not a 403 problem with a detail";
+        }, acceptable: endpoint => OperatorEndpoints.Contains(endpoint.ToString()));
 
-        if (role == "operator")
-        {
-            await AssertProblemAsync(response, HttpStatusCode.Forbidden);
-            Assert.Equal(before, await host.RunCountAsync());
-        }
-        else
-        {
-            // Allowed: the answer is the endpoint's own (a page, a list, or 404 for the made-up run id).
-            Assert.True(response.StatusCode is HttpStatusCode.OK or HttpStatusCode.NotFound, $"{method} {path}: {(int)response.StatusCode}");
-        }
+        Assert.True(failures.Count == 0, string.Join(Environment.NewLine, failures));
+        Assert.Equal(before, await host.StoredStateAsync());
     }
 
     [Fact]
@@ -107,6 +208,8 @@ public sealed class AccessControlTests(ApiHost host) : IClassFixture<ApiHost>
         using var response = await client.PostAsync("/api/runs", new StringContent(SmallRun, Encoding.UTF8, "application/json"));
 
         Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        // Settled before the next test, whose "stores nothing" compares what is stored.
+        await host.WaitUntilSettledAsync(client, response.Headers.Location!.ToString());
     }
 
     [Theory]
@@ -123,20 +226,38 @@ public sealed class AccessControlTests(ApiHost host) : IClassFixture<ApiHost>
     }
 
     [Fact]
-    public async Task The_OpenAPI_document_declares_the_api_key_scheme_on_protected_operations_only()
+    public async Task The_OpenAPI_document_requires_the_api_key_on_every_operation_and_declares_no_bearer_scheme_without_Entra_ID()
     {
         using var client = host.AnonymousClient();
 
         using var json = JsonDocument.Parse(await client.GetStringAsync("/openapi/v1.json"));
 
-        var scheme = json.RootElement.GetProperty("components").GetProperty("securitySchemes").GetProperty("ApiKey");
+        var schemes = json.RootElement.GetProperty("components").GetProperty("securitySchemes");
+        var scheme = schemes.GetProperty("ApiKey");
         Assert.Equal("apiKey", scheme.GetProperty("type").GetString());
         Assert.Equal("header", scheme.GetProperty("in").GetString());
         Assert.Equal("X-Api-Key", scheme.GetProperty("name").GetString());
-        var submit = json.RootElement.GetProperty("paths").GetProperty("/api/runs").GetProperty("post");
-        Assert.True(submit.GetProperty("security")[0].TryGetProperty("ApiKey", out _));
-        Assert.True(submit.GetProperty("responses").TryGetProperty("403", out _));
+        Assert.False(schemes.TryGetProperty("Bearer", out _), "a Bearer scheme without Entra ID configured");
+        var operations = OpenApiOperations(json.RootElement);
+        // Every described operation is a protected endpoint, and every protected endpoint but the landing page is described.
+        var described = host.ProtectedEndpoints().Where(e => e.Pattern != "/").Select(e => $"{e.Method} {Regex.Replace(e.Pattern, "{([^:}]+)[^}]*}", "{$1}")}");
+        Assert.Equal(described.Order(StringComparer.Ordinal), operations.Select(o => o.Name).Order(StringComparer.Ordinal));
+        foreach (var (name, operation) in operations)
+        {
+            var security = operation.GetProperty("security").EnumerateArray().Select(r => string.Join("+", r.EnumerateObject().Select(p => p.Name))).ToList();
+            Assert.True(security.SequenceEqual(["ApiKey"]), $"{name}: security {string.Join(", ", security)}");
+            Assert.True(operation.GetProperty("responses").TryGetProperty("401", out _), $"{name}: no 401");
+            Assert.True(operation.GetProperty("responses").TryGetProperty("403", out _), $"{name}: no 403");
+        }
     }
+
+    /// <summary>Every operation of an OpenAPI document, named "METHOD /path".</summary>
+    public static IReadOnlyList<(string Name, JsonElement Operation)> OpenApiOperations(JsonElement document) =>
+        document.GetProperty("paths").EnumerateObject()
+            .SelectMany(path => path.Value.EnumerateObject()
+                .Where(o => o.Name is "get" or "put" or "post" or "delete" or "patch" or "head" or "options" or "trace")
+                .Select(o => ($"{o.Name.ToUpperInvariant()} {path.Name}", o.Value.Clone())))
+            .ToList();
 
     [Fact]
     public async Task Keys_created_listed_and_revoked_with_the_CLI_work_against_the_Api_at_once()
@@ -183,11 +304,6 @@ public sealed class AccessControlTests(ApiHost host) : IClassFixture<ApiHost>
             Environment.SetEnvironmentVariable("PERSONAGYM_API_KEY", previous);
         }
     }
-
-    private static HttpRequestMessage Request(string method, string path) => new(new HttpMethod(method), path)
-    {
-        Content = method == "POST" ? new StringContent(path.EndsWith("/resume") ? "{}" : SmallRun, Encoding.UTF8, "application/json") : null,
-    };
 
     private static async Task<JsonElement> AssertProblemAsync(HttpResponseMessage response, HttpStatusCode expected)
     {

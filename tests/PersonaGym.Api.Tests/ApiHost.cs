@@ -97,4 +97,27 @@ public class ApiHost(PostgresServer postgres) : IAsyncLifetime
         await using var db = Database();
         return await db.Runs.CountAsync();
     }
+
+    /// <summary>
+    /// What a request could change, as text to compare before and after: every run's status and budgets, every
+    /// rating, and how many personas, question sets, answers, verdicts and model calls are stored.
+    /// </summary>
+    public async Task<string> StoredStateAsync()
+    {
+        await using var db = Database();
+        var runs = await db.Runs.AsNoTracking().OrderBy(r => r.Id)
+            .Select(r => new { r.Id, r.Status, r.Error, r.UpdatedAt, r.CompletedAt, r.MaxCalls, r.MaxTokens }).ToListAsync();
+        var ratings = await db.HumanRatings.AsNoTracking().OrderBy(r => r.Id)
+            .Select(r => new { r.AnswerId, r.Rater, r.Score, r.UpdatedAt }).ToListAsync();
+        return System.Text.Json.JsonSerializer.Serialize(new
+        {
+            runs,
+            ratings,
+            personas = await db.Personas.CountAsync(),
+            questionSets = await db.QuestionSets.CountAsync(),
+            answers = await db.Answers.CountAsync(),
+            judgements = await db.Judgements.CountAsync(),
+            calls = await db.LlmCalls.CountAsync(),
+        });
+    }
 }

@@ -57,7 +57,7 @@ public sealed class EntraTokenTests(EntraTokenTests.EntraApiHost host) : IClassF
             }));
         }
 
-        public string Token(IEnumerable<string>? roles, string audience = Audience, SecurityKey? key = null, DateTime? expires = null, string issuer = "")
+        public string Token(IEnumerable<string>? roles, string audience = Audience, SecurityKey? key = null, DateTime? expires = null, string issuer = "", string? scope = null)
         {
             var claims = new Dictionary<string, object>
             {
@@ -67,6 +67,7 @@ public sealed class EntraTokenTests(EntraTokenTests.EntraApiHost host) : IClassF
                 ["name"] = "A Researcher",
             };
             if (roles is not null) claims["roles"] = roles.ToArray();
+            if (scope is not null) claims["scp"] = scope;
             var now = DateTime.UtcNow;
             return new JsonWebTokenHandler().CreateToken(new SecurityTokenDescriptor
             {
@@ -152,6 +153,81 @@ public sealed class EntraTokenTests(EntraTokenTests.EntraApiHost host) : IClassF
         Assert.True(read.StatusCode is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden, $"{what}: GET /api/runs answered {(int)read.StatusCode}");
         Assert.True(submitted.StatusCode is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden, $"{what}: POST /api/runs answered {(int)submitted.StatusCode}");
         Assert.Equal(before, await host.RunCountAsync());
+    }
+
+    public static TheoryData<string> InvalidTokens => new() { "not a JWT", "unsigned", "other signing key", "expired", "other audience", "other issuer" };
+
+    [Theory]
+    [MemberData(nameof(InvalidTokens))]
+    public async Task Every_endpoint_but_the_open_ones_is_a_401_problem_with_a_bearer_token_that_is_not_valid(string what)
+    {
+        var token = what switch
+        {
+            "not a JWT" => "not-a-token",
+            "unsigned" => "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.eyJyb2xlcyI6WyJvcGVyYXRvciJdfQ.",
+            "other signing key" => host.Token(["operator"], key: new RsaSecurityKey(RSA.Create(2048)) { KeyId = "tenant-key-1" }),
+            "expired" => host.Token(["operator"], expires: DateTime.UtcNow.AddMinutes(-10)),
+            "other audience" => host.Token(["operator"], audience: "api://some-other-api"),
+            "other issuer" => host.Token(["operator"], issuer: "https://login.microsoftonline.com/99999999-0000-0000-0000-000000000000/v2.0"),
+            _ => throw new ArgumentOutOfRangeException(nameof(what)),
+        };
+        using var client = host.ClientWithToken(token);
+        var before = await host.StoredStateAsync();
+        var endpoints = ProtectedEndpoints();
+
+        var failures = await EndpointProbe.FailuresAsync(client, endpoints, async (_, response) =>
+            await EndpointProbe.UnauthorizedProblemAsync(response, "The bearer token is not valid")
+            ?? (response.Headers.WwwAuthenticate.ToString().StartsWith("Bearer error=\"invalid_token\"", StringComparison.Ordinal) ? null : $"challenge '{response.Headers.WwwAuthenticate}'"));
+
+        Assert.True(endpoints.Count >= 20, $"{endpoints.Count} endpoints");
+        Assert.True(failures.Count == 0, string.Join(Environment.NewLine, failures));
+        Assert.Equal(before, await host.StoredStateAsync());
+    }
+
+    [Fact]
+    public async Task Every_endpoint_but_the_open_ones_is_a_403_problem_for_a_valid_token_without_an_app_role()
+    {
+        // A delegated scope but no app role: Microsoft.Identity.Web accepts the token (one with neither is a 401), the Api's roles refuse it.
+        using var client = host.ClientWithToken(host.Token(roles: null, scope: "access_as_user"));
+        var before = await host.StoredStateAsync();
+
+        var failures = await EndpointProbe.FailuresAsync(client, ProtectedEndpoints(), async (_, response) =>
+            await EndpointProbe.ProblemAsync(response, HttpStatusCode.Forbidden) is { } problem && problem.TryGetProperty("detail", out var detail) && detail.GetString() is { Length: > 0 }
+                ? null : $"{(int)response.StatusCode}, not a 403 problem with a detail");
+
+        Assert.True(failures.Count == 0, string.Join(Environment.NewLine, failures));
+        Assert.Equal(before, await host.StoredStateAsync());
+    }
+
+    /// <summary>The endpoints the running Api maps but the open ones. No run exists here: any id reaches the routes, and a refusal comes before an endpoint looks its run up.</summary>
+    private List<MappedEndpoint> ProtectedEndpoints() =>
+        MappedEndpoints.Of(host.Factory.Services, new Dictionary<string, string>
+        {
+            ["id"] = Guid.CreateVersion7().ToString(), ["personaId"] = Guid.CreateVersion7().ToString(), ["answerId"] = Guid.CreateVersion7().ToString(), ["documentName"] = "v1",
+        }).Where(e => !e.Anonymous).ToList();
+
+    [Fact]
+    public async Task The_OpenAPI_document_declares_the_bearer_scheme_and_every_operation_accepts_it_or_an_api_key()
+    {
+        using var client = host.AnonymousClient();
+
+        using var json = JsonDocument.Parse(await client.GetStringAsync("/openapi/v1.json"));
+
+        var schemes = json.RootElement.GetProperty("components").GetProperty("securitySchemes");
+        var bearer = schemes.GetProperty("Bearer");
+        Assert.Equal("http", bearer.GetProperty("type").GetString());
+        Assert.Equal("bearer", bearer.GetProperty("scheme").GetString());
+        Assert.Equal("JWT", bearer.GetProperty("bearerFormat").GetString());
+        Assert.Equal("apiKey", schemes.GetProperty("ApiKey").GetProperty("type").GetString());
+        var operations = AccessControlTests.OpenApiOperations(json.RootElement);
+        Assert.True(operations.Count >= 20, $"{operations.Count} operations");
+        foreach (var (name, operation) in operations)
+        {
+            // Two requirements: either scheme is enough (one requirement naming both would demand both).
+            var security = operation.GetProperty("security").EnumerateArray().Select(r => string.Join("+", r.EnumerateObject().Select(p => p.Name))).ToList();
+            Assert.True(security.SequenceEqual(["ApiKey", "Bearer"]), $"{name}: security {string.Join(", ", security)}");
+            Assert.True(operation.GetProperty("responses").TryGetProperty("401", out _), $"{name}: no 401");
+        }
     }
 
     [Fact]

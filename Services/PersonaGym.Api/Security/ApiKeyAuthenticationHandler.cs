@@ -15,8 +15,7 @@ public sealed class ApiKeyAuthenticationHandler(
     IOptionsMonitor<AuthenticationSchemeOptions> options,
     ILoggerFactory logger,
     UrlEncoder encoder,
-    IDbContextFactory<PersonaGymDbContext> contexts,
-    IProblemDetailsService problems)
+    IDbContextFactory<PersonaGymDbContext> contexts)
     : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
 {
     public const string SchemeName = "ApiKey";
@@ -68,37 +67,13 @@ public sealed class ApiKeyAuthenticationHandler(
         return AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), SchemeName));
     }
 
-    protected override async Task HandleChallengeAsync(AuthenticationProperties properties)
+    protected override Task HandleChallengeAsync(AuthenticationProperties properties)
     {
-        Response.StatusCode = StatusCodes.Status401Unauthorized;
         Response.Headers.WWWAuthenticate = $"{SchemeName} header=\"{HeaderName}\"";
-        var failed = KeyOf(Request) is not null;
-        await problems.WriteAsync(new ProblemDetailsContext
-        {
-            HttpContext = Context,
-            ProblemDetails =
-            {
-                Status = StatusCodes.Status401Unauthorized,
-                Title = failed ? "The Api key is not valid" : "Authentication is required",
-                Detail = failed
-                    ? "The key sent is unknown or was revoked. Create one with `personagym keys create`."
-                    : $"Send an Api key in the {HeaderName} header (the CLI sends $PERSONAGYM_API_KEY or --api-key), or a Microsoft Entra ID bearer token where the Api is configured for it.",
-            },
-        });
+        return KeyOf(Request) is not null
+            ? AccessProblems.UnauthorizedAsync(Context, "The Api key is not valid", "The key sent is unknown or was revoked. Create one with `personagym keys create`.")
+            : AccessProblems.UnauthorizedAsync(Context, "Authentication is required", AccessProblems.SendCredentials);
     }
 
-    protected override async Task HandleForbiddenAsync(AuthenticationProperties properties)
-    {
-        Response.StatusCode = StatusCodes.Status403Forbidden;
-        await problems.WriteAsync(new ProblemDetailsContext
-        {
-            HttpContext = Context,
-            ProblemDetails =
-            {
-                Status = StatusCodes.Status403Forbidden,
-                Title = "The key's role does not allow this",
-                Detail = "Reading needs the reader or operator role; submitting, resuming, cancelling and raising budgets need the operator role.",
-            },
-        });
-    }
+    protected override Task HandleForbiddenAsync(AuthenticationProperties properties) => AccessProblems.ForbiddenAsync(Context);
 }

@@ -65,6 +65,7 @@ public static class ApiSecurityExtensions
         {
             // App roles arrive in the token's "roles" claim; Microsoft.Identity.Web maps them to role claims.
             authentication.AddMicrosoftIdentityWebApi(builder.Configuration.GetSection(EntraSection), JwtBearerDefaults.AuthenticationScheme);
+            services.Configure<JwtBearerOptions>(JwtBearerDefaults.AuthenticationScheme, AccessProblems.AnswerEntraRefusals);
         }
 
         services.AddAuthorizationBuilder()
