@@ -100,11 +100,18 @@ public class ApiHost(PostgresServer postgres) : IAsyncLifetime
 
     /// <summary>
     /// What a request could change, as text to compare before and after: every run's status and budgets, every
-    /// rating, and how many personas, question sets, answers, verdicts and model calls are stored.
+    /// rating, and how many personas, question sets, answers, verdicts and model calls are stored. A run another
+    /// test of the class submitted is still being worked on by this host's stages: the snapshot waits until no run is
+    /// pending or running, so that only the request under test can tell two snapshots apart.
     /// </summary>
     public async Task<string> StoredStateAsync()
     {
         await using var db = Database();
+        using (var cancel = new CancellationTokenSource(TimeSpan.FromMinutes(3)))
+        {
+            while (await db.Runs.AnyAsync(r => r.Status == RunStatus.Pending || r.Status == RunStatus.Running, cancel.Token))
+                await Task.Delay(100, cancel.Token);
+        }
         var runs = await db.Runs.AsNoTracking().OrderBy(r => r.Id)
             .Select(r => new { r.Id, r.Status, r.Error, r.UpdatedAt, r.CompletedAt, r.MaxCalls, r.MaxTokens }).ToListAsync();
         var ratings = await db.HumanRatings.AsNoTracking().OrderBy(r => r.Id)
