@@ -3,7 +3,7 @@ using System.Globalization;
 namespace PersonaGym.Core;
 
 /// <summary>What a model's reply text holds, before any stage reads it.</summary>
-internal static class ReplyText
+public static class ReplyText
 {
     /// <summary>
     /// True when the text has nothing a reader could see: null, empty, or only whitespace, control characters and
