@@ -63,7 +63,11 @@ public sealed class PersonaGymMethod(MethodAssets assets, MethodOptions options)
             }, ct);
     }
 
-    /// <summary>The persona agent answers one question, with the persona prompt as its system message.</summary>
+    /// <summary>
+    /// The persona agent answers one question, with the persona prompt as its system message. A reply with nothing to
+    /// read (empty, whitespace, or only invisible characters such as zero-width spaces) is no answer and is re-asked:
+    /// judged, it would score the persona on nothing.
+    /// </summary>
     public Task<StageResult<string>> AnswerAsync(IChatClient agent, string persona, string question, CancellationToken ct = default)
     {
         List<ChatMessage> messages =
@@ -73,7 +77,7 @@ public sealed class PersonaGymMethod(MethodAssets assets, MethodOptions options)
         ];
         return RunAsync(agent, MethodStages.Answer, messages, MethodChatOptions.ForAgent(Options.AgentTemperature, Options.AgentTopP, Options.MaxOutputTokens),
             Options.MaxParseAttempts,
-            text => string.IsNullOrWhiteSpace(text)
+            text => ReplyText.IsBlank(text)
                 ? ParseResult<string>.Fail("the answer is empty")
                 : ParseResult<string>.Success(text.Trim()), ct);
     }

@@ -15,6 +15,12 @@ public enum ModelFailureKind
     /// <summary>No HTTP response at all (connection refused or reset, DNS).</summary>
     Network,
 
+    /// <summary>
+    /// HTTP 2xx whose body is no completion the provider's SDK can read (not JSON, an HTML page, no choices): a
+    /// provider or proxy fault, not a reply of the model; the same request may succeed later.
+    /// </summary>
+    UnreadableResponse,
+
     /// <summary>HTTP 4xx other than 408/429: the request itself is wrong (bad parameters, bad key, unknown model); repeating it cannot help.</summary>
     Rejected,
 
@@ -55,7 +61,8 @@ public sealed class ModelCallException : Exception
     public int Attempts { get; }
 
     /// <summary>Whether repeating the same request later may succeed.</summary>
-    public bool IsTransient => Kind is ModelFailureKind.RateLimited or ModelFailureKind.ServerError or ModelFailureKind.Timeout or ModelFailureKind.Network;
+    public bool IsTransient => Kind is ModelFailureKind.RateLimited or ModelFailureKind.ServerError or ModelFailureKind.Timeout
+        or ModelFailureKind.Network or ModelFailureKind.UnreadableResponse;
 
     internal ModelCallException WithAttempts(int attempts) =>
         new(Model, Kind, StatusCode, attempts > 1 ? $"{Message} (gave up after {attempts} attempts)" : Message, RetryAfter, attempts);

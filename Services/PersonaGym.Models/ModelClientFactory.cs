@@ -185,11 +185,13 @@ public sealed class ModelClientFactory
     }
 
     /// <summary>
-    /// An HttpClient whose responses pass their rate-limit headers to <paramref name="observe"/>, over one connection
-    /// pool shared by every model of the process (connections are recycled so DNS changes are seen).
+    /// An HttpClient whose responses pass their rate-limit headers to <paramref name="observe"/> and their status to the
+    /// call's <see cref="ProviderExchange"/>, over one connection pool shared by every model of the process (connections
+    /// are recycled so DNS changes are seen).
     /// </summary>
     private static HttpClient ObservedHttpClient(Action<ProviderRateLimits> observe, TimeSpan timeout) =>
-        new(new ProviderRateLimitHandler(observe, TimeProvider.System) { InnerHandler = SharedConnections }, disposeHandler: false) { Timeout = timeout };
+        new(new ProviderExchangeHandler { InnerHandler = new ProviderRateLimitHandler(observe, TimeProvider.System) { InnerHandler = SharedConnections } },
+            disposeHandler: false) { Timeout = timeout };
 
     private static readonly SocketsHttpHandler SharedConnections = new() { PooledConnectionLifetime = TimeSpan.FromMinutes(5) };
 

@@ -9,7 +9,8 @@ namespace PersonaGym.Models;
 /// the model spec is part of every key (two models never share an entry, even when the request names no model),
 /// and PersonaGym's call metadata (<c>personagym.*</c> properties such as the stage tag) is left out of the key,
 /// because it describes the call for accounting and does not change what the model is asked.
-/// Responses served from the store are marked with <see cref="PersonaGymChatProperties.CacheHit"/>.
+/// Responses served from the store are marked with <see cref="PersonaGymChatProperties.CacheHit"/>; a blank reply is
+/// never stored.
 /// Identical requests made at the same time in one process share one call (the first's answer is not stored yet, so
 /// the store alone would let both pay): the followers get the leader's response, marked as a cache hit.
 /// </summary>
@@ -97,9 +98,21 @@ public sealed class ModelResponseCachingChatClient : DistributedCachingChatClien
         }
 
         var response = await InnerClient.GetResponseAsync(messages, options, cancellationToken).ConfigureAwait(false);
-        await WriteCacheAsync(key, response, cancellationToken).ConfigureAwait(false);
+        if (!IsBlank(response))
+        {
+            await WriteCacheAsync(key, response, cancellationToken).ConfigureAwait(false);
+        }
+
         return response;
     }
+
+    /// <summary>
+    /// A reply with nothing in it (no visible text, no other content) is not stored: it is no answer worth replaying,
+    /// and a redelivery or a resumed run must ask the provider again, not meet the same glitch for the cache's lifetime.
+    /// </summary>
+    private static bool IsBlank(ChatResponse response) =>
+        PersonaGym.Core.ReplyText.IsBlank(response.Text)
+        && response.Messages.SelectMany(m => m.Contents).All(c => c is TextContent or UsageContent);
 
     protected override string GetCacheKey(IEnumerable<ChatMessage> messages, ChatOptions? options, params ReadOnlySpan<object?> additionalValues) =>
         base.GetCacheKey(messages, WithoutCallMetadata(options), additionalValues);

@@ -10,7 +10,9 @@ namespace PersonaGym.Models;
 /// <summary>
 /// Innermost layer over a provider SDK client: turns each SDK's own exception types into one
 /// <see cref="ModelCallException"/> (model, status, failure kind, Retry-After), with the key scrubbed,
-/// so the retry policy and the users see the same thing whatever the provider.
+/// so the retry policy and the users see the same thing whatever the provider. Whatever else an SDK throws once the
+/// provider has answered 2xx (a JSON reader's error, an empty choices list indexed) is a body it could not read:
+/// <see cref="ModelFailureKind.UnreadableResponse"/>, transient, never a reply of the model.
 /// </summary>
 internal sealed partial class ProviderFailureTranslatingChatClient(IChatClient inner, ModelSpec spec, string? secret)
     : DelegatingChatClient(inner)
@@ -19,11 +21,12 @@ internal sealed partial class ProviderFailureTranslatingChatClient(IChatClient i
 
     public override async Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
     {
+        var exchange = ProviderExchange.Begin();
         try
         {
             return await base.GetResponseAsync(messages, options, cancellationToken).ConfigureAwait(false);
         }
-        catch (Exception ex) when (Translate(ex, cancellationToken) is { } translated)
+        catch (Exception ex) when (Translate(ex, exchange, cancellationToken) is { } translated)
         {
             throw translated;
         }
@@ -32,15 +35,16 @@ internal sealed partial class ProviderFailureTranslatingChatClient(IChatClient i
     public override async IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(
         IEnumerable<ChatMessage> messages, ChatOptions? options = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
+        var exchange = ProviderExchange.Begin();
         var updates = StreamingFailures.Replace(
-            base.GetStreamingResponseAsync(messages, options, cancellationToken), ex => Translate(ex, cancellationToken), cancellationToken);
+            base.GetStreamingResponseAsync(messages, options, cancellationToken), ex => Translate(ex, exchange, cancellationToken), cancellationToken);
         await foreach (var update in updates.ConfigureAwait(false))
         {
             yield return update;
         }
     }
 
-    private ModelCallException? Translate(Exception exception, CancellationToken cancellationToken)
+    private ModelCallException? Translate(Exception exception, ProviderExchange exchange, CancellationToken cancellationToken)
     {
         switch (exception)
         {
@@ -65,6 +69,9 @@ internal sealed partial class ProviderFailureTranslatingChatClient(IChatClient i
                 return Failure(ModelFailureKind.Network, null, "could not be reached", http.Message);
             case OllamaException ollama:
                 return Failure(ModelFailureKind.Unknown, null, "failed", ollama.Message);
+            case not null when exchange.Succeeded:
+                return Failure(ModelFailureKind.UnreadableResponse, exchange.Status,
+                    $"answered HTTP {exchange.Status} with a body that holds no readable completion", exception.Message);
             default:
                 return null;
         }

@@ -39,6 +39,72 @@ public class OfflineChatClientTests
     }
 
     [Fact]
+    public async Task A_re_ask_of_any_stage_gets_the_reply_of_its_original_request()
+    {
+        // Each stage's first reply is lost on the way (an empty completion), so the method re-asks or follows up in
+        // the same conversation; the offline model answers the original request again, and every stage ends as it
+        // would have without the loss.
+        var direct = new OfflineChatClient("offline-a");
+        var lossy = new FirstReplyLost(direct);
+        var environments = await Method.SelectEnvironmentsAsync(lossy, Persona);
+        Assert.Equal((await Method.SelectEnvironmentsAsync(direct, Persona)).Value, environments.Value);
+        Assert.Equal(2, environments.Attempts);
+
+        foreach (var task in PersonaTasks.All)
+        {
+            var questions = await Method.GenerateQuestionsAsync(lossy, Persona, task, environments.Value, 3);
+            Assert.Equal((await Method.GenerateQuestionsAsync(direct, Persona, task, environments.Value, 3)).Value, questions.Value);
+            Assert.Equal(2, questions.Attempts);
+
+            var answer = await Method.AnswerAsync(lossy, Persona, questions.Value[0]);
+            Assert.Equal((await Method.AnswerAsync(direct, Persona, questions.Value[0])).Value, answer.Value);
+            Assert.Equal(2, answer.Attempts);
+
+            var exemplars = await Method.WriteExemplarsAsync(lossy, Persona, task, questions.Value);
+            var expectedExemplars = await Method.WriteExemplarsAsync(direct, Persona, task, questions.Value);
+            Assert.Equal(expectedExemplars.Value.Select(e => e.AnswerByScore.OrderBy(p => p.Key)), exemplars.Value.Select(e => e.AnswerByScore.OrderBy(p => p.Key)));
+            Assert.Equal(2, exemplars.Attempts);
+
+            var items = questions.Value.Select((q, i) => new JudgeItem(q, i == 0 ? answer.Value : "An answer.", exemplars.Value[i])).ToList();
+            var verdicts = await Method.JudgeBatchAsync(lossy, Persona, task, items);
+            Assert.Equal((await Method.JudgeBatchAsync(direct, Persona, task, items)).Value.Select(v => v.Score), verdicts.Value.Select(v => v.Score));
+            Assert.Equal(2, verdicts.Attempts);
+        }
+        Assert.Equal(lossy.Lost, lossy.Calls / 2);
+    }
+
+    [Fact]
+    public async Task A_conversation_that_goes_on_after_a_reply_is_answered_at_its_last_question()
+    {
+        var model = new OfflineChatClient("m");
+        var reply = await model.GetResponseAsync(
+        [
+            new ChatMessage(ChatRole.System, Method.RenderPersonaSystem(Persona)),
+            new ChatMessage(ChatRole.User, "What do you do on Sundays?"),
+            new ChatMessage(ChatRole.Assistant, "I ride out to the coast."),
+            new ChatMessage(ChatRole.User, "And on Mondays?"),
+        ]);
+        Assert.Contains("And on Mondays", reply.Text);
+    }
+
+    /// <summary>Loses the first reply of every conversation (an empty completion), then passes the re-ask on.</summary>
+    private sealed class FirstReplyLost(IChatClient inner) : DelegatingChatClient(inner)
+    {
+        public int Calls { get; private set; }
+
+        public int Lost { get; private set; }
+
+        public override Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
+        {
+            var list = messages.ToList();
+            Calls++;
+            if (list.Any(m => m.Role == ChatRole.Assistant)) return base.GetResponseAsync(list, options, cancellationToken);
+            Lost++;
+            return Task.FromResult(new ChatResponse(new ChatMessage(ChatRole.Assistant, "")) { FinishReason = ChatFinishReason.Stop });
+        }
+    }
+
+    [Fact]
     public async Task The_same_messages_give_the_same_reply()
     {
         var prompt = Method.RenderSelectEnvironments(Persona);

@@ -104,6 +104,40 @@ public class PersonaGymMethodTests
     }
 
     [Theory]
+    [InlineData("")]
+    [InlineData(" \n\t\u00A0 ")]
+    [InlineData("\u200B")]
+    [InlineData("\u200B\u2060\uFEFF \u200D")]
+    [InlineData("\u00AD\r\n\u0000")]
+    public async Task An_answer_with_nothing_to_read_is_re_asked_and_never_kept(string blank)
+    {
+        var client = CallbackChatClient.Sequence(blank, "Fine, thank you.");
+        var result = await Method().AnswerAsync(client, Persona, "How are you?");
+        Assert.Equal("Fine, thank you.", result.Value);
+        Assert.Equal(2, result.Attempts);
+        Assert.Equal(new RejectedOutput(blank, "the answer is empty"), Assert.Single(result.Rejected));
+    }
+
+    [Fact]
+    public async Task An_agent_that_only_ever_sends_invisible_characters_fails_the_stage_with_its_reason()
+    {
+        var client = CallbackChatClient.Sequence("\u200B\u200B");
+        var failure = await Assert.ThrowsAsync<StageFailedException>(() => Method().AnswerAsync(client, Persona, "How are you?"));
+        Assert.Equal(3, client.Calls.Count);
+        Assert.All(failure.Rejected, r => Assert.Equal("the answer is empty", r.Reason));
+    }
+
+    [Theory]
+    [InlineData("\u2026")]
+    [InlineData("\U0001F339")]
+    [InlineData("No.")]
+    public async Task A_short_or_symbolic_answer_is_an_answer(string answer)
+    {
+        var result = await Method().AnswerAsync(CallbackChatClient.Sequence(answer), Persona, "How are you?");
+        Assert.Equal((answer, 1), (result.Value, result.Attempts));
+    }
+
+    [Theory]
     [InlineData(MethodStages.Environments)]
     [InlineData(MethodStages.Questions)]
     [InlineData(MethodStages.Answer)]

@@ -53,6 +53,23 @@ public class PersonaTaskEvaluatorTests
         Assert.Contains(metric.Diagnostics!, d => d.Severity == EvaluationDiagnosticSeverity.Error && d.Message.Contains("declined"));
     }
 
+    [Theory]
+    [InlineData("")]
+    [InlineData("  \n ")]
+    [InlineData("\u200B\uFEFF")]
+    public async Task A_response_with_nothing_to_read_is_never_judged_and_gives_no_value(string blank)
+    {
+        var evaluator = new PersonaTaskEvaluator(PersonaTask.ExpectedAction, Persona, Method, new OfflineChatClient("writer"));
+        var judge = CallbackChatClient.Sequence("### Item 1\nTherefore, the final score is 5");
+
+        var result = await evaluator.EvaluateAsync(Question, new ChatResponse(new ChatMessage(ChatRole.Assistant, blank)), new ChatConfiguration(judge));
+
+        var metric = result.Get<NumericMetric>("Expected Action");
+        Assert.Null(metric.Value);
+        Assert.Empty(judge.Calls);
+        Assert.Contains(metric.Diagnostics!, d => d.Severity == EvaluationDiagnosticSeverity.Error && d.Message.Contains("empty"));
+    }
+
     [Fact]
     public async Task Without_a_chat_configuration_reports_an_error_instead_of_throwing()
     {

@@ -111,6 +111,24 @@ public class AnthropicAndOllamaWireTests
         Assert.Equal(2, server.Count);
     }
 
+    [Fact]
+    public async Task A_200_whose_body_holds_no_message_is_retried_for_anthropic_and_ollama_alike()
+    {
+        await using var anthropic = await StubServer.StartAsync((request, context) => request.Index == 1
+            ? StubServer.WriteJsonAsync(context, 200, "<html><body>502 Bad Gateway</body></html>")
+            : StubServer.WriteJsonAsync(context, 200, AnthropicMessage));
+        await using var ollama = await StubServer.StartAsync((request, context) => request.Index == 1
+            ? StubServer.WriteJsonAsync(context, 200, """{"model":"llama3.1","created_at":"2025-01-01T00:00:00Z","mess""")
+            : OllamaChat(request, context));
+        var pipeline = Pipeline(new ListRecorder(), ("PersonaGym:Providers:anthropic:ApiKey", TestModels.AnthropicKey));
+
+        var fromAnthropic = await pipeline.GetChatClient($"anthropic:claude-3-5-sonnet-latest@{anthropic.BaseAddress}").GetResponseAsync(PersonaConversation);
+        var fromOllama = await pipeline.GetChatClient($"ollama:llama3.1@{ollama.BaseAddress}").GetResponseAsync(PersonaConversation);
+
+        Assert.Equal(("Ada here, keeper of the light.", 2), (fromAnthropic.Text, anthropic.Count));
+        Assert.Equal(("Ahoy, I am Ada.", 2), (fromOllama.Text, ollama.Count));
+    }
+
     /// <summary>Answers as Ollama does: one JSON object when "stream" is false, NDJSON chunks otherwise.</summary>
     private static async Task OllamaChat(RecordedRequest request, HttpContext context)
     {

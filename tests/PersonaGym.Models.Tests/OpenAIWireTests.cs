@@ -178,6 +178,69 @@ public class OpenAIWireTests
         Assert.Equal((503, 3, ModelFailureKind.ServerError), (failure.StatusCode, failure.Attempts, failure.Kind));
     }
 
+    // HTTP 200 bodies that hold no completion: a gateway's error page, JSON cut short, an object without choices, a
+    // bare null. They are no reply of the model, so they are retried like a 5xx, never handed on or recorded as answers.
+    public static TheoryData<string> UnreadableBodies => new()
+    {
+        "<html><head><title>502 Bad Gateway</title></head><body>502 Bad Gateway</body></html>",
+        Completion[..(Completion.Length / 2)],
+        """{"id":"chatcmpl-1","object":"chat.completion","created":1700000000,"model":"llama3","choices":[]}""",
+        """{"id":"chatcmpl-1","object":"chat.completion","created":1700000000,"model":"llama3"}""",
+        "null",
+        "",
+    };
+
+    [Theory]
+    [MemberData(nameof(UnreadableBodies))]
+    public async Task A_200_whose_body_holds_no_completion_is_retried_and_the_next_answer_returned(string body)
+    {
+        await using var server = await StubServer.StartAsync((request, context) =>
+            StubServer.WriteJsonAsync(context, 200, request.Index == 1 ? body : Completion));
+        var recorder = new ListRecorder();
+        var time = TestTimeProvider.Instant();
+        var client = Pipeline(recorder, time).GetChatClient($"openai:llama3@{server.BaseAddress}v1");
+
+        var response = await client.GetResponseAsync(PersonaConversation);
+
+        Assert.Equal("I am Ada, a retired lighthouse keeper.", response.Text);
+        Assert.Equal(2, server.Count);
+        Assert.Single(time.RequestedDelays);
+        var record = Assert.Single(recorder.Records);
+        Assert.True(record.Succeeded);
+    }
+
+    [Fact]
+    public async Task A_200_that_never_holds_a_completion_fails_as_an_unreadable_response_naming_the_model_after_the_configured_attempts()
+    {
+        await using var server = await StubServer.StartAsync((_, context) => StubServer.WriteJsonAsync(context, 200, "<html><body>502 Bad Gateway</body></html>"));
+        var recorder = new ListRecorder();
+        var client = Pipeline(recorder, TestTimeProvider.Instant(), TestModels.FastOptions(maxAttempts: 3)).GetChatClient($"openai:llama3@{server.BaseAddress}v1");
+
+        var failure = await Assert.ThrowsAsync<ModelCallException>(() => client.GetResponseAsync(PersonaConversation));
+
+        Assert.Equal(3, server.Count);
+        Assert.Equal((200, 3, ModelFailureKind.UnreadableResponse, true), (failure.StatusCode, failure.Attempts, failure.Kind, failure.IsTransient));
+        Assert.Contains($"openai:llama3@{server.BaseAddress}v1", failure.Message);
+        Assert.Contains("no readable completion", failure.Message);
+        Assert.False(Assert.Single(recorder.Records).Succeeded);
+    }
+
+    [Fact]
+    public async Task A_200_with_empty_content_is_the_models_reply_and_is_handed_on_unchanged()
+    {
+        // Empty text is a completion (paid for, and the method re-asks with a reason), not a transport fault.
+        await using var server = await StubServer.StartAsync((_, context) => StubServer.WriteJsonAsync(context, 200,
+            Completion.Replace("I am Ada, a retired lighthouse keeper.", "", StringComparison.Ordinal)));
+        var recorder = new ListRecorder();
+        var client = Pipeline(recorder, TestTimeProvider.Instant()).GetChatClient($"openai:llama3@{server.BaseAddress}v1");
+
+        var response = await client.GetResponseAsync(PersonaConversation);
+
+        Assert.Equal("", response.Text);
+        Assert.Equal(1, server.Count);
+        Assert.True(Assert.Single(recorder.Records).Succeeded);
+    }
+
     [Fact]
     public async Task An_attempt_that_exceeds_the_timeout_is_retried_then_reported_as_a_timeout()
     {

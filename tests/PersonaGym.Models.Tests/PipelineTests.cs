@@ -33,6 +33,28 @@ public class PipelineTests
         Assert.All(records, r => Assert.Equal("agent-answer", r.Stage));
     }
 
+    [Theory]
+    [InlineData("")]
+    [InlineData(" \n ")]
+    [InlineData("\u200B\uFEFF")]
+    public async Task A_blank_reply_is_not_stored_so_the_same_request_asks_the_provider_again(string blank)
+    {
+        var replies = new Queue<string>([blank, "I water the roses."]);
+        var offline = new CallbackChatClient((_, _, _) => Task.FromResult(Answer(replies.Dequeue())));
+        var recorder = new ListRecorder();
+        var pipeline = new ModelPipelineFactory(TestModels.Clients(TestModels.Configuration(), _ => offline), TestModels.FastOptions(),
+            TestModels.MemoryCache(), recorder, null, TestTimeProvider.Instant());
+        var client = pipeline.GetChatClient("offline:sim");
+
+        var first = await client.GetResponseAsync("Describe your morning.", new ChatOptions { Temperature = 0 });
+        var second = await client.GetResponseAsync("Describe your morning.", new ChatOptions { Temperature = 0 });
+        var third = await client.GetResponseAsync("Describe your morning.", new ChatOptions { Temperature = 0 });
+
+        Assert.Equal((blank, "I water the roses.", "I water the roses."), (first.Text, second.Text, third.Text));
+        Assert.Equal(2, offline.Calls);
+        Assert.Equal([false, false, true], recorder.Records.Select(r => r.CacheHit));
+    }
+
     [Fact]
     public async Task Identical_calls_made_at_the_same_time_share_one_request_and_the_followers_are_hits()
     {

@@ -9,7 +9,7 @@ using PersonaGym.Core.Offline;
 
 namespace PersonaGym.Testing;
 
-/// <summary>What the server does with one request instead of answering it.</summary>
+/// <summary>What the server does with one request instead of answering it well.</summary>
 public enum ProviderFault
 {
     None,
@@ -21,21 +21,58 @@ public enum ProviderFault
     Throttled,
     /// <summary>No answer for 1.5 s, then the connection is dropped: slower than a caller's attempt timeout.</summary>
     TooSlow,
+
+    // HTTP 200 with a completion whose text is unusable: the model's reply, paid for, that no stage can use.
+
+    /// <summary>200, a completion whose content is the empty string (finish reason "stop").</summary>
+    EmptyContent,
+    /// <summary>200, a completion whose content is only spaces, tabs, line breaks and no-break spaces.</summary>
+    WhitespaceContent,
+    /// <summary>200, a completion whose content is only invisible format characters (zero-width space, word joiner, byte-order mark).</summary>
+    InvisibleContent,
+    /// <summary>
+    /// 200, the offline model's reply cut just before its last final-score statement (at its middle when it has none),
+    /// with finish reason "stop": the provider does not say it was cut, and all but the last item of a judge's reply survive.
+    /// </summary>
+    TruncatedContent,
+    /// <summary>200, the reply's opening up to its first final-score statement, then mojibake: nothing in it reads as a score.</summary>
+    GarbledContent,
+
+    // HTTP 200 whose body is no completion at all.
+
+    /// <summary>200, a completion's JSON cut in half: not valid JSON.</summary>
+    NotJson,
+    /// <summary>200, a gateway's HTML error page (text/html).</summary>
+    HtmlPage,
+    /// <summary>200, a well-formed completion object whose <c>choices</c> list is empty.</summary>
+    NoChoices,
+}
+
+/// <summary>One request as a fault plan sees it: its number (from 1), the model it names, and its messages.</summary>
+public sealed record ProviderRequest(int Number, string Model, IReadOnlyList<ChatMessage> Messages)
+{
+    /// <summary>The stage's prompt: the conversation's first user message.</summary>
+    public string Prompt => Messages.FirstOrDefault(m => m.Role == ChatRole.User)?.Text ?? "";
+
+    /// <summary>A re-ask or follow-up: the conversation already holds a reply of the model.</summary>
+    public bool IsReAsk => Messages.Any(m => m.Role == ChatRole.Assistant);
 }
 
 /// <summary>
 /// An OpenAI-compatible chat completions server on 127.0.0.1 whose model is the offline model named in the request,
 /// so a run against it scores exactly as against the offline models. It counts what it is sent: every request that
 /// reached it, and every request it answered (a caller killed mid-call leaves a request that was never answered).
-/// An optional fault plan, given each request's number (from 1), fails chosen requests instead of answering them.
+/// An optional fault plan, given each request (its number from 1, model and messages), fails chosen requests instead of
+/// answering them, or answers them with unusable text or a body that is no completion.
 /// </summary>
 public sealed class OfflineOpenAiServer : IAsyncDisposable
 {
     private readonly HttpListener _listener = new();
-    private readonly Func<int, ProviderFault> _faults;
+    private readonly Func<ProviderRequest, ProviderFault> _faults;
     private readonly Task _loop;
     private readonly ConcurrentDictionary<string, ModelCounts> _byModel = new(StringComparer.Ordinal);
-    private int _requests, _answered, _serverErrors, _throttled, _timedOut;
+    private readonly ConcurrentDictionary<ProviderFault, int> _byFault = new();
+    private int _requests, _answered, _serverErrors, _throttled, _timedOut, _unusable, _malformed;
 
     private sealed class ModelCounts
     {
@@ -43,7 +80,7 @@ public sealed class OfflineOpenAiServer : IAsyncDisposable
         public int Answered;
     }
 
-    private OfflineOpenAiServer(int port, Func<int, ProviderFault> faults)
+    private OfflineOpenAiServer(int port, Func<ProviderRequest, ProviderFault> faults)
     {
         _faults = faults;
         BaseAddress = new Uri($"http://127.0.0.1:{port}/v1/");
@@ -58,7 +95,7 @@ public sealed class OfflineOpenAiServer : IAsyncDisposable
     /// <summary>Chat completion requests received (read in full), answered or not.</summary>
     public int Requests => Volatile.Read(ref _requests);
 
-    /// <summary>Requests answered with a completion (written in full to a caller still listening).</summary>
+    /// <summary>Requests answered with a completion (written in full to a caller still listening), unusable text included.</summary>
     public int Answered => Volatile.Read(ref _answered);
 
     /// <summary>Requests received that named one of <paramref name="models"/> (the request's <c>model</c>, the spec's name).</summary>
@@ -70,10 +107,25 @@ public sealed class OfflineOpenAiServer : IAsyncDisposable
     public int ServerErrors => Volatile.Read(ref _serverErrors);
     public int Throttled => Volatile.Read(ref _throttled);
     public int TimedOut => Volatile.Read(ref _timedOut);
-    public int Failed => ServerErrors + Throttled + TimedOut;
+
+    /// <summary>Completions answered with unusable text (empty, blank, invisible, truncated, garbled): counted in <see cref="Answered"/> too.</summary>
+    public int UnusableContent => Volatile.Read(ref _unusable);
+
+    /// <summary>HTTP 200 answers whose body is no completion (not JSON, an HTML page, no choices).</summary>
+    public int Malformed => Volatile.Read(ref _malformed);
+
+    /// <summary>Requests the fault plan gave <paramref name="fault"/>.</summary>
+    public int Count(ProviderFault fault) => _byFault.GetValueOrDefault(fault);
+
+    /// <summary>Requests not answered with a completion.</summary>
+    public int Failed => ServerErrors + Throttled + TimedOut + Malformed;
 
     /// <summary>Starts a server on a free loopback port; without <paramref name="faults"/> it answers every request.</summary>
-    public static OfflineOpenAiServer Start(Func<int, ProviderFault>? faults = null)
+    public static OfflineOpenAiServer Start(Func<int, ProviderFault>? faults = null) =>
+        Start(faults is null ? null : request => faults(request.Number));
+
+    /// <summary>Starts a server whose fault plan sees each request's model and messages too.</summary>
+    public static OfflineOpenAiServer Start(Func<ProviderRequest, ProviderFault>? faults)
     {
         using var probe = new TcpListener(IPAddress.Loopback, 0);
         probe.Start();
@@ -113,7 +165,12 @@ public sealed class OfflineOpenAiServer : IAsyncDisposable
             var counts = _byModel.GetOrAdd(model, _ => new ModelCounts());
             Interlocked.Increment(ref counts.Requests);
             var n = Interlocked.Increment(ref _requests);
-            switch (_faults(n))
+            var messages = body["messages"]!.AsArray().Select(m => new ChatMessage(
+                new ChatRole((string)m!["role"]!),
+                m["content"] is JsonArray parts ? string.Concat(parts.Select(p => (string?)p!["text"])) : (string?)m["content"])).ToList();
+            var fault = _faults(new ProviderRequest(n, model, messages));
+            _byFault.AddOrUpdate(fault, 1, (_, count) => count + 1);
+            switch (fault)
             {
                 case ProviderFault.ServerError:
                     Interlocked.Increment(ref _serverErrors);
@@ -133,18 +190,39 @@ public sealed class OfflineOpenAiServer : IAsyncDisposable
                     await Task.Delay(TimeSpan.FromSeconds(1.5));
                     context.Response.Abort();
                     return;
+                case ProviderFault.HtmlPage:
+                    Interlocked.Increment(ref _malformed);
+                    await WriteAsync(context, 200, "<html><head><title>502 Bad Gateway</title></head><body><h1>502 Bad Gateway</h1></body></html>", "text/html");
+                    return;
             }
 
-            var messages = body["messages"]!.AsArray().Select(m => new ChatMessage(
-                new ChatRole((string)m!["role"]!),
-                m["content"] is JsonArray parts ? string.Concat(parts.Select(p => (string?)p!["text"])) : (string?)m["content"])).ToList();
-            var reply = await new OfflineChatClient(model).GetResponseAsync(messages);
-            await WriteAsync(context, 200, JsonSerializer.Serialize(new
+            var reply = (await new OfflineChatClient(model).GetResponseAsync(messages)).Text;
+            var content = fault switch
+            {
+                ProviderFault.EmptyContent => "",
+                ProviderFault.WhitespaceContent => " \n\t\u00A0 \r\n ",
+                ProviderFault.InvisibleContent => "\u200B\u2060\uFEFF\u200B",
+                ProviderFault.TruncatedContent => Truncate(reply),
+                ProviderFault.GarbledContent => Garble(reply),
+                _ => reply,
+            };
+            var completion = JsonSerializer.Serialize(new
             {
                 id = $"chatcmpl-{n}", @object = "chat.completion", created = 1700000000, model,
-                choices = new[] { new { index = 0, message = new { role = "assistant", content = reply.Text }, finish_reason = "stop" } },
+                choices = fault == ProviderFault.NoChoices
+                    ? []
+                    : new[] { new { index = 0, message = new { role = "assistant", content }, finish_reason = "stop" } },
                 usage = new { prompt_tokens = 100, completion_tokens = 20, total_tokens = 120 },
-            }));
+            });
+            if (fault is ProviderFault.NotJson or ProviderFault.NoChoices)
+            {
+                Interlocked.Increment(ref _malformed);
+                await WriteAsync(context, 200, fault == ProviderFault.NotJson ? completion[..(completion.Length / 2)] : completion);
+                return;
+            }
+
+            await WriteAsync(context, 200, completion);
+            if (fault != ProviderFault.None) Interlocked.Increment(ref _unusable);
             Interlocked.Increment(ref counts.Answered);
             Interlocked.Increment(ref _answered);
         }
@@ -154,11 +232,28 @@ public sealed class OfflineOpenAiServer : IAsyncDisposable
         }
     }
 
-    private static async Task WriteAsync(HttpListenerContext context, int status, string json)
+    private static string Truncate(string reply)
+    {
+        var last = reply.LastIndexOf("Therefore", StringComparison.Ordinal);
+        return last >= 0 ? reply[..last] : reply[..(reply.Length / 2)];
+    }
+
+    /// <summary>
+    /// The reply's opening, up to its first final-score statement (or its first third), then the mojibake of a broken
+    /// decoder: a judge's item headers may survive, a score never does.
+    /// </summary>
+    private static string Garble(string reply)
+    {
+        var statement = reply.IndexOf("Therefore", StringComparison.Ordinal);
+        var kept = statement >= 0 ? reply[..statement] : reply[..(reply.Length / 3)];
+        return kept + string.Concat(Enumerable.Repeat("Ã¢â‚¬â„¢Ã¯Â¿Â½ Ã‚Â·Ã¢â‚¬Å“ ", 6)).TrimEnd();
+    }
+
+    private static async Task WriteAsync(HttpListenerContext context, int status, string text, string contentType = "application/json")
     {
         context.Response.StatusCode = status;
-        context.Response.ContentType = "application/json";
-        var bytes = Encoding.UTF8.GetBytes(json);
+        context.Response.ContentType = contentType;
+        var bytes = Encoding.UTF8.GetBytes(text);
         context.Response.ContentLength64 = bytes.Length;
         await context.Response.OutputStream.WriteAsync(bytes);
         context.Response.Close();

@@ -40,7 +40,7 @@ public sealed class PersonaTaskEvaluator(PersonaTask task, string persona, Perso
             return result;
         }
         var answer = modelResponse.Text;
-        if (string.IsNullOrWhiteSpace(answer))
+        if (ReplyText.IsBlank(answer))
         {
             metric.AddDiagnostics(EvaluationDiagnostic.Error("The persona agent's response is empty."));
             return result;

@@ -27,6 +27,10 @@ public sealed partial class OfflineChatClient : IChatClient
     internal const string JudgeMarker = "ANSWERS TO GRADE";
     internal const string PersonaMarker = "Adopt the identity of";
 
+    // Openings of the method's re-asks (prompts/retry.md and prompts/follow-up.md): both ask for the original request again.
+    internal const string RetryMarker = "Your previous reply could not be used";
+    internal const string FollowUpMarker = "Your reply did not give a usable verdict";
+
     // Readable JSON ("Dentist's Office", not "Dentist\u0027s Office"); the output is read by parsers, never by a browser.
     private static readonly JsonSerializerOptions Json = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
@@ -77,10 +81,13 @@ public sealed partial class OfflineChatClient : IChatClient
     {
     }
 
-    private string Reply(IReadOnlyList<ChatMessage> messages)
+    private string Reply(IReadOnlyList<ChatMessage> conversation)
     {
+        // A re-ask gets the reply its original request gets: it asks for exactly that again, and so a run whose replies
+        // were lost or unusable on the way (a faulty provider in front of this model) scores as one whose were not.
+        var messages = WithoutReAsks(conversation);
         var random = new HashRandom(Hash(ModelName, messages));
-        // The original request is the first user message; later ones would be re-asks, which need the same answer shape.
+        // The original request is the first user message.
         var request = messages.FirstOrDefault(m => m.Role == ChatRole.User)?.Text ?? "";
         var system = messages.FirstOrDefault(m => m.Role == ChatRole.System)?.Text ?? "";
 
@@ -92,6 +99,20 @@ public sealed partial class OfflineChatClient : IChatClient
             return AnswerInCharacter(PersonaOf(system), messages.LastOrDefault(m => m.Role == ChatRole.User)?.Text ?? "", random);
         return $"(offline model {ModelName}) I read your message of {request.Length} characters. "
             + "I am a deterministic stand-in that gives the same reply to the same messages; " + Disclaimer + ".";
+    }
+
+    /// <summary>The conversation less the method's re-asks at its end, each an earlier reply of the model and a user message asking again.</summary>
+    private static IReadOnlyList<ChatMessage> WithoutReAsks(IReadOnlyList<ChatMessage> messages)
+    {
+        var end = messages.Count;
+        while (end >= 3 && messages[end - 2].Role == ChatRole.Assistant && messages[end - 1].Role == ChatRole.User
+               && (messages[end - 1].Text ?? "").TrimStart() is var text
+               && (text.StartsWith(RetryMarker, StringComparison.Ordinal) || text.StartsWith(FollowUpMarker, StringComparison.Ordinal)))
+        {
+            end -= 2;
+        }
+
+        return end == messages.Count ? messages : messages.Take(end).ToList();
     }
 
     private static string SelectEnvironments(string request, HashRandom random)

@@ -3,6 +3,7 @@ using PersonaGym.Core;
 using PersonaGym.Core.Benchmark;
 using PersonaGym.Core.Reports;
 using PersonaGym.Core.Scoring;
+using PersonaGym.Core.Statistics;
 using PersonaGym.Data;
 
 namespace PersonaGym.Pipeline.Reports;
@@ -26,24 +27,10 @@ public sealed record LeaderboardEntry(
     public string? Disclaimer => UsesOfflineModels ? ReportText.OfflineDisclaimer : null;
 
     /// <summary>
-    /// The 95 % confidence interval of <see cref="PersonaScore"/> over personas (mean ± 1.96 standard errors); null with
-    /// fewer than two personas scored. It says how far the ranking rests on the personas drawn.
+    /// The 95 % confidence interval of <see cref="PersonaScore"/> over personas (Student's t, <see cref="ConfidenceInterval.Of95"/>);
+    /// null with fewer than two personas scored. It says how far the ranking rests on the personas drawn.
     /// </summary>
     public ConfidenceInterval? PersonaScoreInterval { get; init; }
-}
-
-/// <summary>A confidence interval of a mean.</summary>
-public sealed record ConfidenceInterval(double Low, double High)
-{
-    /// <summary>Mean ± 1.96 standard errors of the values; null with fewer than two values.</summary>
-    public static ConfidenceInterval? Of95(IReadOnlyCollection<double> values)
-    {
-        if (values.Count < 2) return null;
-        var mean = values.Average();
-        var variance = values.Sum(v => (v - mean) * (v - mean)) / (values.Count - 1);
-        var half = 1.96 * Math.Sqrt(variance / values.Count);
-        return new ConfidenceInterval(mean - half, mean + half);
-    }
 }
 
 /// <summary>A published figure set for a model on a benchmark question set (e.g. the paper's), shown as a reference row.</summary>
