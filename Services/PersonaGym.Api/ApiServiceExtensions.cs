@@ -15,8 +15,17 @@ public static class ApiServiceExtensions
         builder.Services.AddProblemDetails(options => options.CustomizeProblemDetails = context =>
         {
             // A body that cannot be read is the client's mistake: say what was wrong with it.
-            if (context.Exception is BadHttpRequestException bad) context.ProblemDetails.Detail = bad.Message;
+            if (context.Exception is BadHttpRequestException bad)
+            {
+                // The JSON reader's own words name the place ("Path: $.score | LineNumber: 0 | BytePositionInLine: 12").
+                context.ProblemDetails.Detail = bad.InnerException is System.Text.Json.JsonException json ? $"{bad.Message} {json.Message}" : bad.Message;
+            }
+
+            context.ProblemDetails.Detail ??= StatusDetail(context.HttpContext, context.ProblemDetails.Status);
         });
+        // An endpoint's unreadable parameter (malformed JSON, a missing body, a wrong content type) is a
+        // BadHttpRequestException saying which, in every environment, not a bare 400 outside Development.
+        builder.Services.Configure<Microsoft.AspNetCore.Routing.RouteHandlerOptions>(options => options.ThrowOnBadRequest = true);
         builder.Services.AddOpenApi();
         builder.AddRequestBodyLimit();
         builder.Services.ConfigureHttpJsonOptions(options =>
@@ -43,10 +52,25 @@ public static class ApiServiceExtensions
                 _ when PersonaGym.Data.DbExceptions.IsUnavailable(exception) => StatusCodes.Status503ServiceUnavailable,
                 _ => StatusCodes.Status500InternalServerError,
             },
+            // A client's unreadable request is answered, not a server error to log as one.
+            SuppressDiagnosticsCallback = context => context.Exception is BadHttpRequestException,
         });
         app.UseStatusCodePages();
         return app;
     }
+
+    /// <summary>What a bare status code of the framework (no route, wrong method, unreadable body) means to a client.</summary>
+    private static string? StatusDetail(HttpContext context, int? status) => status switch
+    {
+        StatusCodes.Status404NotFound when context.GetEndpoint() is null =>
+            "No endpoint has this path (run, persona and answer ids are GUIDs); the Api's paths are in /openapi/v1.json.",
+        StatusCodes.Status405MethodNotAllowed => context.Response.Headers.Allow is { Count: > 0 } allow
+            ? $"This path does not take {context.Request.Method}; it takes {allow}."
+            : $"This path does not take {context.Request.Method}; the Api's operations are in /openapi/v1.json.",
+        StatusCodes.Status413PayloadTooLarge => RequestBodies.TooLarge(context.RequestServices.GetRequiredService<Microsoft.Extensions.Options.IOptions<RunLimits>>().Value.MaxRequestBodyBytes),
+        StatusCodes.Status415UnsupportedMediaType => "Send the body as UTF-8 JSON, with Content-Type: application/json.",
+        _ => null,
+    };
 
     /// <summary>
     /// While the coordinating stall detector finds the database unreachable, every request but the probes and the

@@ -3,7 +3,6 @@ using System.Text.Json.Nodes;
 using MassTransit;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
-using Microsoft.Extensions.Options;
 using PersonaGym.Api.Security;
 using PersonaGym.Core.Reports;
 using PersonaGym.Data;
@@ -65,42 +64,16 @@ public static class PersonaGymApi
 
     private static async Task<Results<Accepted<RunAccepted>, ValidationProblem, ProblemHttpResult>> SubmitAsync(
         HttpRequest http, RunSubmitter submitter, IPublishEndpoint publish, IDbContextFactory<PersonaGymDbContext> contexts,
-        IOptions<RunLimits> limits, PipelineConditions conditions, CancellationToken ct)
+        PipelineConditions conditions, CancellationToken ct)
     {
-        if (RequestBodyLimit.Exceeded(http, limits.Value.MaxRequestBodyBytes) is { } tooLarge) return tooLarge;
-        if (!http.HasJsonContentType())
-        {
-            return TypedResults.Problem(statusCode: StatusCodes.Status415UnsupportedMediaType, title: "A run request is JSON",
-                detail: "Send the run request with Content-Type: application/json.");
-        }
-
-        if (http.GetTypedHeaders().ContentType?.Charset is { Length: > 0 } charset &&
-            !charset.Equals("utf-8", StringComparison.OrdinalIgnoreCase) && !charset.Equals("\"utf-8\"", StringComparison.OrdinalIgnoreCase))
-        {
-            return TypedResults.Problem(statusCode: StatusCodes.Status415UnsupportedMediaType, title: "A run request is UTF-8 JSON",
-                detail: $"The charset '{charset}' is not accepted: send the run request as UTF-8.");
-        }
-
-        RunRequest? request;
-        try
-        {
-            request = await http.ReadFromJsonAsync<RunRequest>(PersonaGymJson.Options, ct);
-        }
-        catch (JsonException e)
-        {
-            // The reader's path names the field that would not read ("$.questionsPerTask", "$.personas[3]").
-            var field = e.Path is { Length: > 2 } path && path.StartsWith("$.", StringComparison.Ordinal) ? path[2..] : RunRequestFields.General;
-            return Invalid([new RunProblem(field, $"the body is not a valid run request: {e.Message}")]);
-        }
-
-        if (request is null) return Invalid([new RunProblem(RunRequestFields.General, "the body is empty: send a run request as a JSON object")]);
-        var shapeProblems = ShapeProblems(request);
-        if (shapeProblems.Count > 0) return Invalid(shapeProblems);
+        var (request, notJson, invalid) = await ReadRunRequestAsync(http, ct);
+        if (notJson is not null) return notJson;
+        if (invalid is not null) return invalid;
 
         RunPlan plan;
         try
         {
-            plan = await submitter.PlanAsync(request, ct);
+            plan = await submitter.PlanAsync(request!, ct);
         }
         catch (RunRequestException e)
         {
@@ -200,6 +173,36 @@ public static class PersonaGymApi
 
     private static async Task<Ok<IReadOnlyList<LeaderboardEntry>>> GetLeaderboardAsync(PersonaGymDbContext db, CancellationToken ct) =>
         TypedResults.Ok(await Leaderboard.BuildAsync(db, ct));
+
+    /// <summary>
+    /// The run request in the body, read alike for a submission and an estimate: not JSON is a 415 problem; JSON that
+    /// does not read is a 400 keyed by the field it stopped at; JSON <c>null</c> lists are named all at once. The body's
+    /// size and charset were checked before any endpoint ran (<see cref="RequestBodies"/>).
+    /// </summary>
+    internal static async Task<(RunRequest? Request, ProblemHttpResult? NotJson, ValidationProblem? Invalid)> ReadRunRequestAsync(HttpRequest http, CancellationToken ct)
+    {
+        if (!http.HasJsonContentType())
+        {
+            return (null, TypedResults.Problem(statusCode: StatusCodes.Status415UnsupportedMediaType, title: "A run request is JSON",
+                detail: "Send the run request with Content-Type: application/json."), null);
+        }
+
+        RunRequest? request;
+        try
+        {
+            request = await http.ReadFromJsonAsync<RunRequest>(PersonaGymJson.Options, ct);
+        }
+        catch (JsonException e)
+        {
+            // The reader's path names the field that would not read ("$.questionsPerTask", "$.personas[3]").
+            var field = e.Path is { Length: > 2 } path && path.StartsWith("$.", StringComparison.Ordinal) ? path[2..] : RunRequestFields.General;
+            return (null, null, Invalid([new RunProblem(field, $"the body is not a valid run request: {e.Message}")]));
+        }
+
+        if (request is null) return (null, null, Invalid([new RunProblem(RunRequestFields.General, "the body is empty: send a run request as a JSON object")]));
+        var shapeProblems = ShapeProblems(request);
+        return shapeProblems.Count > 0 ? (null, null, Invalid(shapeProblems)) : (request, null, null);
+    }
 
     /// <summary>JSON <c>null</c> where a list is expected would otherwise reach the planner as a missing list.</summary>
     internal static List<RunProblem> ShapeProblems(RunRequest request)

@@ -27,6 +27,7 @@ await ApiSecurityExtensions.EnsureBootstrapKeyAsync(app.Services);
 app.UsePersonaGymProblemDetails();
 app.UseDatabaseOutageAnswer();
 app.UsePersonaGymSecurity();
+app.UseRequestBodyRules();
 app.MapDefaultEndpoints();
 app.MapOpenApi().AllowAnonymous();
 app.MapPersonaGymApi();

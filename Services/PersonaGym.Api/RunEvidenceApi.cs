@@ -28,7 +28,8 @@ public static class RunEvidenceApi
         app.MapPost("/api/runs/estimate", EstimateAsync).RequireAuthorization(PersonaGym.Api.Security.PersonaGymPolicies.Operate).WithTags("Runs").WithName("EstimateRun")
             .WithSummary("Validate a run request and estimate its calls and tokens, storing and calling nothing; problems are keyed by field.")
             .Accepts<RunRequest>("application/json")
-            .ProducesValidationProblem();
+            .ProducesValidationProblem()
+            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType);
 
         app.MapGet("/api/leaderboard/reference", async (PersonaGymDbContext db, CancellationToken ct) => TypedResults.Ok(await Leaderboard.ReferencesAsync(db, ct)))
             .RequireAuthorization(PersonaGym.Api.Security.PersonaGymPolicies.Read).WithTags("Leaderboard").WithName("GetLeaderboardReference")
@@ -76,8 +77,12 @@ public static class RunEvidenceApi
     }
 
     private static async Task<Results<NoContent, ProblemHttpResult>> RateAsync(
-        Guid id, Guid answerId, RatingRequest rating, PersonaGymDbContext db, TimeProvider time, CancellationToken ct)
+        Guid id, Guid answerId, RatingRequest? rating, PersonaGymDbContext db, TimeProvider time, CancellationToken ct)
     {
+        // Optional for the binder, so an empty body or JSON null is this problem rather than the binder's own words.
+        if (rating is null)
+            return TypedResults.Problem(statusCode: StatusCodes.Status400BadRequest, title: "Send a rating",
+                detail: "The body is a JSON object: {\"rater\": \"a name\", \"score\": 1 to 5}.");
         if (RaterProblem(rating.Rater) is { } problem) return problem;
         if (rating.Score is < 1 or > 5)
             return TypedResults.Problem(statusCode: StatusCodes.Status400BadRequest, title: "Bad score", detail: $"a score is from 1 to 5, got {rating.Score}");
@@ -105,11 +110,24 @@ public static class RunEvidenceApi
         return TypedResults.Text(csv, "text/csv; charset=utf-8");
     }
 
-    private static ProblemHttpResult? RaterProblem(string? rater) =>
-        string.IsNullOrWhiteSpace(rater) || rater.Trim().Length > HumanRating.MaxRaterLength
-            ? TypedResults.Problem(statusCode: StatusCodes.Status400BadRequest, title: "Name the rater",
-                detail: $"rater must be a name of 1 to {HumanRating.MaxRaterLength} characters")
-            : null;
+    /// <summary>
+    /// A rater is a name of one line: control characters are refused like in every stored text (PostgreSQL cannot store
+    /// NUL at all, which made it a 500), and line breaks or tabs have no place in a name either.
+    /// </summary>
+    private static ProblemHttpResult? RaterProblem(string? rater)
+    {
+        if (string.IsNullOrWhiteSpace(rater) || rater.Trim().Length > HumanRating.MaxRaterLength)
+            return BadRater($"rater must be a name of 1 to {HumanRating.MaxRaterLength} characters");
+        foreach (var c in rater)
+        {
+            if (char.IsControl(c)) return BadRater($"rater holds the control character U+{(int)c:X4}; a name has none");
+        }
+
+        return null;
+    }
+
+    private static ProblemHttpResult BadRater(string detail) =>
+        TypedResults.Problem(statusCode: StatusCodes.Status400BadRequest, title: "Name the rater", detail: detail);
 
     private static async Task<Results<Ok<Page<RunPersonaItem>>, ProblemHttpResult>> PersonasAsync(
         Guid id, int? offset, int? limit, PersonaGymDbContext db, CancellationToken ct)
@@ -208,13 +226,15 @@ public static class RunEvidenceApi
             detail: $"Run {id} is {now}: only a pending or running run can be cancelled.");
     }
 
-    private static async Task<Results<Ok<RunEstimate>, ValidationProblem>> EstimateAsync(RunRequest request, RunSubmitter submitter, CancellationToken ct)
+    private static async Task<Results<Ok<RunEstimate>, ValidationProblem, ProblemHttpResult>> EstimateAsync(HttpRequest http, RunSubmitter submitter, CancellationToken ct)
     {
-        var shape = PersonaGymApi.ShapeProblems(request);
-        if (shape.Count > 0) return PersonaGymApi.Invalid(shape);
+        // Read and checked exactly as a submission is, so the estimate says what the submission would.
+        var (request, notJson, invalid) = await PersonaGymApi.ReadRunRequestAsync(http, ct);
+        if (notJson is not null) return notJson;
+        if (invalid is not null) return invalid;
         try
         {
-            var plan = await submitter.PlanAsync(request, ct);
+            var plan = await submitter.PlanAsync(request!, ct);
             var estimate = RunEstimates.For(plan);
             return TypedResults.Ok(new RunEstimate(plan.Personas.Count, RunEstimates.ExpectedBatches(plan), plan.UsesOfflineModels,
                 estimate.Calls, estimate.InputTokens, estimate.OutputTokens, estimate.Lines, estimate.Assumptions));

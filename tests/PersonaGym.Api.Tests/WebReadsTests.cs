@@ -139,6 +139,10 @@ public sealed class WebReadsTests(ApiHost host) : IClassFixture<ApiHost>
         await ProblemAsync(await client.PutAsJsonAsync($"/api/runs/{runId}/ratings/{answer}", new RatingRequest("ana", 0), PersonaGymJson.Options), HttpStatusCode.BadRequest);
         await ProblemAsync(await client.PutAsJsonAsync($"/api/runs/{runId}/ratings/{answer}", new RatingRequest(" ", 3), PersonaGymJson.Options), HttpStatusCode.BadRequest);
         await ProblemAsync(await client.PutAsJsonAsync($"/api/runs/{runId}/ratings/{answer}", new RatingRequest(new string('r', 201), 3), PersonaGymJson.Options), HttpStatusCode.BadRequest);
+        // A name of one line: PostgreSQL cannot store NUL (this was a 500), and no other control character is stored either.
+        await ProblemAsync(await client.PutAsJsonAsync($"/api/runs/{runId}/ratings/{answer}", new RatingRequest("ana\u0000", 3), PersonaGymJson.Options), HttpStatusCode.BadRequest);
+        await ProblemAsync(await client.PutAsJsonAsync($"/api/runs/{runId}/ratings/{answer}", new RatingRequest("ana\u001b[31m", 3), PersonaGymJson.Options), HttpStatusCode.BadRequest);
+        await ProblemAsync(await client.GetAsync($"/api/runs/{runId}/ratings/sample?rater=ana%00"), HttpStatusCode.BadRequest);
         await ProblemAsync(await client.PutAsJsonAsync($"/api/runs/{runId}/ratings/{Guid.NewGuid()}", new RatingRequest("ana", 3), PersonaGymJson.Options), HttpStatusCode.NotFound);
         await ProblemAsync(await client.PutAsJsonAsync($"/api/runs/{Guid.NewGuid()}/ratings/{answer}", new RatingRequest("ana", 3), PersonaGymJson.Options), HttpStatusCode.NotFound);
         await ProblemAsync(await client.PutAsync($"/api/runs/{runId}/ratings/{answer}", new StringContent("[1,2]", System.Text.Encoding.UTF8, "application/json")), HttpStatusCode.BadRequest);
