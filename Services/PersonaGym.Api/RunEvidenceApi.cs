@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Security.Claims;
 using MassTransit;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
@@ -53,9 +54,9 @@ public static class RunEvidenceApi
         run.MapPost("/cancel", CancelAsync).RequireAuthorization(PersonaGym.Api.Security.PersonaGymPolicies.Operate).WithName("CancelRun")
             .WithSummary("Cancel a pending or running run: nothing new starts; stored work stays and resume carries on from it.");
         run.MapGet("/ratings/sample", RatingSampleAsync).WithName("GetRatingSample")
-            .WithSummary("A blind, stratified sample of the run's answers to rate by hand (no model names, no judge scores), with this rater's scores so far.");
+            .WithSummary("A blind, stratified sample of the run's answers to rate by hand (no model names, no judge scores), with this rater's scores so far. A rater name is its first sign-in's: another's is a 409.");
         run.MapPut("/ratings/{answerId:guid}", RateAsync).WithName("RateAnswer")
-            .WithSummary("Store a rater's score (1–5) for one answer of the run; rating again replaces it.");
+            .WithSummary("Store a rater's score (1–5) for one answer of the run; rating again replaces it. The first sign-in to rate under a name owns it: another's is a 409.");
         run.MapGet("/ratings/agreement", RatingAgreementAsync).WithName("GetRatingAgreement")
             .WithSummary("People against the judges per model: Spearman and Kendall τb per task and pooled, as personagym calibrate.");
         run.MapGet("/ratings/export", RatingExportAsync).WithName("ExportRatings")
@@ -65,19 +66,21 @@ public static class RunEvidenceApi
     }
 
     private static async Task<Results<Ok<RatingSample>, ProblemHttpResult>> RatingSampleAsync(
-        Guid id, string? rater, int? size, PersonaGymDbContext db, PersonaGym.Core.PersonaGymMethod method, CancellationToken ct)
+        Guid id, string? rater, int? size, ClaimsPrincipal user, PersonaGymDbContext db, PersonaGym.Core.PersonaGymMethod method, TimeProvider time, CancellationToken ct)
     {
         if (RaterProblem(rater) is { } problem) return problem;
         var count = size ?? RunRatings.DefaultSampleSize;
         if (count is < 1 or > RunRatings.MaxSampleSize)
             return TypedResults.Problem(statusCode: StatusCodes.Status400BadRequest, title: "Bad sample size",
                 detail: $"size must be from 1 to {RunRatings.MaxSampleSize}, got {count}");
-        var sample = await RunRatings.SampleAsync(db, method, id, rater!.Trim(), count, ct);
+        // Reading a sample shows the rater's scores so far, so it is the rater's alone too; it claims nothing.
+        if (await RaterNotYoursAsync(db, rater!.Trim(), user, claim: false, time, ct) is { } notYours) return notYours;
+        var sample = await RunRatings.SampleAsync(db, method, id, rater.Trim(), count, ct);
         return sample is null ? UnknownRun(id) : TypedResults.Ok(sample);
     }
 
     private static async Task<Results<NoContent, ProblemHttpResult>> RateAsync(
-        Guid id, Guid answerId, RatingRequest? rating, PersonaGymDbContext db, TimeProvider time, CancellationToken ct)
+        Guid id, Guid answerId, RatingRequest? rating, ClaimsPrincipal user, PersonaGymDbContext db, TimeProvider time, CancellationToken ct)
     {
         // Optional for the binder, so an empty body or JSON null is this problem rather than the binder's own words.
         if (rating is null)
@@ -87,6 +90,7 @@ public static class RunEvidenceApi
         if (rating.Score is < 1 or > 5)
             return TypedResults.Problem(statusCode: StatusCodes.Status400BadRequest, title: "Bad score", detail: $"a score is from 1 to 5, got {rating.Score}");
         if (!await db.Runs.AnyAsync(r => r.Id == id, ct)) return UnknownRun(id);
+        if (await RaterNotYoursAsync(db, rating.Rater!.Trim(), user, claim: true, time, ct) is { } notYours) return notYours;
         if (!await RunRatings.RateAsync(db, id, answerId, rating.Rater!.Trim(), rating.Score, time.GetUtcNow(), ct))
             return TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "No such answer in the run", detail: $"Run {id} has no answer with id {answerId}.");
         return TypedResults.NoContent();
@@ -124,6 +128,17 @@ public static class RunEvidenceApi
         }
 
         return null;
+    }
+
+    /// <summary>A 409 problem when another sign-in rated under this name first (ratings are stored per rater name).</summary>
+    private static async Task<ProblemHttpResult?> RaterNotYoursAsync(PersonaGymDbContext db, string rater, ClaimsPrincipal user, bool claim, TimeProvider time, CancellationToken ct)
+    {
+        var principal = PersonaGym.Api.Security.Callers.PrincipalOf(user)
+            ?? throw new InvalidOperationException("Rating endpoints require a signed-in caller.");
+        return await RunRatings.MayRateAsAsync(db, rater, principal, claim, time.GetUtcNow(), ct)
+            ? null
+            : TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: "Another rater's name",
+                detail: $"The rater name '{rater}' belongs to another sign-in (the key or account that rated under it first). Ratings are stored per rater: choose a name of your own.");
     }
 
     private static ProblemHttpResult BadRater(string detail) =>

@@ -29,6 +29,7 @@ public abstract class PersonaGymDbContext(DbContextOptions options) : DbContext(
     public DbSet<ModelConcurrencyReport> ModelConcurrencyReports => Set<ModelConcurrencyReport>();
     public DbSet<ApiKey> ApiKeys => Set<ApiKey>();
     public DbSet<HumanRating> HumanRatings => Set<HumanRating>();
+    public DbSet<RaterName> RaterNames => Set<RaterName>();
     public DbSet<ReferenceScore> ReferenceScores => Set<ReferenceScore>();
     public DbSet<StoredRunReport> RunReports => Set<StoredRunReport>();
 
@@ -130,6 +131,13 @@ public abstract class PersonaGymDbContext(DbContextOptions options) : DbContext(
             rating.HasIndex(r => new { r.AnswerId, r.Rater }).IsUnique();
             rating.HasIndex(r => new { r.RunId, r.Rater });
             rating.ToTable(t => t.HasCheckConstraint("CK_HumanRatings_Score", "\"Score\" >= 1 AND \"Score\" <= 5"));
+        });
+
+        modelBuilder.Entity<RaterName>(name =>
+        {
+            name.HasKey(n => n.Name);
+            name.Property(n => n.Name).HasMaxLength(HumanRating.MaxRaterLength);
+            name.Property(n => n.Principal).HasMaxLength(RaterName.MaxPrincipalLength);
         });
 
         modelBuilder.Entity<ReferenceScore>(score =>

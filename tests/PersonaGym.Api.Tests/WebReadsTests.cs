@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using Microsoft.EntityFrameworkCore;
 using PersonaGym.Core;
 using PersonaGym.Core.Statistics;
 using PersonaGym.Data;
@@ -156,5 +157,30 @@ public sealed class WebReadsTests(ApiHost host) : IClassFixture<ApiHost>
         var agreement = (await client.GetFromJsonAsync<RatingAgreement>($"/api/runs/{runId}/ratings/agreement", PersonaGymJson.Options))!;
         Assert.Empty(agreement.Raters);
         Assert.Empty(agreement.Agents);
+    }
+    [Fact]
+    public async Task A_rater_name_belongs_to_the_sign_in_that_first_rated_under_it()
+    {
+        using var owner = host.Client();
+        using var other = host.ClientWith(await host.CreateKeyAsync("another-rater", ApiKeyRole.Reader));
+        var runId = await CompletedRunAsync(owner, "ratings-owned", agent: "offline:agent-rated-owned");
+        var answers = (await owner.GetFromJsonAsync<RatingSample>($"/api/runs/{runId}/ratings/sample?rater=rosa&size=2", PersonaGymJson.Options))!.Items;
+        // Reading a sample claims no name: anyone may read an unclaimed one, until someone rates under it.
+        Assert.Equal(HttpStatusCode.OK, (await other.GetAsync($"/api/runs/{runId}/ratings/sample?rater=rosa&size=2")).StatusCode);
+        Assert.Equal(HttpStatusCode.NoContent, (await owner.PutAsJsonAsync($"/api/runs/{runId}/ratings/{answers[0].AnswerId}", new RatingRequest("rosa", 2), PersonaGymJson.Options)).StatusCode);
+
+        var taken = await ProblemAsync(await other.PutAsJsonAsync($"/api/runs/{runId}/ratings/{answers[0].AnswerId}", new RatingRequest("rosa", 5), PersonaGymJson.Options), HttpStatusCode.Conflict);
+        Assert.Contains("'rosa' belongs to another sign-in", taken.GetProperty("detail").GetString());
+        await ProblemAsync(await other.PutAsJsonAsync($"/api/runs/{runId}/ratings/{answers[1].AnswerId}", new RatingRequest(" rosa ", 5), PersonaGymJson.Options), HttpStatusCode.Conflict);
+        await ProblemAsync(await other.GetAsync($"/api/runs/{runId}/ratings/sample?rater=rosa"), HttpStatusCode.Conflict);
+
+        // Their own name works for them, and the owner still rates (and re-rates) as before.
+        Assert.Equal(HttpStatusCode.NoContent, (await other.PutAsJsonAsync($"/api/runs/{runId}/ratings/{answers[0].AnswerId}", new RatingRequest("tomas", 5), PersonaGymJson.Options)).StatusCode);
+        Assert.Equal(HttpStatusCode.NoContent, (await owner.PutAsJsonAsync($"/api/runs/{runId}/ratings/{answers[0].AnswerId}", new RatingRequest("rosa", 3), PersonaGymJson.Options)).StatusCode);
+        await ProblemAsync(await owner.PutAsJsonAsync($"/api/runs/{runId}/ratings/{answers[1].AnswerId}", new RatingRequest("tomas", 1), PersonaGymJson.Options), HttpStatusCode.Conflict);
+
+        await using var db = host.Database();
+        var stored = await db.HumanRatings.Where(r => r.RunId == runId).OrderBy(r => r.Rater).Select(r => r.Rater + "=" + r.Score).ToListAsync();
+        Assert.Equal(["rosa=3", "tomas=5"], stored);
     }
 }

@@ -134,7 +134,7 @@ public static class ApiSecurityExtensions
     /// <summary>The key's id, the Entra user's object id, or (unauthenticated) the client address.</summary>
     private static string CallerOf(HttpContext context) =>
         context.User.FindFirstValue(ApiKeyAuthenticationHandler.KeyIdClaim)
-        ?? context.User.FindFirstValue("http://schemas.microsoft.com/identity/claims/objectidentifier")
+        ?? context.User.FindFirstValue(Callers.ObjectIdClaim)
         ?? context.User.FindFirstValue(ClaimTypes.NameIdentifier)
         ?? context.Connection.RemoteIpAddress?.ToString()
         ?? "unknown";

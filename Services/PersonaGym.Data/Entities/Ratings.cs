@@ -23,6 +23,24 @@ public sealed class HumanRating
 }
 
 /// <summary>
+/// Who a rater's name belongs to: the sign-in (an Api key's id, an Entra user's object id) that first rated under it.
+/// Ratings are stored per rater name, so without this anyone signed in could rate, or read the sample of, another
+/// person under their name. Names rated before sign-ins were recorded belong to the first sign-in that rates under them.
+/// </summary>
+public sealed class RaterName
+{
+    public const int MaxPrincipalLength = 200;
+
+    /// <summary>The name as ratings store it (trimmed; compared exactly).</summary>
+    public required string Name { get; set; }
+
+    /// <summary><c>key:&lt;id&gt;</c> or <c>entra:&lt;object id&gt;</c>: stable across renamed keys and changed display names.</summary>
+    public required string Principal { get; set; }
+
+    public DateTimeOffset CreatedAt { get; set; }
+}
+
+/// <summary>
 /// A published figure for a model on a benchmark question set (the original paper's <c>published-scores/</c>), stored
 /// when the benchmark is imported so leaderboards can show them as reference rows.
 /// </summary>

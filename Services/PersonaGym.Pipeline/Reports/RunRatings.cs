@@ -72,6 +72,29 @@ public static class RunRatings
         return new RatingSample(rater, items.Count(i => i.Score is not null), items);
     }
 
+    /// <summary>
+    /// Whether <paramref name="principal"/> may rate, or read the sample of, <paramref name="rater"/>: true when the
+    /// name is theirs or (with <paramref name="claim"/>) unclaimed, which makes it theirs; false when another sign-in
+    /// rated under it first. Concurrent first claims are settled by the name's primary key: one wins, the other sees it.
+    /// </summary>
+    public static async Task<bool> MayRateAsAsync(PersonaGymDbContext db, string rater, string principal, bool claim, DateTimeOffset now, CancellationToken cancellationToken = default)
+    {
+        var owner = await db.RaterNames.AsNoTracking().Where(n => n.Name == rater).Select(n => n.Principal).FirstOrDefaultAsync(cancellationToken);
+        if (owner is not null) return owner == principal;
+        if (!claim) return true;
+        db.RaterNames.Add(new RaterName { Name = rater, Principal = principal, CreatedAt = now });
+        try
+        {
+            await db.SaveChangesAsync(cancellationToken);
+            return true;
+        }
+        catch (DbUpdateException e) when (DbExceptions.IsUniqueViolation(e))
+        {
+            db.ChangeTracker.Clear();
+            return await db.RaterNames.AsNoTracking().AnyAsync(n => n.Name == rater && n.Principal == principal, cancellationToken);
+        }
+    }
+
     /// <summary>Stores (or replaces) a rater's score for an answer of the run; false when the run has no such answer.</summary>
     public static async Task<bool> RateAsync(PersonaGymDbContext db, Guid runId, Guid answerId, string rater, int score, DateTimeOffset now, CancellationToken cancellationToken = default)
     {

@@ -578,6 +578,25 @@ namespace PersonaGym.Data.Migrations.Postgres
                     b.ToTable("QuestionSetPersonas");
                 });
 
+            modelBuilder.Entity("PersonaGym.Data.RaterName", b =>
+                {
+                    b.Property<string>("Name")
+                        .HasMaxLength(200)
+                        .HasColumnType("character varying(200)");
+
+                    b.Property<DateTimeOffset>("CreatedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<string>("Principal")
+                        .IsRequired()
+                        .HasMaxLength(200)
+                        .HasColumnType("character varying(200)");
+
+                    b.HasKey("Name");
+
+                    b.ToTable("RaterNames");
+                });
+
             modelBuilder.Entity("PersonaGym.Data.ReferenceScore", b =>
                 {
                     b.Property<Guid>("Id")

@@ -572,6 +572,25 @@ namespace PersonaGym.Data.Migrations.Sqlite
                     b.ToTable("QuestionSetPersonas");
                 });
 
+            modelBuilder.Entity("PersonaGym.Data.RaterName", b =>
+                {
+                    b.Property<string>("Name")
+                        .HasMaxLength(200)
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("CreatedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("Principal")
+                        .IsRequired()
+                        .HasMaxLength(200)
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("Name");
+
+                    b.ToTable("RaterNames");
+                });
+
             modelBuilder.Entity("PersonaGym.Data.ReferenceScore", b =>
                 {
                     b.Property<Guid>("Id")
