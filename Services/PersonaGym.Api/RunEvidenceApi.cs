@@ -74,7 +74,7 @@ public static class RunEvidenceApi
             return TypedResults.Problem(statusCode: StatusCodes.Status400BadRequest, title: "Bad sample size",
                 detail: $"size must be from 1 to {RunRatings.MaxSampleSize}, got {count}");
         // Reading a sample shows the rater's scores so far, so it is the rater's alone too; it claims nothing.
-        if (await RaterNotYoursAsync(db, rater!.Trim(), user, claim: false, time, ct) is { } notYours) return notYours;
+        if (!await RunRatings.MayRateAsAsync(db, rater!.Trim(), PrincipalOf(user), claim: false, time.GetUtcNow(), ct)) return AnotherRatersName(rater.Trim());
         var sample = await RunRatings.SampleAsync(db, method, id, rater.Trim(), count, ct);
         return sample is null ? UnknownRun(id) : TypedResults.Ok(sample);
     }
@@ -90,10 +90,13 @@ public static class RunEvidenceApi
         if (rating.Score is < 1 or > 5)
             return TypedResults.Problem(statusCode: StatusCodes.Status400BadRequest, title: "Bad score", detail: $"a score is from 1 to 5, got {rating.Score}");
         if (!await db.Runs.AnyAsync(r => r.Id == id, ct)) return UnknownRun(id);
-        if (await RaterNotYoursAsync(db, rating.Rater!.Trim(), user, claim: true, time, ct) is { } notYours) return notYours;
-        if (!await RunRatings.RateAsync(db, id, answerId, rating.Rater!.Trim(), rating.Score, time.GetUtcNow(), ct))
-            return TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "No such answer in the run", detail: $"Run {id} has no answer with id {answerId}.");
-        return TypedResults.NoContent();
+        var rater = rating.Rater!.Trim();
+        return await RunRatings.RateAsync(db, id, answerId, rater, PrincipalOf(user), rating.Score, time.GetUtcNow(), ct) switch
+        {
+            RatingOutcome.Stored => TypedResults.NoContent(),
+            RatingOutcome.AnotherRatersName => AnotherRatersName(rater),
+            _ => TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "No such answer in the run", detail: $"Run {id} has no answer with id {answerId}."),
+        };
     }
 
     private static async Task<Results<Ok<RatingAgreement>, ProblemHttpResult>> RatingAgreementAsync(Guid id, PersonaGymDbContext db, CancellationToken ct)
@@ -130,16 +133,14 @@ public static class RunEvidenceApi
         return null;
     }
 
-    /// <summary>A 409 problem when another sign-in rated under this name first (ratings are stored per rater name).</summary>
-    private static async Task<ProblemHttpResult?> RaterNotYoursAsync(PersonaGymDbContext db, string rater, ClaimsPrincipal user, bool claim, TimeProvider time, CancellationToken ct)
-    {
-        var principal = PersonaGym.Api.Security.Callers.PrincipalOf(user)
-            ?? throw new InvalidOperationException("Rating endpoints require a signed-in caller.");
-        return await RunRatings.MayRateAsAsync(db, rater, principal, claim, time.GetUtcNow(), ct)
-            ? null
-            : TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: "Another rater's name",
-                detail: $"The rater name '{rater}' belongs to another sign-in (the key or account that rated under it first). Ratings are stored per rater: choose a name of your own.");
-    }
+    /// <summary>The rating endpoints need a signed-in caller (the fallback policy), so there is always one.</summary>
+    private static string PrincipalOf(ClaimsPrincipal user) =>
+        PersonaGym.Api.Security.Callers.PrincipalOf(user) ?? throw new InvalidOperationException("Rating endpoints require a signed-in caller.");
+
+    /// <summary>Another sign-in rated under this name first: ratings are stored per rater name.</summary>
+    private static ProblemHttpResult AnotherRatersName(string rater) =>
+        TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: "Another rater's name",
+            detail: $"The rater name '{rater}' belongs to another sign-in (the key or account that rated under it first). Ratings are stored per rater: choose a name of your own.");
 
     private static ProblemHttpResult BadRater(string detail) =>
         TypedResults.Problem(statusCode: StatusCodes.Status400BadRequest, title: "Name the rater", detail: detail);

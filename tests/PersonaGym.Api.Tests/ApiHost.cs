@@ -100,7 +100,7 @@ public class ApiHost(PostgresServer postgres) : IAsyncLifetime
 
     /// <summary>
     /// What a request could change, as text to compare before and after: every run's status and budgets, every
-    /// rating, and how many personas, question sets, answers, verdicts and model calls are stored. A run another
+    /// rating and rater name's owner, and how many personas, question sets, answers, verdicts and model calls are stored. A run another
     /// test of the class submitted is still being worked on by this host's stages: the snapshot waits until no run is
     /// pending or running, so that only the request under test can tell two snapshots apart.
     /// </summary>
@@ -116,10 +116,12 @@ public class ApiHost(PostgresServer postgres) : IAsyncLifetime
             .Select(r => new { r.Id, r.Status, r.Error, r.UpdatedAt, r.CompletedAt, r.MaxCalls, r.MaxTokens }).ToListAsync();
         var ratings = await db.HumanRatings.AsNoTracking().OrderBy(r => r.Id)
             .Select(r => new { r.AnswerId, r.Rater, r.Score, r.UpdatedAt }).ToListAsync();
+        var raterNames = await db.RaterNames.AsNoTracking().OrderBy(n => n.Name).Select(n => new { n.Name, n.Principal }).ToListAsync();
         return System.Text.Json.JsonSerializer.Serialize(new
         {
             runs,
             ratings,
+            raterNames,
             personas = await db.Personas.CountAsync(),
             questionSets = await db.QuestionSets.CountAsync(),
             answers = await db.Answers.CountAsync(),

@@ -34,6 +34,16 @@ public sealed class HostileRequestTests(UnlimitedApiHost host) : IClassFixture<U
     public sealed record Hostile(string Why, string Method, string Path, byte[]? Body, string? ContentType)
     {
         public override string ToString() => Why;
+
+        /// <summary>The request as sent: the bytes as they are, with the content type only when one is given.</summary>
+        public HttpRequestMessage Request()
+        {
+            var request = new HttpRequestMessage(new HttpMethod(Method), Path);
+            if (Body is null) return request;
+            request.Content = new ByteArrayContent(Body);
+            if (ContentType is not null) request.Content.Headers.ContentType = MediaTypeHeaderValue.Parse(ContentType);
+            return request;
+        }
     }
 
     /// <summary>A valid request with one field replaced by <paramref name="json"/>.</summary>
@@ -281,16 +291,9 @@ public sealed class HostileRequestTests(UnlimitedApiHost host) : IClassFixture<U
 
         foreach (var hostile in Corpus())
         {
-            using var request = new HttpRequestMessage(new HttpMethod(hostile.Method), hostile.Path);
-            if (hostile.Body is not null)
-            {
-                request.Content = new ByteArrayContent(hostile.Body);
-                if (hostile.ContentType is not null) request.Content.Headers.ContentType = MediaTypeHeaderValue.Parse(hostile.ContentType);
-            }
-
             try
             {
-                using var response = await client.SendAsync(request);
+                using var response = await client.SendAsync(hostile.Request());
                 // A read may answer (a list that ignores an unknown query); anything else is a refusal that says why.
                 if (!(hostile.Method == "GET" && response.IsSuccessStatusCode) && await ProblemFailureAsync(response) is { } failure)
                     failures.Add($"{hostile.Why}: {failure}");
@@ -327,16 +330,9 @@ public sealed class HostileRequestTests(UnlimitedApiHost host) : IClassFixture<U
 
         foreach (var hostile in StateCorpus(run, answer, otherRunsAnswer))
         {
-            using var request = new HttpRequestMessage(new HttpMethod(hostile.Method), hostile.Path);
-            if (hostile.Body is not null)
-            {
-                request.Content = new ByteArrayContent(hostile.Body);
-                if (hostile.ContentType is not null) request.Content.Headers.ContentType = MediaTypeHeaderValue.Parse(hostile.ContentType);
-            }
-
             try
             {
-                using var response = await client.SendAsync(request);
+                using var response = await client.SendAsync(hostile.Request());
                 if (await ProblemFailureAsync(response) is { } failure) failures.Add($"{hostile.Why}: {failure}");
             }
             catch (TaskCanceledException)

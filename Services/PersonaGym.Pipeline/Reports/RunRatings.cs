@@ -23,6 +23,14 @@ public sealed record RatingRequest(string? Rater, int Score);
 
 public sealed record RaterCount(string Rater, int Ratings);
 
+public enum RatingOutcome
+{
+    Stored,
+    NoSuchAnswer,
+    /// <summary>Another sign-in rated under this name first.</summary>
+    AnotherRatersName,
+}
+
 /// <summary>People against the judges for one model under test: the statistics of <c>personagym calibrate</c>.</summary>
 public sealed record AgentCalibration(string Agent, CalibrationReport Report);
 
@@ -95,10 +103,15 @@ public static class RunRatings
         }
     }
 
-    /// <summary>Stores (or replaces) a rater's score for an answer of the run; false when the run has no such answer.</summary>
-    public static async Task<bool> RateAsync(PersonaGymDbContext db, Guid runId, Guid answerId, string rater, int score, DateTimeOffset now, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// Stores (or replaces) a rater's score for an answer of the run, as <paramref name="principal"/>, whose name the
+    /// rater becomes when unclaimed (<see cref="MayRateAsAsync"/>). Nothing is stored or claimed when the run has no
+    /// such answer or the name is another sign-in's.
+    /// </summary>
+    public static async Task<RatingOutcome> RateAsync(PersonaGymDbContext db, Guid runId, Guid answerId, string rater, string principal, int score, DateTimeOffset now, CancellationToken cancellationToken = default)
     {
-        if (!await db.Answers.AnyAsync(a => a.Id == answerId && a.RunId == runId, cancellationToken)) return false;
+        if (!await db.Answers.AnyAsync(a => a.Id == answerId && a.RunId == runId, cancellationToken)) return RatingOutcome.NoSuchAnswer;
+        if (!await MayRateAsAsync(db, rater, principal, claim: true, now, cancellationToken)) return RatingOutcome.AnotherRatersName;
         var existing = await db.HumanRatings.FirstOrDefaultAsync(r => r.AnswerId == answerId && r.Rater == rater, cancellationToken);
         if (existing is null)
         {
@@ -122,7 +135,7 @@ public static class RunRatings
                 .ExecuteUpdateAsync(s => s.SetProperty(r => r.Score, score).SetProperty(r => r.UpdatedAt, now), cancellationToken);
         }
 
-        return true;
+        return RatingOutcome.Stored;
     }
 
     /// <summary>
