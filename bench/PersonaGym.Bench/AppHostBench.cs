@@ -251,6 +251,7 @@ public static class AppHostBench
         return null;
     }
 
+    /// <summary>The one-minute load average (other work on the machine's cores); runs report the mean of their start and end.</summary>
     public static double LoadAverage() =>
         File.Exists("/proc/loadavg") ? double.Parse(File.ReadAllText("/proc/loadavg").Split(' ')[0], CultureInfo.InvariantCulture) : double.NaN;
 }

@@ -68,7 +68,7 @@ try
         string[] command = options.Trace is { } trace
             ? ["dotnet-trace", "collect", "--profile", "dotnet-sampled-thread-time", "-o", trace, "--", "dotnet", .. run]
             : ["dotnet", .. run];
-        var loadBefore = LoadAverage();
+        var loadBefore = AppHostBench.LoadAverage();
         var (code, output) = await Processes.RunAsync("/usr/bin/time", ["-f", "%e %U %S %M", "-o", timing, .. command], environment);
         if (code != 0)
         {
@@ -79,7 +79,7 @@ try
         var measured = File.ReadAllText(timing).Trim().Split(' ').Select(v => double.Parse(v, CultureInfo.InvariantCulture)).ToArray();
         var result = new BenchResult(options, latency, simulator.Traffic.ToDictionary(p => p.Key, p => p.Value),
             WallSeconds: measured[0], CpuSeconds: measured[1] + measured[2], PeakRssMb: measured[3] / 1024,
-            LoadAverage: (loadBefore + LoadAverage()) / 2);
+            LoadAverage: (loadBefore + AppHostBench.LoadAverage()) / 2);
         Console.WriteLine(result.Row());
         if (options.Verbose)
         {
@@ -132,10 +132,6 @@ static async Task<int> RunAppHostAsync(BenchOptions options, string repo, string
         $"\n{stage} stage throughput, 4 replicas ÷ 1: {ratio:0.00}× ({Of(results[1]).PerSecond:0.00} ÷ {Of(results[0]).PerSecond:0.00} {(stage == "judge" ? "judge calls" : "answers")}/s; issue 12 targets ≥ 3.6×)"));
     return 0;
 }
-
-// The one-minute load average (other work on the machine's cores), averaged over the run's start and end.
-static double LoadAverage() =>
-    File.Exists("/proc/loadavg") ? double.Parse(File.ReadAllText("/proc/loadavg").Split(' ')[0], CultureInfo.InvariantCulture) : double.NaN;
 
 static string FindRepository()
 {

@@ -11,20 +11,20 @@ public sealed class OutageReasonTests
     [Fact]
     public void A_short_message_is_kept_as_it_is()
     {
-        Assert.Equal("Connection refused", BrokerUnreachableException.Brief("  Connection refused \n"));
+        Assert.Equal("Connection refused", ReasonText.Brief("  Connection refused \n"));
     }
 
     [Fact]
     public void Only_the_first_line_of_a_message_is_kept()
     {
         Assert.Equal("Already closed: The AMQP operation was interrupted",
-            BrokerUnreachableException.Brief("Already closed: The AMQP operation was interrupted\r\n   at RabbitMQ.Client.Impl.SessionBase.Transmit()"));
+            ReasonText.Brief("Already closed: The AMQP operation was interrupted\r\n   at RabbitMQ.Client.Impl.SessionBase.Transmit()"));
     }
 
     [Fact]
     public void A_long_line_is_cut_with_an_ellipsis_at_the_limit()
     {
-        var brief = BrokerUnreachableException.Brief(new string('x', 5000), max: 200);
+        var brief = ReasonText.Brief(new string('x', 5000), max: 200);
         Assert.Equal(200, brief.Length);
         Assert.EndsWith("…", brief);
         Assert.StartsWith(new string('x', 199), brief);

@@ -7,21 +7,7 @@ namespace PersonaGym.Pipeline.Runs;
 public sealed record StageQueueState(string Queue, uint Messages, uint Consumers);
 
 /// <summary>Thrown when the broker cannot be reached or does not answer in time.</summary>
-public sealed class BrokerUnreachableException(string message, Exception? inner = null) : Exception(message, inner)
-{
-    /// <summary>
-    /// An exception's message as the cause in a one-line reason: its first line, at most <paramref name="max"/> characters.
-    /// A client library's message can carry a whole close frame or stack; a stall reason has to stay readable (and the
-    /// text after the cause, e.g. what it means for the run, must not be cut off).
-    /// </summary>
-    public static string Brief(string message, int max = 200)
-    {
-        var line = message.AsSpan().Trim();
-        var end = line.IndexOfAny('\r', '\n');
-        if (end >= 0) line = line[..end].TrimEnd();
-        return line.Length <= max ? line.ToString() : string.Concat(line[..(max - 1)].TrimEnd(), "…");
-    }
-}
+public sealed class BrokerUnreachableException(string message, Exception? inner = null) : Exception(message, inner);
 
 /// <summary>Reads message and consumer counts of the stages' queues from the broker.</summary>
 public interface IStageQueues
@@ -71,7 +57,7 @@ public sealed class RabbitMqStageQueues(Uri broker) : IStageQueues, IAsyncDispos
         {
             await DropConnectionAsync();
             if (e is BrokerUnreachableException) throw;
-            throw new BrokerUnreachableException($"the message broker is unreachable ({e.GetType().Name}: {BrokerUnreachableException.Brief(e.Message)})", e);
+            throw new BrokerUnreachableException($"the message broker is unreachable ({e.GetType().Name}: {ReasonText.Brief(e.Message)})", e);
         }
         finally
         {

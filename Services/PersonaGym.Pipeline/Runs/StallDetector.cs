@@ -234,7 +234,7 @@ public sealed class StallDetector(
     {
         var innermost = e;
         while (innermost.InnerException is not null) innermost = innermost.InnerException;
-        return BrokerUnreachableException.Brief(innermost.Message);
+        return ReasonText.Brief(innermost.Message);
     }
 
     private static string Describe(TimeSpan span) =>
