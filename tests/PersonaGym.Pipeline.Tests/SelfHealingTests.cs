@@ -77,6 +77,29 @@ public sealed class SelfHealingTests(PostgresServer postgres, RabbitMqServer rab
     }
 
     [Fact]
+    public async Task A_queue_is_reported_without_a_consumer_only_once_it_has_had_none_for_the_grace_period()
+    {
+        // Workers starting up (or restarted after a crash) connect within seconds: a report before that is a false alarm.
+        var grace = TimeSpan.FromSeconds(12);
+        var database = await postgres.CreateDatabaseAsync();
+        var started = DateTimeOffset.UtcNow;
+        var settings = FastChecks();
+        settings["PersonaGym:Pipeline:NoConsumerGrace"] = grace.ToString();
+        await using var upstream = await TestPipeline.StartAsync(database, new PipelineSetup
+        {
+            RabbitMq = rabbitMq.ConnectionString,
+            Stages = PipelineStages.Coordination | PipelineStages.QuestionGeneration | PipelineStages.Judging,
+            Settings = settings,
+        });
+        var runId = await upstream.SubmitAsync(TestRuns.Request(batchSize: 2));
+
+        var stall = await WaitForStallAsync(upstream, runId, "no consumer on queue 'agent-runner'");
+
+        // The detector cannot have seen the queue before this process started, and it checks every second.
+        Assert.True(stall.Since - started >= grace, $"reported {stall.Since - started} after the start, within the grace of {grace}");
+    }
+
+    [Fact]
     public async Task A_broker_stopped_mid_run_is_reported_with_the_reason_and_the_run_completes_exactly_when_it_is_back()
     {
         var database = await postgres.CreateDatabaseAsync();

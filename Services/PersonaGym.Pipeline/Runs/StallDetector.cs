@@ -39,9 +39,9 @@ public sealed class PipelineConditions
 /// <summary>
 /// Looks at every running run each <see cref="PipelineOptions.StallCheckInterval"/> and says, on the run itself
 /// (<see cref="Run.Stall"/>, shown by <c>show</c>, <c>GET /api/runs/{id}</c> and the web app), why it cannot progress:
-/// the broker is unreachable, a stage with work waiting has no consumer on its queue (every replica of that worker is
-/// gone), or nothing was recorded for <see cref="PipelineOptions.ProgressTimeout"/>. The reason is cleared as soon as
-/// the cause goes away. When the broker or the database comes back after an outage, the unfinished work of every
+/// the broker is unreachable, a stage with work waiting has had no consumer on its queue for
+/// <see cref="PipelineOptions.NoConsumerGrace"/> (every replica of that worker is gone, not just starting), or nothing
+/// was recorded for <see cref="PipelineOptions.ProgressTimeout"/>. The reason is cleared as soon as the cause goes away. When the broker or the database comes back after an outage, the unfinished work of every
 /// running run is published again, so what the outage lost costs only time (consumers are idempotent).
 /// </summary>
 public sealed class StallDetector(
@@ -55,6 +55,9 @@ public sealed class StallDetector(
 {
     /// <summary>How long one look at the database or the broker may take before it counts as unreachable.</summary>
     private static readonly TimeSpan AnswerTimeout = TimeSpan.FromSeconds(10);
+
+    /// <summary>Since when each stage's queue has been seen without a consumer, at every check since (one checking loop).</summary>
+    private readonly Dictionary<string, DateTimeOffset> _withoutConsumerSince = new(StringComparer.Ordinal);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -104,12 +107,22 @@ public sealed class StallDetector(
         conditions.Database = null;
 
         var queues = await ReadQueuesAsync(now, cancellationToken);
+        // Unknown while the broker cannot be asked: when it is back, consumers reconnecting get the grace again.
+        if (queues is null) _withoutConsumerSince.Clear();
+        else
+        {
+            foreach (var (queue, state) in queues)
+            {
+                if (state.Consumers > 0) _withoutConsumerSince.Remove(queue);
+                else _withoutConsumerSince.TryAdd(queue, now);
+            }
+        }
 
         var stalled = 0;
         await using var db = await contexts.CreateDbContextAsync(cancellationToken);
         foreach (var run in runs)
         {
-            var reason = StallReason(run, queues, settings);
+            var reason = StallReason(run, queues, settings, now);
             if (reason is not null) stalled++;
             if (reason == run.Stall) continue;
 
@@ -124,7 +137,7 @@ public sealed class StallDetector(
         return stalled;
     }
 
-    private string? StallReason(RunState run, IReadOnlyDictionary<string, StageQueueState>? queues, PipelineOptions settings)
+    private string? StallReason(RunState run, IReadOnlyDictionary<string, StageQueueState>? queues, PipelineOptions settings, DateTimeOffset now)
     {
         var reasons = new List<string>();
         if (conditions.Broker is { } broker)
@@ -135,7 +148,8 @@ public sealed class StallDetector(
         {
             void NoConsumer(string queue, int waiting, string what)
             {
-                if (waiting > 0 && queues.TryGetValue(queue, out var state) && state.Consumers == 0)
+                if (waiting > 0 && queues.TryGetValue(queue, out var state) && state.Consumers == 0
+                    && _withoutConsumerSince.TryGetValue(queue, out var since) && now - since >= settings.NoConsumerGrace)
                     reasons.Add($"no consumer on queue '{queue}' (no {queue} process is running): {waiting} {what} wait there");
             }
 
