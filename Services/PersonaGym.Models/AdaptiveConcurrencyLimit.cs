@@ -6,8 +6,9 @@ namespace PersonaGym.Models;
 /// </summary>
 /// <remarks>
 /// <para>Growth: +1 per successful call (the limit doubles per round trip) until the first overload, and afterwards
-/// again up to just below the in-flight level that last worked; above that level it probes by +1 per round trip
-/// (+1/limit per success). Calls made while far below the limit are not evidence that more would work, so they do not grow it.</para>
+/// again up to just below the in-flight level that last worked (after slow start's overload, the level that
+/// overloaded); above that level it probes by a quarter per round trip
+/// (<see cref="ProbeStep"/>/limit per success). Calls made while far below the limit are not evidence that more would work, so they do not grow it.</para>
 /// <para>Back-off: an overload (429, 503/529, timeout) halves the limit; latency above <c>tolerance</c> × the best recent
 /// latency cuts it by a tenth or more, in proportion, but not below where it started. Only calls started after the last cut can cut again, so one burst of refusals is one
 /// congestion event, not one halving per refused call.</para>
@@ -19,6 +20,13 @@ internal sealed class AdaptiveConcurrencyLimit
     internal const double OverloadBackoff = 0.5;
     internal const double LatencyBackoff = 0.9;
     internal const double RecoveryShare = 0.95;
+
+    /// <summary>
+    /// Growth per round trip above the level that last overloaded. A probe past a hard cap costs a 429 and the
+    /// provider's Retry-After for every call of the model. At +1 per round trip that happened every few seconds, and
+    /// the holds cost a 0.5 s model at capacity 64 a third of its throughput (bench/README.md, fifth round).
+    /// </summary>
+    internal const double ProbeStep = 0.25;
     private const int LatencySamplesBeforeJudging = 10;
     private const double ShortLatencyWeight = 0.2;
 
@@ -104,11 +112,14 @@ internal sealed class AdaptiveConcurrencyLimit
             return;
         }
 
-        _limit = Math.Min(_ceiling, _limit < _recoverTo ? _limit + 1 : _limit + 1 / _limit);
+        _limit = Math.Min(_ceiling, _limit < _recoverTo ? _limit + 1 : _limit + ProbeStep / _limit);
     }
 
-    /// <summary>The provider refused or could not keep up with a call (429, 503, timeout).</summary>
-    public void OnOverload(long startEpoch)
+    /// <summary>
+    /// The provider refused or could not keep up with a call (429, 503, timeout) that started with
+    /// <paramref name="inFlightAtStart"/> calls in flight (itself included).
+    /// </summary>
+    public void OnOverload(long startEpoch, int inFlightAtStart)
     {
         if (!_adaptive || startEpoch != Epoch)
         {
@@ -116,8 +127,14 @@ internal sealed class AdaptiveConcurrencyLimit
         }
 
         // Recover fast up to just below the most calls that last worked together; with no success since the last cut
-        // (a burst of errors) the previous level stands.
-        if (_bestInFlightThisEpoch > 0)
+        // (a burst of errors) the previous level stands. The first overload ends slow start, where the limit doubles
+        // per round trip faster than successes report: the calls that came back had started at about half the level
+        // that overloaded, so that level (the refused call's) is the better estimate of the capacity.
+        if (double.IsPositiveInfinity(_recoverTo) && _bestInFlightThisEpoch > 0)
+        {
+            _recoverTo = Math.Max(1, Math.Max(_bestInFlightThisEpoch, inFlightAtStart - 1) * RecoveryShare);
+        }
+        else if (_bestInFlightThisEpoch > 0)
         {
             _recoverTo = Math.Max(1, _bestInFlightThisEpoch * RecoveryShare);
         }

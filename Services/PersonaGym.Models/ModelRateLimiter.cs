@@ -258,7 +258,7 @@ public sealed class ModelRateLimiter : IAsyncDisposable
                     _limit.OnSuccess(latency, lease.Epoch, lease.InFlightAtStart);
                     break;
                 case CallOutcome.Overloaded:
-                    _limit.OnOverload(lease.Epoch);
+                    _limit.OnOverload(lease.Epoch, lease.InFlightAtStart);
                     if (retryAfter is { } wait)
                     {
                         HoldUntil(now + wait);

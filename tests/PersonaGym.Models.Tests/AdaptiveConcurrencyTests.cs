@@ -38,6 +38,48 @@ public class AdaptiveConcurrencyTests
     }
 
     [Fact]
+    public void The_overload_that_ends_slow_start_is_recovered_from_up_to_just_below_the_level_that_overloaded()
+    {
+        // Slow start doubles the limit per round trip, faster than successes report: when the first 429 comes back,
+        // the calls that came back had started at about half the level that overloaded. Recovering only to their
+        // level and probing from there took a 0.5 s model some 15 s to reach its capacity again. Answers that take
+        // 0.3-0.7 s (not all the same) let the calls overlap as a real provider's do.
+        var time = new FakeTimeProvider();
+        var random = new Random(7);
+        var provider = new SimulatedProvider(time) { Capacity = 64, Latency = _ => TimeSpan.FromMilliseconds(300 + random.Next(400)) };
+        var limiter = new ModelRateLimiter(Settings(), time);
+
+        provider.Run(limiter, TimeSpan.FromSeconds(10));
+
+        var samples = provider.Limits;
+        var cut = Enumerable.Range(1, samples.Count - 1).First(i => samples[i].Limit < samples[i - 1].Limit);
+        var after = samples.Where(l => l.At >= samples[cut].At + TimeSpan.FromSeconds(2)).Select(l => l.Limit).First();
+        Assert.True(after >= 0.85 * 64, $"the limit was {after} 2 s after slow start's overload (from {samples[cut - 1].Limit} to {samples[cut].Limit})");
+    }
+
+    [Fact]
+    public void At_a_hard_cap_with_retry_after_the_limit_probes_past_its_last_overload_rarely()
+    {
+        // Each probe past the cap is a 429 whose Retry-After holds every call of the model: probing by +1 per round
+        // trip cost a third of the throughput of a 0.5 s model at capacity 64 (bench/README.md, fifth round).
+        var time = new FakeTimeProvider();
+        var random = new Random(11);
+        var provider = new SimulatedProvider(time)
+        {
+            Capacity = 64, Latency = _ => TimeSpan.FromMilliseconds(300 + random.Next(400)), RetryAfter = TimeSpan.FromSeconds(1),
+        };
+        var limiter = new ModelRateLimiter(Settings(), time);
+
+        provider.Run(limiter, TimeSpan.FromSeconds(60));
+
+        var samples = provider.Limits;
+        var cuts = Enumerable.Range(1, samples.Count - 1).Count(i => samples[i].Limit < samples[i - 1].Limit);
+        var servedPerSecond = provider.Succeeded / 60.0;
+        Assert.True(cuts <= 8 && servedPerSecond >= 0.83 * 128,
+            $"{cuts} cuts in 60 s; served {servedPerSecond:F1} calls/s of 128");
+    }
+
+    [Fact]
     public void A_provider_that_queues_instead_of_refusing_is_found_by_its_rising_latency()
     {
         // vLLM-like: 16 slots; more calls wait in its queue, so latency grows with load and nothing is refused.
