@@ -52,13 +52,13 @@ public sealed class PipelineOptions
     /// a consumer on each queue with work waiting, progress within <see cref="ProgressTimeout"/>) and reports on the run
     /// why not. Zero turns the check off.
     /// </summary>
-    public TimeSpan StallCheckInterval { get; set; } = TimeSpan.FromSeconds(5);
+    public TimeSpan StallCheckInterval { get; set; } = TimeSpan.FromSeconds(15);
 
     /// <summary>
     /// How long a stage's queue must have had no consumer, seen at consecutive checks, before runs with work waiting
     /// there are reported as unable to progress. Workers starting up (or restarted by the AppHost after a crash)
     /// connect within seconds; a report in that time would be a false alarm. With the defaults a stage whose every
-    /// replica is gone is reported 20–25 s after it went.
+    /// replica is gone is reported 20–35 s after it went.
     /// </summary>
     public TimeSpan NoConsumerGrace { get; set; } = TimeSpan.FromSeconds(20);
 
