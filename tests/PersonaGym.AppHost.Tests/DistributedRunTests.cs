@@ -185,7 +185,18 @@ public sealed class DistributedRunTests(DistributedRunTests.SystemFixture system
         {
             while (true)
             {
-                summary = await client.SummaryAsync(runId, timeout.Token);
+                try
+                {
+                    summary = await client.SummaryAsync(runId, timeout.Token);
+                }
+                catch (PersonaGym.Cli.CliException e) when (e.Message.StartsWith("the server answered 503", StringComparison.Ordinal))
+                {
+                    // While the database is unreachable, and until the Api's next stall check sees it back (at most
+                    // StallCheckInterval later), the Api answers 503 with Retry-After: a client waits and asks again.
+                    await Task.Delay(500, timeout.Token);
+                    continue;
+                }
+
                 Assert.NotNull(summary);
                 if (summary.Status is not (RunStatus.Pending or RunStatus.Running))
                 {
