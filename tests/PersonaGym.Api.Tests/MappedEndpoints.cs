@@ -21,6 +21,12 @@ public sealed record MappedEndpoint(string Method, string Pattern, string Path, 
 /// </summary>
 public static class MappedEndpoints
 {
+    /// <summary>Route values that reach every route but name nothing stored: ids no run, persona or answer has.</summary>
+    public static Dictionary<string, string> UnknownIds() => new()
+    {
+        ["id"] = Guid.CreateVersion7().ToString(), ["personaId"] = Guid.CreateVersion7().ToString(), ["answerId"] = Guid.CreateVersion7().ToString(), ["documentName"] = "v1",
+    };
+
     /// <summary>
     /// Every route endpoint, once per HTTP method (health checks map every method: GET stands for them), with its route
     /// parameters filled from <paramref name="values"/> by name. A parameter without a value fails here, so a new kind
