@@ -75,23 +75,26 @@ public static class ApiServiceExtensions
     /// <summary>
     /// While the coordinating stall detector finds the database unreachable, every request but the probes and the
     /// OpenAPI document is answered at once with a 503 problem saying so (and Retry-After), before authentication
-    /// (which reads keys from the database): a client learns why instead of waiting out connection retries.
+    /// (which reads keys from the database): a client learns why instead of waiting out connection retries. Meanwhile
+    /// the database itself is asked every couple of seconds (<see cref="DatabaseOutageProbe"/>), so requests are served
+    /// again as soon as it is back, not only after the next stall check.
     /// </summary>
     public static WebApplication UseDatabaseOutageAnswer(this WebApplication app)
     {
-        var conditions = app.Services.GetRequiredService<PipelineConditions>();
+        var probe = app.Services.GetRequiredService<DatabaseOutageProbe>();
+        var retryAfter = ((int)DatabaseOutageProbe.Interval.TotalSeconds).ToString(System.Globalization.CultureInfo.InvariantCulture);
         app.Use(async (context, next) =>
         {
             var path = context.Request.Path;
-            if (conditions.Database is not { } outage || path.StartsWithSegments("/health") || path.StartsWithSegments("/alive")
-                || path.StartsWithSegments("/openapi"))
+            if (path.StartsWithSegments("/health") || path.StartsWithSegments("/alive") || path.StartsWithSegments("/openapi")
+                || await probe.CurrentOutageAsync(context.RequestAborted) is not { } outage)
             {
                 await next(context);
                 return;
             }
 
             context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
-            context.Response.Headers.RetryAfter = "15";
+            context.Response.Headers.RetryAfter = retryAfter;
             await context.RequestServices.GetRequiredService<IProblemDetailsService>().WriteAsync(new ProblemDetailsContext
             {
                 HttpContext = context,

@@ -71,6 +71,7 @@ public static class PipelineServiceCollectionExtensions
         services.TryAddSingleton<RunSubmitter>();
         services.TryAddSingleton<QuestionSets.QuestionSetCatalog>();
         services.TryAddSingleton<PipelineConditions>();
+        services.TryAddSingleton<DatabaseOutageProbe>();
         if (stages.HasFlag(PipelineStages.Coordination))
         {
             services.TryAddSingleton<Sweeper>();

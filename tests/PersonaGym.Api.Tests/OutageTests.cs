@@ -132,6 +132,31 @@ public sealed class OutageTests(OutageApiHost host) : IClassFixture<OutageApiHos
     }
 
     [Fact]
+    public async Task The_CLI_client_waits_out_the_database_outage_503_and_its_submission_is_stored_once_when_the_database_is_back()
+    {
+        var log = new StringWriter();
+        var client = new PersonaGym.Cli.Remote.ServerClient(host.Client(), TextWriter.Synchronized(log));
+        await host.Postgres.StopAsync();
+        Task<RunAccepted> submission;
+        try
+        {
+            await UntilAsync(() => Task.FromResult(host.Conditions.Database is not null), "the outage to be noticed");
+            submission = client.SubmitAsync(Requests.SmallOfflineRun("submitted through the outage"), CancellationToken.None);
+            // The client is told to wait (503 with Retry-After) and keeps asking while the database is down.
+            await UntilAsync(() => Task.FromResult(log.ToString().Contains("asking again", StringComparison.Ordinal)), "the client to wait out a 503");
+            Assert.False(submission.IsCompleted);
+        }
+        finally
+        {
+            await host.Postgres.StartAsync();
+        }
+
+        var accepted = await submission.WaitAsync(TimeSpan.FromSeconds(45));
+        await using var db = host.Database();
+        Assert.Equal(accepted.Id, Assert.Single(await db.Runs.Where(r => r.Name == "submitted through the outage").Select(r => r.Id).ToListAsync()));
+    }
+
+    [Fact]
     public async Task A_submission_while_the_broker_is_down_is_stored_at_once_reported_and_runs_to_completion_when_it_is_back()
     {
         var client = Client();

@@ -191,8 +191,8 @@ public sealed class DistributedRunTests(DistributedRunTests.SystemFixture system
                 }
                 catch (PersonaGym.Cli.CliException e) when (e.Message.StartsWith("the server answered 503", StringComparison.Ordinal))
                 {
-                    // While the database is unreachable, and until the Api's next stall check sees it back (at most
-                    // StallCheckInterval later), the Api answers 503 with Retry-After: a client waits and asks again.
+                    // While the database is unreachable the Api answers 503 with Retry-After; the client waits that out
+                    // for a minute, and a longer outage (a killed PostgreSQL restarting on a loaded machine) is waited out here.
                     await Task.Delay(500, timeout.Token);
                     continue;
                 }

@@ -12,10 +12,16 @@ namespace PersonaGym.Cli.Remote;
 /// The CLI's side of the Api (<c>--server URL</c>): submit a run, follow it, fetch its results. The shapes are the
 /// Pipeline's (<see cref="RunAccepted"/>, <see cref="RunDetails"/>, <see cref="RunListItem"/>), shared with the Api.
 /// </summary>
-public sealed class ServerClient(HttpClient http)
+public sealed class ServerClient(HttpClient http, TextWriter? log = null)
 {
     /// <summary>The header the Api reads its keys from.</summary>
     public const string ApiKeyHeader = "X-Api-Key";
+
+    /// <summary>
+    /// How long in all a request waits out 503s that carry Retry-After (the Api's answer while its database is
+    /// unreachable, which stores nothing, so asking again is safe) before the 503 is reported.
+    /// </summary>
+    public TimeSpan UnavailableWaitLimit { get; init; } = TimeSpan.FromSeconds(60);
 
     /// <param name="baseUrl">The Api's base URL.</param>
     /// <param name="apiKey">The key sent with every request (<c>--api-key</c> / <c>$PERSONAGYM_API_KEY</c>), or null.</param>
@@ -30,12 +36,12 @@ public sealed class ServerClient(HttpClient http)
             http.DefaultRequestHeaders.Add(ApiKeyHeader, apiKey);
         }
 
-        return new ServerClient(http);
+        return new ServerClient(http, Console.Error);
     }
 
     public async Task<RunAccepted> SubmitAsync(RunRequest request, CancellationToken cancellationToken)
     {
-        using var response = await SendAsync(() => http.PostAsJsonAsync("api/runs", request, PersonaGymJson.Options, cancellationToken));
+        using var response = await SendAsync(() => http.PostAsJsonAsync("api/runs", request, PersonaGymJson.Options, cancellationToken), cancellationToken);
         return await ReadAsync<RunAccepted>(response, cancellationToken);
     }
 
@@ -46,7 +52,7 @@ public sealed class ServerClient(HttpClient http)
     /// <summary>Progress, usage and problems (failed or stalled items with reasons), or null when the server has no such run.</summary>
     public async Task<RunDetails?> DetailsAsync(Guid runId, CancellationToken cancellationToken)
     {
-        using var response = await SendAsync(() => http.GetAsync($"api/runs/{runId}", cancellationToken));
+        using var response = await SendAsync(() => http.GetAsync($"api/runs/{runId}", cancellationToken), cancellationToken);
         if (response.StatusCode == HttpStatusCode.NotFound) return null;
         return await ReadAsync<RunDetails>(response, cancellationToken);
     }
@@ -55,7 +61,7 @@ public sealed class ServerClient(HttpClient http)
     public async Task<RunReport> ReportAsync(Guid runId, CancellationToken cancellationToken, bool includeIncomplete = false)
     {
         var query = includeIncomplete ? "?includeIncomplete=true" : "";
-        using var response = await SendAsync(() => http.GetAsync($"api/runs/{runId}/results{query}", cancellationToken));
+        using var response = await SendAsync(() => http.GetAsync($"api/runs/{runId}/results{query}", cancellationToken), cancellationToken);
         if (!response.IsSuccessStatusCode) await ReadAsync<JsonElement>(response, cancellationToken);
         var json = await response.Content.ReadAsStringAsync(cancellationToken);
         try
@@ -70,27 +76,47 @@ public sealed class ServerClient(HttpClient http)
 
     public async Task<IReadOnlyList<RunListItem>> ListAsync(CancellationToken cancellationToken)
     {
-        using var response = await SendAsync(() => http.GetAsync("api/runs", cancellationToken));
+        using var response = await SendAsync(() => http.GetAsync("api/runs", cancellationToken), cancellationToken);
         return await ReadAsync<List<RunListItem>>(response, cancellationToken);
     }
 
     public async Task<RunResumed> ResumeAsync(Guid runId, long? maxCalls, long? maxTokens, CancellationToken cancellationToken)
     {
-        using var response = await SendAsync(() => http.PostAsJsonAsync($"api/runs/{runId}/resume", new RunResumeRequest(maxCalls, maxTokens), PersonaGymJson.Options, cancellationToken));
+        using var response = await SendAsync(() => http.PostAsJsonAsync($"api/runs/{runId}/resume", new RunResumeRequest(maxCalls, maxTokens), PersonaGymJson.Options, cancellationToken), cancellationToken);
         return await ReadAsync<RunResumed>(response, cancellationToken);
     }
 
-    private async Task<HttpResponseMessage> SendAsync(Func<Task<HttpResponseMessage>> send)
+    private async Task<HttpResponseMessage> SendAsync(Func<Task<HttpResponseMessage>> send, CancellationToken cancellationToken)
     {
-        try
+        var waited = TimeSpan.Zero;
+        while (true)
         {
-            return await send();
-        }
-        catch (HttpRequestException ex)
-        {
-            throw new CliException($"cannot reach the PersonaGym server at {http.BaseAddress}: {ex.Message}");
+            HttpResponseMessage response;
+            try
+            {
+                response = await send();
+            }
+            catch (HttpRequestException ex)
+            {
+                throw new CliException($"cannot reach the PersonaGym server at {http.BaseAddress}: {ex.Message}");
+            }
+
+            if (response.StatusCode != HttpStatusCode.ServiceUnavailable || RetryAfter(response) is not { } wait || waited + wait > UnavailableWaitLimit)
+                return response;
+
+            log?.WriteLine($"the server is unavailable for now ({response.ReasonPhrase}); asking again in {wait.TotalSeconds:0} s");
+            response.Dispose();
+            await Task.Delay(wait, cancellationToken);
+            waited += wait;
         }
     }
+
+    private static TimeSpan? RetryAfter(HttpResponseMessage response) => response.Headers.RetryAfter switch
+    {
+        { Delta: { } delta } => delta < TimeSpan.FromSeconds(1) ? TimeSpan.FromSeconds(1) : delta,
+        { Date: { } date } => date - DateTimeOffset.UtcNow is var until && until > TimeSpan.FromSeconds(1) ? until : TimeSpan.FromSeconds(1),
+        _ => null,
+    };
 
     private static async Task<T> ReadAsync<T>(HttpResponseMessage response, CancellationToken cancellationToken)
     {

@@ -19,12 +19,12 @@ public sealed record SystemCondition(string Reason, DateTimeOffset Since);
 /// </summary>
 public sealed class PipelineConditions
 {
-    private volatile SystemCondition? _database;
+    private SystemCondition? _database;
     private volatile SystemCondition? _broker;
     private volatile bool _republishPending;
 
     /// <summary>Set while the database cannot be reached.</summary>
-    public SystemCondition? Database { get => _database; internal set => _database = value; }
+    public SystemCondition? Database { get => Volatile.Read(ref _database); internal set => Volatile.Write(ref _database, value); }
 
     /// <summary>Set while the message broker cannot be reached.</summary>
     public SystemCondition? Broker { get => _broker; internal set => _broker = value; }
@@ -34,6 +34,9 @@ public sealed class PipelineConditions
     /// the stall detector then publishes the unfinished work of every running run again, once the broker answers.
     /// </summary>
     public bool RepublishPending { get => _republishPending; set => _republishPending = value; }
+
+    /// <summary>Clears <see cref="Database"/> if it still holds <paramref name="outage"/>; true if it did.</summary>
+    internal bool ClearDatabase(SystemCondition outage) => Interlocked.CompareExchange(ref _database, null, outage) == outage;
 }
 
 /// <summary>
