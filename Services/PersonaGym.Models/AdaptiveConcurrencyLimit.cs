@@ -8,7 +8,10 @@ namespace PersonaGym.Models;
 /// <para>Growth: +1 per successful call (the limit doubles per round trip) until the first overload, and afterwards
 /// again up to just below the in-flight level that last worked (after slow start's overload, the level that
 /// overloaded); above that level it probes by a quarter per round trip
-/// (<see cref="ProbeStep"/>/limit per success). Calls made while far below the limit are not evidence that more would work, so they do not grow it.</para>
+/// (<see cref="ProbeStep"/>/limit per success). A cap that refuses again at the same level is approached more slowly
+/// each time (the step up to it halves, down to <see cref="MinProbeStep"/>), so its refusals and their Retry-After
+/// become rare; once more than that level works, the search is at the usual pace again. Calls made while far below
+/// the limit are not evidence that more would work, so they do not grow it.</para>
 /// <para>Back-off: an overload (429, 503/529, timeout) halves the limit; latency above <c>tolerance</c> × the best recent
 /// latency cuts it by a tenth or more, in proportion, but not below where it started. Only calls started after the last cut can cut again, so one burst of refusals is one
 /// congestion event, not one halving per refused call.</para>
@@ -27,6 +30,15 @@ internal sealed class AdaptiveConcurrencyLimit
     /// the holds cost a 0.5 s model at capacity 64 a third of its throughput (bench/README.md, fifth round).
     /// </summary>
     internal const double ProbeStep = 0.25;
+
+    /// <summary>
+    /// The slowest approach to a cap that keeps refusing at the same level: the step towards it halves with each
+    /// overload there, down to this (a probe past a cap of 64 every 30 s or so at 0.5 s per call, instead of every 8).
+    /// </summary>
+    internal const double MinProbeStep = 1.0 / 16;
+
+    /// <summary>An overload at no more than this share of the last one's level (plus one) is the same cap again.</summary>
+    internal const double SameCapShare = 1.1;
     private const int LatencySamplesBeforeJudging = 10;
     private const double ShortLatencyWeight = 0.2;
 
@@ -36,6 +48,8 @@ internal sealed class AdaptiveConcurrencyLimit
     private readonly bool _adaptive;
     private double _limit;
     private double _recoverTo = double.PositiveInfinity;
+    private double _probeStep = ProbeStep;
+    private int _overloadLevel;
     private int _bestInFlightThisEpoch;
     private double? _shortLatency;
     private double? _baselineLatency;
@@ -89,6 +103,12 @@ internal sealed class AdaptiveConcurrencyLimit
         if (startEpoch == Epoch)
         {
             _bestInFlightThisEpoch = Math.Max(_bestInFlightThisEpoch, inFlightAtStart);
+            if (_overloadLevel > 0 && inFlightAtStart > _overloadLevel * SameCapShare + 1)
+            {
+                // Clearly more worked than last overloaded: the cap moved, so it is searched for at the usual pace.
+                _overloadLevel = 0;
+                _probeStep = ProbeStep;
+            }
         }
 
         if (_latencySamples >= LatencySamplesBeforeJudging && shortLatency > _baselineLatency * _tolerance)
@@ -112,7 +132,10 @@ internal sealed class AdaptiveConcurrencyLimit
             return;
         }
 
-        _limit = Math.Min(_ceiling, _limit < _recoverTo ? _limit + 1 : _limit + ProbeStep / _limit);
+        // Up to the level that last overloaded, a cap that kept refusing there is approached ever more slowly; past
+        // it without a refusal, at the usual probing pace.
+        var step = _overloadLevel > 0 && _limit <= _overloadLevel ? _probeStep : ProbeStep;
+        _limit = Math.Min(_ceiling, _limit < _recoverTo ? _limit + 1 : _limit + step / _limit);
     }
 
     /// <summary>
@@ -143,6 +166,11 @@ internal sealed class AdaptiveConcurrencyLimit
             _recoverTo = Math.Max(1, _limit * RecoveryShare);
         }
 
+        // The same cap refusing again: approach it more slowly next time, so its Retry-After is paid ever more rarely.
+        _probeStep = _overloadLevel > 0 && inFlightAtStart <= _overloadLevel * SameCapShare + 1
+            ? Math.Max(MinProbeStep, _probeStep / 2)
+            : ProbeStep;
+        _overloadLevel = Math.Max(1, inFlightAtStart);
         Cut(OverloadBackoff);
     }
 

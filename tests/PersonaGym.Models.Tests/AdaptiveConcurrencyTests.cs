@@ -80,6 +80,53 @@ public class AdaptiveConcurrencyTests
     }
 
     [Fact]
+    public void A_cap_that_keeps_refusing_at_the_same_level_is_probed_ever_more_rarely()
+    {
+        // A long run at a hard cap: with the same probing pace for ever, every probe past the cap costs a 429 and a
+        // 1 s hold of all the model's calls, some eight times a minute; approached more slowly each time it refuses
+        // at the same level, the cap is probed a few times in the first minute and rarely after.
+        var time = new FakeTimeProvider();
+        var random = new Random(13);
+        var provider = new SimulatedProvider(time)
+        {
+            Capacity = 64, Latency = _ => TimeSpan.FromMilliseconds(300 + random.Next(400)), RetryAfter = TimeSpan.FromSeconds(1),
+        };
+        var limiter = new ModelRateLimiter(Settings(), time);
+        var start = time.GetUtcNow();
+
+        provider.Run(limiter, TimeSpan.FromSeconds(180));
+
+        var samples = provider.Limits;
+        var cutTimes = Enumerable.Range(1, samples.Count - 1).Where(i => samples[i].Limit < samples[i - 1].Limit).Select(i => samples[i].At).ToList();
+        var lateCuts = cutTimes.Count(at => at >= start + TimeSpan.FromSeconds(60));
+        var servedPerSecond = provider.Succeeded / 180.0;
+        // The law before this one: 22 cuts, 15 of them after the first minute, 88 % of the provider's throughput.
+        Assert.True(lateCuts <= 5 && servedPerSecond >= 0.9 * 128,
+            $"{cutTimes.Count} cuts in 180 s, {lateCuts} of them after the first minute; served {servedPerSecond:F1} calls/s of 128");
+    }
+
+    [Fact]
+    public void A_cap_that_rises_after_being_probed_rarely_is_found_within_a_minute_or_two()
+    {
+        var time = new FakeTimeProvider();
+        var random = new Random(17);
+        var provider = new SimulatedProvider(time)
+        {
+            Capacity = 64, Latency = _ => TimeSpan.FromMilliseconds(300 + random.Next(400)), RetryAfter = TimeSpan.FromSeconds(1),
+        };
+        var limiter = new ModelRateLimiter(Settings(), time);
+        provider.Run(limiter, TimeSpan.FromSeconds(180));
+
+        provider.Capacity = 96;
+        var raised = time.GetUtcNow();
+        provider.Run(limiter, TimeSpan.FromSeconds(120));
+
+        var found = provider.Limits.FirstOrDefault(l => l.At >= raised && l.Limit >= 0.85 * 96);
+        Assert.True(found != default, $"the limit stayed below {0.85 * 96} for 120 s after the cap rose to 96 (last {limiter.Current.Limit})");
+        Assert.True(found.At - raised <= TimeSpan.FromSeconds(90), $"took {found.At - raised} to reach {found.Limit}");
+    }
+
+    [Fact]
     public void A_provider_that_queues_instead_of_refusing_is_found_by_its_rising_latency()
     {
         // vLLM-like: 16 slots; more calls wait in its queue, so latency grows with load and nothing is refused.
