@@ -17,7 +17,7 @@ public sealed record BenchOptions
           --repo DIR            the repository (default: found from the harness's location)
           --cli FILE            the CLI to run (default: the repository's Release build; e.g. a ReadyToRun publish, see bench/README.md)
           --trace FILE          sample the run's CPU with dotnet-trace into FILE (.nettrace; dotnet-trace on PATH)
-          --verbose             per-model counts and the run's output
+          --verbose             start-up and end around the calls, per-model counts, the run's output
         AppHost mode (the whole system through the AppHost, local PostgreSQL/RabbitMQ, the run submitted to the Api):
           --apphost             run through the AppHost instead of in one process (needs a build of AppHost/)
           --api URL             where the AppHost's Api listens (default http://localhost:5180)

@@ -69,7 +69,9 @@ try
             ? ["dotnet-trace", "collect", "--profile", "dotnet-sampled-thread-time", "-o", trace, "--", "dotnet", .. run]
             : ["dotnet", .. run];
         var loadBefore = AppHostBench.LoadAverage();
+        var launched = System.Diagnostics.Stopwatch.GetTimestamp();
         var (code, output) = await Processes.RunAsync("/usr/bin/time", ["-f", "%e %U %S %M", "-o", timing, .. command], environment);
+        var exited = System.Diagnostics.Stopwatch.GetTimestamp();
         if (code != 0)
         {
             Console.Error.WriteLine($"The run failed (exit {code}):\n{output}");
@@ -83,6 +85,15 @@ try
         Console.WriteLine(result.Row());
         if (options.Verbose)
         {
+            // Where the wall time beyond the calls goes: the process's start before its first call, its end after the last.
+            var spans = simulator.Traffic.Values.Select(t => t.Span).Where(s => s.First != 0).ToList();
+            if (spans.Count > 0)
+            {
+                var first = System.Diagnostics.Stopwatch.GetElapsedTime(launched, spans.Min(s => s.First)).TotalSeconds;
+                var last = System.Diagnostics.Stopwatch.GetElapsedTime(spans.Max(s => s.Last), exited).TotalSeconds;
+                Console.WriteLine($"  first call {first:F1} s after the launch; the process exited {last:F1} s after the last answer");
+            }
+
             Console.WriteLine(result.Detail());
             Console.WriteLine(output);
         }
