@@ -50,6 +50,14 @@ internal sealed class AdaptiveConcurrencyLimit
     private double _recoverTo = double.PositiveInfinity;
     private double _probeStep = ProbeStep;
     private int _overloadLevel;
+
+    // What the calls of the epoch last cut said after the cut: the most in flight any of them started with, how many
+    // were refused and how many served. Refused calls come back in any order, so the first one's level alone can
+    // overstate what the provider takes.
+    private long _cutEpoch = -1;
+    private int _cutPeak;
+    private int _cutRefused;
+    private int _cutServed;
     private int _bestInFlightThisEpoch;
     private double? _shortLatency;
     private double? _baselineLatency;
@@ -100,6 +108,13 @@ internal sealed class AdaptiveConcurrencyLimit
             _recoverTo = double.PositiveInfinity;
         }
 
+        if (startEpoch == _cutEpoch)
+        {
+            _cutPeak = Math.Max(_cutPeak, inFlightAtStart);
+            _cutServed++;
+            LowerRecoveryToWhatTheCutEpochShowed();
+        }
+
         if (startEpoch == Epoch)
         {
             _bestInFlightThisEpoch = Math.Max(_bestInFlightThisEpoch, inFlightAtStart);
@@ -144,8 +159,22 @@ internal sealed class AdaptiveConcurrencyLimit
     /// </summary>
     public void OnOverload(long startEpoch, int inFlightAtStart)
     {
-        if (!_adaptive || startEpoch != Epoch)
+        if (!_adaptive)
         {
+            return;
+        }
+
+        if (startEpoch != Epoch)
+        {
+            // Part of the burst that was already cut for: no second halving, but it says how many of the calls that
+            // were in flight together the provider refused.
+            if (startEpoch == _cutEpoch)
+            {
+                _cutPeak = Math.Max(_cutPeak, inFlightAtStart);
+                _cutRefused++;
+                LowerRecoveryToWhatTheCutEpochShowed();
+            }
+
             return;
         }
 
@@ -171,7 +200,27 @@ internal sealed class AdaptiveConcurrencyLimit
             ? Math.Max(MinProbeStep, _probeStep / 2)
             : ProbeStep;
         _overloadLevel = Math.Max(1, inFlightAtStart);
+        _cutEpoch = Epoch;
+        _cutPeak = Math.Max(_bestInFlightThisEpoch, inFlightAtStart);
+        _cutRefused = 1;
+        _cutServed = 0;
         Cut(OverloadBackoff);
+    }
+
+    /// <summary>
+    /// Of the calls in flight together when the provider began refusing, about (the most in flight) − (those refused)
+    /// were served: the recovery level comes down to just below that. Only once one of them was served: when none is
+    /// (an outage, every call failing) that count says nothing about capacity, and the level that last worked stands.
+    /// </summary>
+    private void LowerRecoveryToWhatTheCutEpochShowed()
+    {
+        if (_cutServed == 0 || double.IsPositiveInfinity(_recoverTo))
+        {
+            return;
+        }
+
+        var served = Math.Max(1, _cutPeak - _cutRefused);
+        _recoverTo = Math.Min(_recoverTo, Math.Max(1, served * RecoveryShare));
     }
 
     private void Cut(double factor)

@@ -106,6 +106,37 @@ public class AdaptiveConcurrencyTests
     }
 
     [Fact]
+    public void Calls_refused_out_of_the_order_they_started_in_do_not_lift_the_recovery_level_above_the_cap()
+    {
+        // Replays what the bench recorded at a cap of 64: slow start let 81 calls go, they reached the provider in any
+        // order, and the first refusal back was a call that had started with 75 in flight. Recovering to just below
+        // that level put the limit back above the cap within a round trip after every cut: another burst of
+        // refusals, another Retry-After hold, half the throughput and 5-11 % of calls refused for the whole run.
+        var limit = new AdaptiveConcurrencyLimit(adaptive: true, initial: 4, ceiling: 512, tolerance: 2);
+        var latency = TimeSpan.FromMilliseconds(500);
+        while (limit.Limit < 81)
+        {
+            limit.OnSuccess(latency, startEpoch: 0, inFlightAtStart: Math.Min(45, limit.Limit));
+        }
+
+        limit.OnOverload(startEpoch: 0, inFlightAtStart: 75);
+        Assert.InRange(limit.Limit, 40, 41);
+        // The rest of the burst: 14 more refused, started with 65-78 in flight; then the 64 the provider served.
+        foreach (var level in new[] { 68, 67, 71, 70, 65, 69, 69, 72, 67, 66, 66, 78, 74, 68 })
+        {
+            limit.OnOverload(startEpoch: 0, inFlightAtStart: level);
+        }
+
+        for (var served = 1; served <= 64; served++)
+        {
+            limit.OnSuccess(latency, startEpoch: 0, inFlightAtStart: served);
+        }
+
+        // 78 in flight together, 15 of them refused: about 63 served, so the limit recovers to just below that.
+        Assert.InRange(limit.Limit, 55, 63);
+    }
+
+    [Fact]
     public void A_cap_that_rises_after_being_probed_rarely_is_found_within_a_minute_or_two()
     {
         var time = new FakeTimeProvider();
