@@ -15,6 +15,8 @@ namespace PersonaGym.Models;
 /// <para>Back-off: an overload (429, 503/529, timeout) halves the limit; latency above <c>tolerance</c> × the best recent
 /// latency cuts it by a tenth or more, in proportion, but not below where it started. Only calls started after the last cut can cut again, so one burst of refusals is one
 /// congestion event, not one halving per refused call.</para>
+/// <para>The refusals of a burst come back in any order, so the first one's level can lie above the cap: the rest of
+/// the burst lowers the recovery level to about (most in flight) − (refused), once one of its calls was served.</para>
 /// <para>A burst of errors with no success in between leaves the recovery level where the last working level put it, so
 /// the limit climbs back fast once the provider answers again.</para>
 /// </remarks>
