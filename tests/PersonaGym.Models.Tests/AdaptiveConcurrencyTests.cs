@@ -15,6 +15,23 @@ public class AdaptiveConcurrencyTests
             RequestsPerMinute: null, TokensPerMinute: null, Timeout: TimeSpan.FromMinutes(5), CacheEnabled: false,
             AdaptiveConcurrency: adaptive, InitialConcurrency: initial);
 
+    /// <summary>A provider that serves 64 calls at once in 0.3-0.7 s each (so calls overlap as a real provider's do) and refuses the next with a 1 s Retry-After.</summary>
+    private static SimulatedProvider HardCap64(FakeTimeProvider time, int seed)
+    {
+        var random = new Random(seed);
+        return new SimulatedProvider(time)
+        {
+            Capacity = 64, Latency = _ => TimeSpan.FromMilliseconds(300 + random.Next(400)), RetryAfter = TimeSpan.FromSeconds(1),
+        };
+    }
+
+    /// <summary>When the limit went down, from the samples the provider took after every event.</summary>
+    private static List<DateTimeOffset> CutTimes(SimulatedProvider provider)
+    {
+        var samples = provider.Limits;
+        return [.. Enumerable.Range(1, samples.Count - 1).Where(i => samples[i].Limit < samples[i - 1].Limit).Select(i => samples[i].At)];
+    }
+
     private static ModelCallException TooManyRequests(TimeSpan? retryAfter = null) =>
         new("openai:sim", ModelFailureKind.RateLimited, 429, "rate limited", retryAfter);
 
@@ -63,17 +80,12 @@ public class AdaptiveConcurrencyTests
         // Each probe past the cap is a 429 whose Retry-After holds every call of the model: probing by +1 per round
         // trip cost a third of the throughput of a 0.5 s model at capacity 64 (bench/README.md, fifth round).
         var time = new FakeTimeProvider();
-        var random = new Random(11);
-        var provider = new SimulatedProvider(time)
-        {
-            Capacity = 64, Latency = _ => TimeSpan.FromMilliseconds(300 + random.Next(400)), RetryAfter = TimeSpan.FromSeconds(1),
-        };
+        var provider = HardCap64(time, seed: 11);
         var limiter = new ModelRateLimiter(Settings(), time);
 
         provider.Run(limiter, TimeSpan.FromSeconds(60));
 
-        var samples = provider.Limits;
-        var cuts = Enumerable.Range(1, samples.Count - 1).Count(i => samples[i].Limit < samples[i - 1].Limit);
+        var cuts = CutTimes(provider).Count;
         var servedPerSecond = provider.Succeeded / 60.0;
         Assert.True(cuts <= 8 && servedPerSecond >= 0.83 * 128,
             $"{cuts} cuts in 60 s; served {servedPerSecond:F1} calls/s of 128");
@@ -86,18 +98,13 @@ public class AdaptiveConcurrencyTests
         // 1 s hold of all the model's calls, some eight times a minute; approached more slowly each time it refuses
         // at the same level, the cap is probed a few times in the first minute and rarely after.
         var time = new FakeTimeProvider();
-        var random = new Random(13);
-        var provider = new SimulatedProvider(time)
-        {
-            Capacity = 64, Latency = _ => TimeSpan.FromMilliseconds(300 + random.Next(400)), RetryAfter = TimeSpan.FromSeconds(1),
-        };
+        var provider = HardCap64(time, seed: 13);
         var limiter = new ModelRateLimiter(Settings(), time);
         var start = time.GetUtcNow();
 
         provider.Run(limiter, TimeSpan.FromSeconds(180));
 
-        var samples = provider.Limits;
-        var cutTimes = Enumerable.Range(1, samples.Count - 1).Where(i => samples[i].Limit < samples[i - 1].Limit).Select(i => samples[i].At).ToList();
+        var cutTimes = CutTimes(provider);
         var lateCuts = cutTimes.Count(at => at >= start + TimeSpan.FromSeconds(60));
         var servedPerSecond = provider.Succeeded / 180.0;
         // The law before this one: 22 cuts, 15 of them after the first minute, 88 % of the provider's throughput.
@@ -140,11 +147,7 @@ public class AdaptiveConcurrencyTests
     public void A_cap_that_rises_after_being_probed_rarely_is_found_within_a_minute_or_two()
     {
         var time = new FakeTimeProvider();
-        var random = new Random(17);
-        var provider = new SimulatedProvider(time)
-        {
-            Capacity = 64, Latency = _ => TimeSpan.FromMilliseconds(300 + random.Next(400)), RetryAfter = TimeSpan.FromSeconds(1),
-        };
+        var provider = HardCap64(time, seed: 17);
         var limiter = new ModelRateLimiter(Settings(), time);
         provider.Run(limiter, TimeSpan.FromSeconds(180));
 
