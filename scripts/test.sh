@@ -70,6 +70,12 @@ if [ "$failed" -ne 0 ]; then
       lines = split(message, part, "\n")
       for (i = 1; i <= lines && i <= 50; i++) print "      " part[i]
       if (lines > 50) print "      ... (" lines - 50 " more lines in the TRX file)"
+      # Where it was thrown: the first frames of the stack trace (a bare "operation was canceled" says nothing alone).
+      if (match(result, /<StackTrace>[^<]*<\/StackTrace>/)) {
+        frames = split(decode(substr(result, RSTART + 12, RLENGTH - 25)), frame, "\n")
+        for (i = 1; i <= frames && i <= 15; i++) print "      " frame[i]
+        if (frames > 15) print "      ... (" frames - 15 " more frames in the TRX file)"
+      }
     }'
   echo
 fi
