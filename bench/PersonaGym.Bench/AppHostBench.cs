@@ -59,7 +59,7 @@ public static class AppHostBench
         // setsid: the AppHost and everything it starts get their own process group, stopped as one at the end.
         var start = new ProcessStartInfo("setsid") { RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var argument in (string[])
-            ["dotnet", "run", "--no-build", "--project", Path.Combine(repo, "AppHost"), "--",
+            ["dotnet", "run", "--no-build", "--configuration", options.Configuration, "--project", Path.Combine(repo, "AppHost"), "--",
              "--Infrastructure:Mode=local", $"--Infrastructure:DataDirectory={data}",
              $"--Parameters:agent-models={spec("bench-agent")}", $"--Parameters:exemplar-writer-model={spec("bench-writer")}",
              $"--Parameters:judge-models={judges}", $"--Parameters:question-writer-model={spec("bench-writer")}",

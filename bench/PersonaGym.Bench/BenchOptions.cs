@@ -21,6 +21,8 @@ public sealed record BenchOptions
         AppHost mode (the whole system through the AppHost, local PostgreSQL/RabbitMQ, the run submitted to the Api):
           --apphost             run through the AppHost instead of in one process (needs a build of AppHost/)
           --api URL             where the AppHost's Api listens (default http://localhost:5180)
+          --configuration C     Debug (default, what `dotnet run --project AppHost` builds) or Release: the AppHost's build,
+                                which its services run in too (build it first: dotnet build AppHost -c Release)
           --judge-replicas N    Judge:Replicas (default: the AppHost's, 2)
           --agent-replicas N    AgentRunner:Replicas (default: the AppHost's, 2)
           --role-latency R=S    seconds for one role, R = agent, writer or judge (repeatable; others take --latency)
@@ -58,6 +60,9 @@ public sealed record BenchOptions
     public bool AppHost { get; init; }
 
     public string ApiUrl { get; init; } = "http://localhost:5180";
+
+    /// <summary>The build of the AppHost (and so of the services it starts) to run: Debug, as <c>dotnet run</c> gives, or Release.</summary>
+    public string Configuration { get; init; } = "Debug";
 
     public int? JudgeReplicas { get; init; }
 
@@ -101,6 +106,7 @@ public sealed record BenchOptions
                     "--trace" => options with { Trace = Path.GetFullPath(Next()) },
                     "--apphost" => options with { AppHost = true },
                     "--api" => options with { ApiUrl = Next() },
+                    "--configuration" => options with { AppHost = true, Configuration = Next() is "Debug" or "Release" ? args[i] : throw new ArgumentException("--configuration takes Debug or Release") },
                     "--judge-replicas" => options with { JudgeReplicas = int.Parse(Next(), CultureInfo.InvariantCulture) },
                     "--agent-replicas" => options with { AgentReplicas = int.Parse(Next(), CultureInfo.InvariantCulture) },
                     "--warmup" => options with { WarmupPersonas = int.Parse(Next(), CultureInfo.InvariantCulture) },
