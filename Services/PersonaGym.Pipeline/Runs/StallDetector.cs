@@ -62,6 +62,9 @@ public sealed class StallDetector(
     /// <summary>Since when each stage's queue has been seen without a consumer, at every check since (one checking loop).</summary>
     private readonly Dictionary<string, DateTimeOffset> _withoutConsumerSince = new(StringComparer.Ordinal);
 
+    /// <summary>Whether the broker refused a check during the current broker condition (not only answered late).</summary>
+    private bool _brokerRefused;
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var interval = options.Value.StallCheckInterval;
@@ -102,7 +105,11 @@ public sealed class StallDetector(
                 ? $"the database did not answer within {AnswerTimeout.TotalSeconds:0} s"
                 : $"the database is unreachable ({Describe(e)})";
             conditions.Database = new SystemCondition(reason, conditions.Database?.Since ?? now);
-            conditions.RepublishPending = true;
+            // Only a database that refused is evidence of lost messages (consumers failing until their messages went
+            // to the error queue). A check that merely timed out on a busy machine is not: republishing then made
+            // deliveries of batches still queued or being answered, each answering and paying for the same calls. Work
+            // lost while the database only answered slowly is found by the sweeper after ProgressTimeout.
+            if (e is not OperationCanceledException) conditions.RepublishPending = true;
             return 0;
         }
 
@@ -200,9 +207,11 @@ public sealed class StallDetector(
             if (conditions.Broker is not null)
             {
                 logger.LogInformation("The message broker is reachable again");
-                conditions.RepublishPending = true;
+                // As with the database: publishes are lost only to a broker that was unreachable, not to a slow answer.
+                if (_brokerRefused) conditions.RepublishPending = true;
                 conditions.Broker = null;
             }
+            _brokerRefused = false;
 
             return states.ToDictionary(s => s.Queue);
         }
@@ -211,6 +220,7 @@ public sealed class StallDetector(
             if (conditions.Broker is null) logger.LogWarning("The message broker is unreachable: runs cannot progress until it is back ({Reason})", e.Message);
             var reason = e is BrokerUnreachableException ? e.Message : $"the message broker did not answer within {AnswerTimeout.TotalSeconds:0} s";
             conditions.Broker = new SystemCondition(reason, conditions.Broker?.Since ?? now);
+            if (e is BrokerUnreachableException) _brokerRefused = true;
             return null;
         }
     }
