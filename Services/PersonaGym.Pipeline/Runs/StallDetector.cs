@@ -210,8 +210,8 @@ public sealed class StallDetector(
                 // As with the database: publishes are lost only to a broker that was unreachable, not to a slow answer.
                 if (_brokerRefused) conditions.RepublishPending = true;
                 conditions.Broker = null;
+                _brokerRefused = false;
             }
-            _brokerRefused = false;
 
             return states.ToDictionary(s => s.Queue);
         }
