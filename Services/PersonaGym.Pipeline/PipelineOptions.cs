@@ -75,6 +75,13 @@ public sealed class PipelineOptions
     /// </summary>
     public TimeSpan ExemplarClaimLease { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// The lease of a delivery's claim on one agent's batch while it answers or judges it. The holder renews it every
+    /// third of the lease; another message for the same work is dropped while the claim is fresh (the holder hands the
+    /// work on) and takes the work over once a dead holder's claim is older than this.
+    /// </summary>
+    public TimeSpan WorkClaimLease { get; set; } = TimeSpan.FromSeconds(30);
+
     /// <summary>How long a worker waits, at most, for exemplars that another (live) worker is writing.</summary>
     public TimeSpan ExemplarWaitLimit { get; set; } = TimeSpan.FromMinutes(30);
 

@@ -130,7 +130,8 @@ public sealed class DistributedRunTests(DistributedRunTests.SystemFixture system
         output.WriteLine($"the provider was sent {requests} requests for {expected} needed calls: {requests - expected} extra (at most {0.02 * expected:0.#})");
         Assert.True(requests >= expected, $"The provider was sent {requests} requests, fewer than the {expected} the run needs.");
         Assert.True(requests - expected <= 0.02 * expected,
-            $"The provider was sent {requests} requests for a run that needs {expected}: {requests - expected} extra, more than 2 % ({0.02 * expected:0.##}).");
+            $"The provider was sent {requests} requests for a run that needs {expected}: {requests - expected} extra, more than 2 % ({0.02 * expected:0.##}). "
+            + $"{answered} answered, {paid} paid calls recorded. By model: {system.Provider.Breakdown(ModelNames(request))}.");
         // A paid call is one the provider answered; an answer can be lost with its process before it is recorded.
         Assert.True(paid <= answered, $"{paid} paid calls recorded, but the provider answered {answered}.");
     }

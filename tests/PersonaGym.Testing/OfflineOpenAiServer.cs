@@ -78,6 +78,9 @@ public sealed class OfflineOpenAiServer : IAsyncDisposable
     {
         public int Requests;
         public int Answered;
+
+        /// <summary>How often each distinct request (its messages) was received.</summary>
+        public readonly ConcurrentDictionary<string, int> Distinct = new(StringComparer.Ordinal);
     }
 
     private OfflineOpenAiServer(int port, Func<ProviderRequest, ProviderFault> faults)
@@ -100,6 +103,15 @@ public sealed class OfflineOpenAiServer : IAsyncDisposable
 
     /// <summary>Requests received that named one of <paramref name="models"/> (the request's <c>model</c>, the spec's name).</summary>
     public int RequestsFor(IEnumerable<string> models) => models.Distinct().Sum(m => _byModel.TryGetValue(m, out var c) ? Volatile.Read(ref c.Requests) : 0);
+
+    /// <summary>
+    /// Per model named: requests received, distinct requests among them (same messages), and requests answered. Says
+    /// where extra requests went: a request sent again has a distinct count below its requests.
+    /// </summary>
+    public string Breakdown(IEnumerable<string> models) => string.Join("; ", models.Distinct().Select(m =>
+        _byModel.TryGetValue(m, out var c)
+            ? $"{m}: {Volatile.Read(ref c.Requests)} sent, {c.Distinct.Count} distinct, {Volatile.Read(ref c.Answered)} answered"
+            : $"{m}: none"));
 
     /// <summary>Requests answered that named one of <paramref name="models"/>.</summary>
     public int AnsweredFor(IEnumerable<string> models) => models.Distinct().Sum(m => _byModel.TryGetValue(m, out var c) ? Volatile.Read(ref c.Answered) : 0);
@@ -168,6 +180,7 @@ public sealed class OfflineOpenAiServer : IAsyncDisposable
             var messages = body["messages"]!.AsArray().Select(m => new ChatMessage(
                 new ChatRole((string)m!["role"]!),
                 m["content"] is JsonArray parts ? string.Concat(parts.Select(p => (string?)p!["text"])) : (string?)m["content"])).ToList();
+            counts.Distinct.AddOrUpdate(body["messages"]!.ToJsonString(), 1, (_, count) => count + 1);
             var fault = _faults(new ProviderRequest(n, model, messages));
             _byFault.AddOrUpdate(fault, 1, (_, count) => count + 1);
             switch (fault)

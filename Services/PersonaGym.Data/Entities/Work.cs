@@ -40,6 +40,16 @@ public sealed class BatchWork
     public int Attempts { get; set; }
     public DateTimeOffset LastProgressAt { get; set; }
     public string? Error { get; set; }
+
+    /// <summary>
+    /// The delivery (its message id) at work on this batch's current stage, so that a second message for the same work
+    /// (a re-publication after an outage, a sweep) does not pay for the same model calls while the first is making
+    /// them; null when no delivery is. A broker's redelivery of the holder's own message has the same id and takes over.
+    /// </summary>
+    public Guid? ClaimedBy { get; set; }
+
+    /// <summary>When <see cref="ClaimedBy"/> took or last renewed its claim; a claim older than its lease is a dead holder's.</summary>
+    public DateTimeOffset? ClaimedAt { get; set; }
 }
 
 /// <summary>An agent's answer to one question, stored as soon as it arrives so a crash never loses paid-for work.</summary>

@@ -87,7 +87,12 @@ public sealed partial class ModelConcurrencyReporter(
             await using var db = await contexts.CreateDbContextAsync(cancellationToken);
             await db.ModelConcurrencyReports.Where(r => r.Process == ProcessName).ExecuteDeleteAsync(cancellationToken);
         }
-        catch (Exception ex) when (ex is not OperationCanceledException)
+        catch (OperationCanceledException)
+        {
+            // The host's shutdown ran out (or it is stopped a second time while being disposed): left behind, the
+            // rows go stale and are not shown. A stop must not fail for them.
+        }
+        catch (Exception ex)
         {
             // Left behind, the rows go stale and are not shown.
             LogFailed(logger, ex);

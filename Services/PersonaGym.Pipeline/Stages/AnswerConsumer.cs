@@ -41,6 +41,14 @@ public sealed class AnswerConsumer(StageServices stage, ILogger<AnswerConsumer> 
                 return;
         }
 
+        // Another delivery at work on this batch hands it on itself: this one would only pay for the same calls again.
+        await using var claim = await WorkClaim.TryTakeAsync(stage, db, work.WorkId, BatchStage.Answering, WorkClaim.HolderOf(context), logger, ct);
+        if (claim is null)
+        {
+            logger.LogDebug("AnswerQuestions for batch {BatchId} / agent {AgentId}: another delivery is answering it", message.BatchId, message.AgentId);
+            return;
+        }
+
         // What a run never changes comes from memory after the first message; what other deliveries write is read now.
         var agent = (await stage.Facts.ModelsAsync(message.RunId, ct)).Get(message.AgentId);
         var persona = await stage.Facts.PersonaTextAsync(message.RunPersonaId, ct);
@@ -83,7 +91,9 @@ public sealed class AnswerConsumer(StageServices stage, ILogger<AnswerConsumer> 
 
         var now = stage.Time.GetUtcNow();
         await db.BatchWork.Where(w => w.Id == work.WorkId && w.Stage == BatchStage.Answering)
-            .ExecuteUpdateAsync(s => s.SetProperty(w => w.Stage, BatchStage.Judging).SetProperty(w => w.LastProgressAt, now), ct);
+            .ExecuteUpdateAsync(s => s.SetProperty(w => w.Stage, BatchStage.Judging).SetProperty(w => w.LastProgressAt, now)
+                .SetProperty(w => w.ClaimedBy, (Guid?)null).SetProperty(w => w.ClaimedAt, (DateTimeOffset?)null), ct);
+        claim.HandedOver();
 
         await context.Publish(new JudgeAnswers { RunId = message.RunId, RunPersonaId = message.RunPersonaId, BatchId = message.BatchId, AgentId = message.AgentId }, ct);
     }

@@ -36,6 +36,14 @@ public sealed class JudgeConsumer(StageServices stage, ILogger<JudgeConsumer> lo
 
         if (work.Stage != BatchStage.Done)
         {
+            // Another delivery judging this batch hands it on itself: this one would only pay for the same calls again.
+            await using var claim = await WorkClaim.TryTakeAsync(stage, db, work.WorkId, BatchStage.Judging, WorkClaim.HolderOf(context), logger, ct);
+            if (claim is null)
+            {
+                logger.LogDebug("JudgeAnswers for batch {BatchId} / agent {AgentId}: another delivery is judging it", message.BatchId, message.AgentId);
+                return;
+            }
+
             // What a run never changes comes from memory after the first message; what other deliveries write is read now.
             var models = await stage.Facts.ModelsAsync(message.RunId, ct);
             var persona = await stage.Facts.PersonaTextAsync(message.RunPersonaId, ct);
@@ -73,7 +81,9 @@ public sealed class JudgeConsumer(StageServices stage, ILogger<JudgeConsumer> lo
 
             var now = stage.Time.GetUtcNow();
             await db.BatchWork.Where(w => w.Id == work.WorkId && w.Stage == BatchStage.Judging)
-                .ExecuteUpdateAsync(s => s.SetProperty(w => w.Stage, BatchStage.Done).SetProperty(w => w.LastProgressAt, now), ct);
+                .ExecuteUpdateAsync(s => s.SetProperty(w => w.Stage, BatchStage.Done).SetProperty(w => w.LastProgressAt, now)
+                    .SetProperty(w => w.ClaimedBy, (Guid?)null).SetProperty(w => w.ClaimedAt, (DateTimeOffset?)null), ct);
+            claim.HandedOver();
         }
 
         await context.Publish(new BatchJudged { RunId = message.RunId, RunPersonaId = message.RunPersonaId, BatchId = message.BatchId, AgentId = message.AgentId }, ct);

@@ -82,3 +82,20 @@ public sealed class RejectingChatClient(string spec) : IChatClient
     {
     }
 }
+
+/// <summary>The offline model <paramref name="name"/>, holding every call until <paramref name="released"/> completes.</summary>
+public sealed class HeldChatClient(string name, Task released) : DelegatingChatClient(new OfflineChatClient(name))
+{
+    public override async Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        await released.WaitAsync(cancellationToken);
+        return await base.GetResponseAsync(messages, options, cancellationToken);
+    }
+
+    public override async IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null,
+        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        await released.WaitAsync(cancellationToken);
+        await foreach (var update in base.GetStreamingResponseAsync(messages, options, cancellationToken)) yield return update;
+    }
+}

@@ -118,6 +118,12 @@ namespace PersonaGym.Data.Migrations.Postgres
                     b.Property<Guid>("BatchId")
                         .HasColumnType("uuid");
 
+                    b.Property<DateTimeOffset?>("ClaimedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<Guid?>("ClaimedBy")
+                        .HasColumnType("uuid");
+
                     b.Property<string>("Error")
                         .HasColumnType("text");
 

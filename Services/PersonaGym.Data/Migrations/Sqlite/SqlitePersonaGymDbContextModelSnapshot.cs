@@ -112,6 +112,12 @@ namespace PersonaGym.Data.Migrations.Sqlite
                     b.Property<Guid>("BatchId")
                         .HasColumnType("TEXT");
 
+                    b.Property<long?>("ClaimedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<Guid?>("ClaimedBy")
+                        .HasColumnType("TEXT");
+
                     b.Property<string>("Error")
                         .HasColumnType("TEXT");
 
