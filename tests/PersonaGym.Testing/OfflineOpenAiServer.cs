@@ -79,8 +79,8 @@ public sealed class OfflineOpenAiServer : IAsyncDisposable
         public int Requests;
         public int Answered;
 
-        /// <summary>How often each distinct request (its messages) was received.</summary>
-        public readonly ConcurrentDictionary<string, int> Distinct = new(StringComparer.Ordinal);
+        /// <summary>The distinct requests (their messages) received: a set, the value unused.</summary>
+        public readonly ConcurrentDictionary<string, byte> Distinct = new(StringComparer.Ordinal);
     }
 
     private OfflineOpenAiServer(int port, Func<ProviderRequest, ProviderFault> faults)
@@ -180,7 +180,7 @@ public sealed class OfflineOpenAiServer : IAsyncDisposable
             var messages = body["messages"]!.AsArray().Select(m => new ChatMessage(
                 new ChatRole((string)m!["role"]!),
                 m["content"] is JsonArray parts ? string.Concat(parts.Select(p => (string?)p!["text"])) : (string?)m["content"])).ToList();
-            counts.Distinct.AddOrUpdate(body["messages"]!.ToJsonString(), 1, (_, count) => count + 1);
+            counts.Distinct.TryAdd(body["messages"]!.ToJsonString(), 0);
             var fault = _faults(new ProviderRequest(n, model, messages));
             _byFault.AddOrUpdate(fault, 1, (_, count) => count + 1);
             switch (fault)

@@ -136,32 +136,10 @@ public sealed class JudgeConsumer(StageServices stage, ILogger<JudgeConsumer> lo
     private static readonly TimeSpan ClaimPollInterval = TimeSpan.FromMilliseconds(200);
 
     /// <summary>Keeps the claim fresh while its exemplar call runs, so only a dead writer's claim goes stale.</summary>
-    private async Task RenewClaimAsync(Guid claimId, CancellationToken ct)
-    {
-        var every = stage.Options.ExemplarClaimLease / 3;
-        try
-        {
-            while (true)
-            {
-                await Task.Delay(every, stage.Time, ct);
-                var now = stage.Time.GetUtcNow();
-                try
-                {
-                    await using var db = await stage.Contexts.CreateDbContextAsync(ct);
-                    await db.ExemplarClaims.Where(c => c.Id == claimId).ExecuteUpdateAsync(s => s.SetProperty(c => c.ClaimedAt, now), ct);
-                }
-                catch (Exception ex) when (ex is not OperationCanceledException)
-                {
-                    // A missed renewal costs at most a second writer (and call); it must not fail the batch.
-                    logger.LogDebug(ex, "Could not renew exemplar claim {ClaimId}", claimId);
-                }
-            }
-        }
-        catch (OperationCanceledException) when (ct.IsCancellationRequested)
-        {
-            // The writer finished.
-        }
-    }
+    private Task RenewClaimAsync(Guid claimId, CancellationToken ct) =>
+        ClaimRenewal.RunAsync(stage, stage.Options.ExemplarClaimLease, logger, $"exemplar claim {claimId}",
+            (db, now, token) => db.ExemplarClaims.Where(c => c.Id == claimId).ExecuteUpdateAsync(s => s.SetProperty(c => c.ClaimedAt, now), token),
+            ct);
 
     /// <summary>Claims the batch's exemplars for this delivery, taking over a claim not renewed for a lease; null when someone else holds it.</summary>
     private async Task<Guid?> TryClaimAsync(Guid batchId, string writer, string rubricVersion, CancellationToken ct)

@@ -76,31 +76,46 @@ public sealed class WorkClaim : IAsyncDisposable
         }
     }
 
-    private async Task RenewAsync(CancellationToken cancellationToken)
+    private Task RenewAsync(CancellationToken cancellationToken) =>
+        ClaimRenewal.RunAsync(_stage, _stage.Options.WorkClaimLease, _logger, $"the claim on work item {_workId}",
+            (db, now, ct) => db.BatchWork.Where(w => w.Id == _workId && w.ClaimedBy == _holder)
+                .ExecuteUpdateAsync(s => s.SetProperty(w => w.ClaimedAt, now), ct),
+            cancellationToken);
+}
+
+/// <summary>Keeps a claim fresh while its holder works, so only a dead holder's claim goes stale.</summary>
+internal static class ClaimRenewal
+{
+    /// <summary>
+    /// Runs <paramref name="renew"/> (given a fresh context and the time now) every third of <paramref name="lease"/>
+    /// until cancelled. A renewal that fails is logged and the loop goes on: a missed renewal costs at most a second
+    /// delivery's calls, and must not fail the work.
+    /// </summary>
+    public static async Task RunAsync(
+        StageServices stage, TimeSpan lease, ILogger logger, string what,
+        Func<PersonaGymDbContext, DateTimeOffset, CancellationToken, Task> renew, CancellationToken cancellationToken)
     {
-        var every = _stage.Options.WorkClaimLease / 3;
+        var every = lease / 3;
         try
         {
             while (true)
             {
-                await Task.Delay(every, _stage.Time, cancellationToken);
-                var now = _stage.Time.GetUtcNow();
+                await Task.Delay(every, stage.Time, cancellationToken);
+                var now = stage.Time.GetUtcNow();
                 try
                 {
-                    await using var db = await _stage.Contexts.CreateDbContextAsync(cancellationToken);
-                    await db.BatchWork.Where(w => w.Id == _workId && w.ClaimedBy == _holder)
-                        .ExecuteUpdateAsync(s => s.SetProperty(w => w.ClaimedAt, now), cancellationToken);
+                    await using var db = await stage.Contexts.CreateDbContextAsync(cancellationToken);
+                    await renew(db, now, cancellationToken);
                 }
                 catch (Exception ex) when (ex is not OperationCanceledException)
                 {
-                    // A missed renewal costs at most a second delivery's calls; it must not fail the work.
-                    _logger.LogDebug(ex, "Could not renew the claim on work item {WorkId}", _workId);
+                    logger.LogDebug(ex, "Could not renew {Claim}", what);
                 }
             }
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
-            // The delivery ended.
+            // The holder finished.
         }
     }
 }
