@@ -61,10 +61,12 @@ public static class ModelSettingsExtensions
         // The model endpoints runs may name (the operator's allow-list, PersonaGym:Endpoints), the same for every service,
         // so the Api refuses what the workers would refuse; and the LLM layer's limits (PersonaGym:Models: MaxConcurrency,
         // rate limits, retries, overrides), so `--PersonaGym:Models:MaxConcurrency=16` caps every replica. The role specs
-        // in PersonaGym:Models come from the parameters above only.
+        // in PersonaGym:Models come from the parameters above only. The price list (PersonaGym:Pricing) goes along too,
+        // so every service prices usage alike.
         var configuration = service.ApplicationBuilder.Configuration;
         foreach (var (name, value) in configuration.GetSection("PersonaGym:Endpoints").AsEnumerable()
-                     .Concat(configuration.GetSection("PersonaGym:Models").AsEnumerable()))
+                     .Concat(configuration.GetSection("PersonaGym:Models").AsEnumerable())
+                     .Concat(configuration.GetSection("PersonaGym:Pricing").AsEnumerable()))
         {
             if (value is not null && !RoleSpecKeys.Contains(name)) service.WithEnvironment(name.Replace(":", "__", StringComparison.Ordinal), value);
         }

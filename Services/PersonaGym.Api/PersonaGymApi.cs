@@ -4,6 +4,7 @@ using MassTransit;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
 using PersonaGym.Api.Security;
+using PersonaGym.Core.Planning;
 using PersonaGym.Core.Reports;
 using PersonaGym.Data;
 using PersonaGym.Pipeline;
@@ -118,9 +119,9 @@ public static class PersonaGymApi
     private static async Task<Ok<IReadOnlyList<RunListItem>>> ListRunsAsync(PersonaGymDbContext db, CancellationToken ct) =>
         TypedResults.Ok(await RunListing.RunsAsync(db, ct));
 
-    private static async Task<Results<Ok<RunDetails>, ProblemHttpResult>> GetRunAsync(Guid id, PersonaGymDbContext db, CancellationToken ct)
+    private static async Task<Results<Ok<RunDetails>, ProblemHttpResult>> GetRunAsync(Guid id, PersonaGymDbContext db, ModelPricing pricing, CancellationToken ct)
     {
-        var summary = await db.RunSummaryAsync(id, ct);
+        var summary = await db.RunSummaryAsync(id, pricing, ct);
         if (summary is null) return UnknownRun(id);
         // Read after the summary: a status and its reason are written together, so a run the summary shows as stopped
         // or failed is read here with its reason, never as the running row from a moment before.

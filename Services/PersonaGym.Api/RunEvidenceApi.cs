@@ -4,6 +4,7 @@ using MassTransit;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
 using PersonaGym.Core;
+using PersonaGym.Core.Planning;
 using PersonaGym.Data;
 using PersonaGym.Pipeline.Reports;
 using PersonaGym.Pipeline.Runs;
@@ -22,7 +23,7 @@ public static class RunEvidenceApi
 
     public static IEndpointRouteBuilder MapRunEvidenceApi(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/api/runs/overview", async (PersonaGymDbContext db, CancellationToken ct) => TypedResults.Ok(await RunOverview.RunsAsync(db, ct)))
+        app.MapGet("/api/runs/overview", async (PersonaGymDbContext db, ModelPricing pricing, CancellationToken ct) => TypedResults.Ok(await RunOverview.RunsAsync(db, pricing, ct)))
             .RequireAuthorization(PersonaGym.Api.Security.PersonaGymPolicies.Read).WithTags("Runs").WithName("ListRunOverview")
             .WithSummary("Every run, newest first, with its models, question set, progress and LLM usage (the web app's run list).");
 
@@ -191,14 +192,14 @@ public static class RunEvidenceApi
     }
 
     private static async Task<Results<ServerSentEventsResult<RunProgressSnapshot>, ProblemHttpResult>> ProgressAsync(
-        Guid id, IDbContextFactory<PersonaGymDbContext> contexts, TimeProvider time, CancellationToken ct)
+        Guid id, IDbContextFactory<PersonaGymDbContext> contexts, ModelPricing pricing, TimeProvider time, CancellationToken ct)
     {
         await using (var db = await contexts.CreateDbContextAsync(ct))
         {
             if (!await db.Runs.AnyAsync(r => r.Id == id, ct)) return UnknownRun(id);
         }
 
-        return TypedResults.ServerSentEvents(Snapshots(id, contexts, time, ct), eventType: "progress");
+        return TypedResults.ServerSentEvents(Snapshots(id, contexts, pricing, time, ct), eventType: "progress");
     }
 
     /// <summary>
@@ -207,14 +208,14 @@ public static class RunEvidenceApi
     /// app promises an update at least every 2 s while a run is active.
     /// </summary>
     private static async IAsyncEnumerable<RunProgressSnapshot> Snapshots(
-        Guid id, IDbContextFactory<PersonaGymDbContext> contexts, TimeProvider time, [EnumeratorCancellation] CancellationToken ct)
+        Guid id, IDbContextFactory<PersonaGymDbContext> contexts, ModelPricing pricing, TimeProvider time, [EnumeratorCancellation] CancellationToken ct)
     {
         while (!ct.IsCancellationRequested)
         {
             RunSummary? summary;
             await using (var db = await contexts.CreateDbContextAsync(ct))
             {
-                summary = await db.RunSummaryAsync(id, ct);
+                summary = await db.RunSummaryAsync(id, pricing, ct);
             }
 
             if (summary is null) yield break;
@@ -242,7 +243,7 @@ public static class RunEvidenceApi
             detail: $"Run {id} is {now}: only a pending or running run can be cancelled.");
     }
 
-    private static async Task<Results<Ok<RunEstimate>, ValidationProblem, ProblemHttpResult>> EstimateAsync(HttpRequest http, RunSubmitter submitter, CancellationToken ct)
+    private static async Task<Results<Ok<RunEstimate>, ValidationProblem, ProblemHttpResult>> EstimateAsync(HttpRequest http, RunSubmitter submitter, ModelPricing pricing, CancellationToken ct)
     {
         // Read and checked exactly as a submission is, so the estimate says what the submission would.
         var (request, notJson, invalid) = await PersonaGymApi.ReadRunRequestAsync(http, ct);
@@ -253,7 +254,10 @@ public static class RunEvidenceApi
             var plan = await submitter.PlanAsync(request!, ct);
             var estimate = RunEstimates.For(plan);
             return TypedResults.Ok(new RunEstimate(plan.Personas.Count, RunEstimates.ExpectedBatches(plan), plan.UsesOfflineModels,
-                estimate.Calls, estimate.InputTokens, estimate.OutputTokens, estimate.Lines, estimate.Assumptions));
+                estimate.Calls, estimate.InputTokens, estimate.OutputTokens, estimate.Lines, estimate.Assumptions)
+            {
+                Cost = pricing.Price(estimate),
+            });
         }
         catch (RunRequestException e)
         {

@@ -4,6 +4,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using PersonaGym.Core;
+using PersonaGym.Core.Planning;
 using PersonaGym.Core.Offline;
 using PersonaGym.Data;
 using PersonaGym.Models;
@@ -33,6 +34,9 @@ public static class PipelineServiceCollectionExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.AddOptions<PipelineOptions>().Bind(configuration.GetSection(PipelineOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<RunLimits>().Bind(configuration.GetSection(RunLimits.Section)).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<PricingOptions>().Bind(configuration.GetSection(PricingOptions.Section)).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<PricingOptions>, PricingOptionsValidation>());
+        services.TryAddSingleton(sp => new ModelPricing(sp.GetRequiredService<IOptions<PricingOptions>>().Value));
         var roles = configuration.GetSection(ModelDefaults.Section);
         services.AddOptions<ModelDefaults>().Bind(roles).PostConfigure(d =>
         {
@@ -84,4 +88,13 @@ public static class PipelineServiceCollectionExtensions
         services.AddPersonaGymMessaging(stages, rabbitMqConnectionString);
         return services;
     }
+}
+
+/// <summary>Refuses a price list that cannot be used at start, with every problem named.</summary>
+internal sealed class PricingOptionsValidation : IValidateOptions<PricingOptions>
+{
+    public ValidateOptionsResult Validate(string? name, PricingOptions options) =>
+        ModelPricing.Problems(options) is { Count: > 0 } problems
+            ? ValidateOptionsResult.Fail(problems.Select(p => $"{PricingOptions.Section}: {p}."))
+            : ValidateOptionsResult.Success;
 }

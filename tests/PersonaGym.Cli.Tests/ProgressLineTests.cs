@@ -1,4 +1,5 @@
 using PersonaGym.Cli.Display;
+using PersonaGym.Core.Planning;
 using PersonaGym.Data;
 
 namespace PersonaGym.Cli.Tests;
@@ -39,5 +40,24 @@ public sealed class ProgressLineTests
 
         Assert.EndsWith(" · CANNOT PROGRESS: the message broker is unreachable", ProgressDisplay.Line(stalled, 10, TimeSpan.FromSeconds(30)));
         Assert.DoesNotContain("CANNOT PROGRESS", ProgressDisplay.Line(Summary([]), 10, TimeSpan.FromSeconds(30)));
+    }
+
+    [Fact]
+    public void The_line_gives_the_cost_when_it_is_known_and_names_what_has_no_price()
+    {
+        var pricing = new ModelPricing(new PricingOptions { Models = [new ModelPrice { Model = "openai:agent", InputPerMillionTokens = 2, OutputPerMillionTokens = 8 }] });
+        var complete = Summary([]) with { Cost = pricing.Price([("answer", "openai:agent", 500_000, 100_000)]) };
+        // The summary's usage (1,500 tokens) is all its tokens; the cost is of those paid for, as the price list has them.
+        Assert.Contains("1500 tokens, 1.80 USD", ProgressDisplay.Line(complete, 10, TimeSpan.FromSeconds(30)));
+        Assert.Null(ProgressDisplay.UnpricedText(complete.Cost));
+
+        var partial = Summary([]) with { Cost = pricing.Price([("answer", "openai:agent", 500_000, 100_000), ("judge", "openai:judge", 1000, 10)]) };
+        Assert.Contains("tokens, ≥ 1.80 USD", ProgressDisplay.Line(partial, 10, TimeSpan.FromSeconds(30)));
+        Assert.StartsWith("No price for openai:judge: the cost shown leaves them out.", ProgressDisplay.UnpricedText(partial.Cost));
+
+        var unknown = Summary([]) with { Cost = ModelPricing.None.Price([("judge", "openai:judge", 1000, 10)]) };
+        Assert.DoesNotContain("USD", ProgressDisplay.Line(unknown, 10, TimeSpan.FromSeconds(30)));
+        Assert.Contains("the cost is unknown", ProgressDisplay.UnpricedText(unknown.Cost));
+        Assert.DoesNotContain("USD", ProgressDisplay.Line(Summary([]), 10, TimeSpan.FromSeconds(30)));
     }
 }

@@ -75,6 +75,23 @@ public sealed class ManifestTests
     }
 
     [Fact]
+    public async Task The_price_list_and_the_model_limits_reach_every_service()
+    {
+        var (resources, _) = await PublishAsync(
+            "--PersonaGym:Pricing:Currency=EUR", "--PersonaGym:Pricing:Models:0:Model=openai:gpt-4o-mini",
+            "--PersonaGym:Pricing:Models:0:InputPerMillionTokens=0.15", "--PersonaGym:Models:MaxConcurrency=16");
+
+        foreach (var service in new[] { "api", "question-generator", "agent-runner", "judge" })
+        {
+            var env = resources[service]!["env"]!;
+            Assert.Equal("EUR", (string?)env["PersonaGym__Pricing__Currency"]);
+            Assert.Equal("openai:gpt-4o-mini", (string?)env["PersonaGym__Pricing__Models__0__Model"]);
+            Assert.Equal("0.15", (string?)env["PersonaGym__Pricing__Models__0__InputPerMillionTokens"]);
+            Assert.Equal("16", (string?)env["PersonaGym__Models__MaxConcurrency"]);
+        }
+    }
+
+    [Fact]
     public async Task Every_replicas_database_pool_is_sized_so_that_all_of_them_fit_the_servers_connections()
     {
         // The server is started with 500 connections; 20 stay out of the pools; the rest is shared by the Api and

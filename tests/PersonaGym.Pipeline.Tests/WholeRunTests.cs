@@ -1,5 +1,8 @@
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using PersonaGym.Core.Planning;
 using PersonaGym.Data;
+using PersonaGym.Pipeline.Runs;
 using PersonaGym.Pipeline.Tests.Support;
 using PersonaGym.Testing;
 
@@ -64,5 +67,66 @@ public sealed class WholeRunTests(PostgresServer postgres)
         // Every recorded call reached the model, except those the response cache answered: two agents of the offline
         // model can give the same answers to a batch, and then its judging requests are the same request.
         Assert.Equal(await pipeline.PaidCallsAsync(runId), pipeline.Models.Total);
+    }
+
+    [Fact]
+    public async Task A_run_costs_its_paid_tokens_at_the_listed_prices_and_a_repeat_answered_from_the_cache_costs_nothing()
+    {
+        await using var pipeline = await TestPipeline.StartAsync(await postgres.CreateDatabaseAsync(), new PipelineSetup
+        {
+            Settings = new Dictionary<string, string?>
+            {
+                ["PersonaGym:Pricing:Currency"] = "EUR",
+                ["PersonaGym:Pricing:Models:0:Model"] = "offline:agent-a",
+                ["PersonaGym:Pricing:Models:0:InputPerMillionTokens"] = "3",
+                ["PersonaGym:Pricing:Models:0:OutputPerMillionTokens"] = "15",
+                ["PersonaGym:Pricing:Models:1:Model"] = "offline:judge-a",
+                ["PersonaGym:Pricing:Models:1:InputPerMillionTokens"] = "0.5",
+                ["PersonaGym:Pricing:Models:1:OutputPerMillionTokens"] = "1.5",
+            },
+        });
+        var pricing = pipeline.Services.GetRequiredService<ModelPricing>();
+        var request = TestRuns.Request(personas: 1, agents: 1, judges: 1, questionsPerTask: 2);
+        var first = await pipeline.SubmitAsync(request);
+        await pipeline.WaitForRunAsync(first);
+
+        await using var db = pipeline.NewContext();
+        var paid = await db.LlmCalls.Where(c => c.RunId == first && !c.CacheHit).GroupBy(c => c.Model)
+            .Select(g => new { Model = g.Key, Input = g.Sum(c => (long)(c.InputTokens ?? 0)), Output = g.Sum(c => (long)(c.OutputTokens ?? 0)) })
+            .ToDictionaryAsync(g => g.Model);
+        var expected = (paid["offline:agent-a"].Input * 3m + paid["offline:agent-a"].Output * 15m
+                        + paid["offline:judge-a"].Input * 0.5m + paid["offline:judge-a"].Output * 1.5m) / 1_000_000m;
+        var cost = (await db.RunSummaryAsync(first, pricing))!.Cost!;
+        Assert.True(expected > 0);
+        Assert.Equal(expected, cost.Amount);
+        Assert.Equal("EUR", cost.Currency);
+        // The question and exemplar writers are offline and unlisted: free, so the cost is complete.
+        Assert.True(cost.Complete);
+        Assert.Contains(cost.Lines, l => l.Stage == PersonaGym.Core.MethodStages.Answer && l.Model == "offline:agent-a" && l.Amount > 0);
+        Assert.Equal(expected, (await RunOverview.RunsAsync(db, pricing)).Single(r => r.Id == first).Cost!.Amount);
+
+        // The same request again makes the same calls, and the response cache answers every one of them.
+        var second = await pipeline.SubmitAsync(request with { Name = "the same again" });
+        await pipeline.WaitForRunAsync(second);
+        var again = (await db.RunSummaryAsync(second, pricing))!;
+        Assert.Equal(again.Usage.Calls, again.Usage.CacheHits);
+        Assert.True(again.Usage.InputTokens > 0);
+        Assert.Equal(0m, again.Cost!.Amount);
+        Assert.Null((await db.RunSummaryAsync(second))!.Cost);
+    }
+
+    [Fact]
+    public async Task A_host_with_a_price_list_it_cannot_use_does_not_start_and_names_the_problem()
+    {
+        var connection = await postgres.CreateDatabaseAsync();
+        var refused = await Assert.ThrowsAsync<Microsoft.Extensions.Options.OptionsValidationException>(() => TestPipeline.StartAsync(connection, new PipelineSetup
+        {
+            Settings = new Dictionary<string, string?>
+            {
+                ["PersonaGym:Pricing:Models:0:Model"] = "gpt-4o",
+                ["PersonaGym:Pricing:Models:0:InputPerMillionTokens"] = "2.5",
+            },
+        }));
+        Assert.Contains("PersonaGym:Pricing: Models[0] names no model spec", refused.Message, StringComparison.Ordinal);
     }
 }

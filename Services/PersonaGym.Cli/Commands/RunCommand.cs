@@ -99,15 +99,19 @@ public sealed class RunCommand(CliConsole io)
         }
 
         var estimate = RunEstimates.For(plan);
+        var cost = engine.Services.GetRequiredService<ModelPricing>().Price(estimate);
         if (result.GetValue(_estimate))
         {
             io.Out.WriteLine(estimate.FormatTable());
+            io.Out.WriteLine($"Cost: {cost.Format()}" + (cost.Unknown ? "" : " (cache hits cost nothing)"));
+            if (ProgressDisplay.UnpricedText(cost) is { } unpriced) io.Out.WriteLine(unpriced);
             return ExitCodes.Success;
         }
 
         if (plan.UsesOfflineModels) io.WarnOffline();
         foreach (var warning in plan.Warnings) io.Error.WriteLine($"warning: {warning}.");
-        io.Out.MarkupLine($"[grey]Estimate: {estimate.Calls} LLM calls, about {ProgressDisplay.Tokens(estimate.InputTokens + estimate.OutputTokens)} tokens (cache hits cost nothing; --estimate shows the breakdown).[/]");
+        var costText = cost.Unknown ? "" : $", about {cost.Format()}";
+        io.Out.MarkupLine($"[grey]Estimate: {estimate.Calls} LLM calls, about {ProgressDisplay.Tokens(estimate.InputTokens + estimate.OutputTokens)} tokens{costText} (cache hits cost nothing; --estimate shows the breakdown).[/]");
 
         var runId = await engine.Submitter.CreateAsync(plan, ct);
         io.Out.MarkupLine($"Run [bold]{runId}[/] on {Markup.Escape(engine.Connection.ToString())}: {plan.Personas.Count} persona(s), {plan.Agents.Count} model(s) under test, {plan.Judges.Count} judge(s).");
@@ -122,10 +126,11 @@ public sealed class RunCommand(CliConsole io)
         try
         {
             var models = engine.Services.GetRequiredService<ModelPipelineFactory>();
+            var pricing = engine.Services.GetRequiredService<ModelPricing>();
             summary = await new ProgressDisplay(io.Out, io.PollInterval, models.Concurrency).FollowAsync(async token =>
             {
                 await using var db = await engine.OpenAsync(token);
-                return await db.RunSummaryAsync(runId, token);
+                return await db.RunSummaryAsync(runId, pricing, token);
             }, expectedBatches, ct);
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)

@@ -1,9 +1,11 @@
 using System.CommandLine;
 using System.Globalization;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
 using PersonaGym.Cli.Display;
 using PersonaGym.Cli.Remote;
 using PersonaGym.Core;
+using PersonaGym.Core.Planning;
 using PersonaGym.Core.Reports;
 using PersonaGym.Core.Statistics;
 using PersonaGym.Data;
@@ -147,7 +149,7 @@ public sealed class RunsCommands(CliConsole io)
                 await using var engine = await CommonOptions.OpenAsync(result.GetValue(db), startPipeline: result.GetValue(follow), ct);
                 await using var context = await engine.OpenAsync(ct);
                 var id = await CommonOptions.ResolveRunAsync(context, result.GetValue(run)!, ct);
-                summary = (await context.RunSummaryAsync(id, ct))!;
+                summary = (await context.RunSummaryAsync(id, engine.Services.GetRequiredService<ModelPricing>(), ct))!;
                 if (result.GetValue(follow) && summary.Status is RunStatus.Running or RunStatus.Pending)
                     return await RunCommand.FollowLocalAsync(io, engine, id, summary.Batches.Planned, outputs, ct);
                 report = (await RunReportReadModel.ReadAsync(context, id, result.GetValue(includeIncomplete), ct))!.ToReport();
@@ -156,6 +158,7 @@ public sealed class RunsCommands(CliConsole io)
             io.Out.MarkupLine($"[bold]{Markup.Escape(report.Name ?? report.RunId.ToString())}[/] ({report.RunId}) — {summary.Status}" +
                 (summary.Stalled is not null ? " [yellow](cannot progress: see the problems below)[/]" : ""));
             io.Out.WriteLine(ProgressDisplay.Line(summary, summary.Batches.Planned, (summary.CompletedAt ?? DateTimeOffset.UtcNow) - summary.CreatedAt));
+            if (ProgressDisplay.UnpricedText(summary.Cost) is { } unpriced) io.Out.MarkupLine($"[grey]{Markup.Escape(unpriced)}[/]");
             io.Out.MarkupLine(Markup.Escape($"Questions: {report.QuestionSet}; judges: {string.Join(", ", report.Judges)}; exemplars: {report.ExemplarWriter}."));
             WriteValidity(io.Out, report.JudgeValidity);
             return RunCommand.Finish(io, report, summary.Status, outputs);

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using PersonaGym.Core.Planning;
 using PersonaGym.Data;
 using PersonaGym.Models;
 using Spectre.Console;
@@ -115,7 +116,15 @@ public sealed class ProgressDisplay(IAnsiConsole console, TimeSpan pollInterval,
             $"{c.Model} {c.Limit} ({c.InFlight} in flight" + (c.Processes > 1 ? $", {c.Processes} processes" : "") + ")"));
 
     private static string UsageText(RunSummary summary) =>
-        $"{summary.Usage.Calls} calls ({summary.Usage.CacheHits} cached), {Tokens(summary.Usage.InputTokens + summary.Usage.OutputTokens)} tokens";
+        $"{summary.Usage.Calls} calls ({summary.Usage.CacheHits} cached), {Tokens(summary.Usage.InputTokens + summary.Usage.OutputTokens)} tokens" +
+        (summary.Cost is { Unknown: false } cost ? $", {cost.Format()}" : "");
+
+    /// <summary>What a cost lacks, for a line of its own: the models used at a cost that have no price; null when none.</summary>
+    public static string? UnpricedText(MoneyCost? cost) =>
+        cost is { Complete: false }
+            ? $"No price for {string.Join(", ", cost.UnpricedModels)}: the cost {(cost.Unknown ? "is unknown" : "shown leaves them out")}. " +
+              $"Prices are set in {PricingOptions.Section} (docs/running.md)."
+            : null;
 
     private static void Set(ProgressTask task, string description, double value, double max)
     {

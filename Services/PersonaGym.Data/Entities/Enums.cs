@@ -73,3 +73,17 @@ public enum LlmCallStage
     Judging,
     Other,
 }
+
+public static class LlmCallStages
+{
+    /// <summary>The stage's name as reports, usage and cost lines give it (the method's stage names).</summary>
+    public static string Name(LlmCallStage stage) => stage switch
+    {
+        LlmCallStage.EnvironmentSelection => PersonaGym.Core.MethodStages.Environments,
+        LlmCallStage.QuestionGeneration => PersonaGym.Core.MethodStages.Questions,
+        LlmCallStage.Answering => PersonaGym.Core.MethodStages.Answer,
+        LlmCallStage.Exemplars => PersonaGym.Core.MethodStages.Exemplars,
+        LlmCallStage.Judging => PersonaGym.Core.MethodStages.Judge,
+        _ => "other",
+    };
+}

@@ -1,4 +1,5 @@
 using Microsoft.EntityFrameworkCore;
+using PersonaGym.Core.Planning;
 
 namespace PersonaGym.Data;
 
@@ -27,6 +28,9 @@ public sealed record RunSummary(
     /// last <see cref="RunQueries.ConcurrencyReportsFreshFor"/>; empty when none did (e.g. the run is finished).
     /// </summary>
     public IReadOnlyList<ModelConcurrencySummary> Concurrency { get; init; } = [];
+
+    /// <summary>What the run's paid tokens cost per stage and model, by the operator's price list; null when read without one.</summary>
+    public MoneyCost? Cost { get; init; }
 }
 
 /// <summary>Why a running run cannot progress, and since when (see <c>Run.Stall</c>); null while it progresses.</summary>
@@ -55,6 +59,12 @@ public sealed record LlmUsage(int Calls, int CacheHits, int Failures, long Input
 
 public sealed record LlmStageUsage(LlmCallStage Stage, LlmUsage Usage);
 
+/// <summary>One stage and model of a run's calls (<see cref="RunQueries.UsageByStageAndModelAsync"/>).</summary>
+/// <param name="PaidInputTokens">Input tokens of the calls that reached the model (not answered by the cache).</param>
+public sealed record StageModelUsage(
+    LlmCallStage Stage, string Model, int Calls, int CacheHits, int Failures,
+    long InputTokens, long OutputTokens, long PaidInputTokens, long PaidOutputTokens);
+
 /// <summary>One agent of one run on the leaderboard; its scores come from <c>PersonaScoreComputation</c>.</summary>
 /// <param name="Personas">Personas with at least one judgement of this agent's answers.</param>
 public sealed record LeaderboardRow(
@@ -74,7 +84,11 @@ public static class RunQueries
     public static readonly TimeSpan ConcurrencyReportsFreshFor = TimeSpan.FromSeconds(30);
 
     /// <summary>The run's progress and usage, or null when there is no such run.</summary>
-    public static async Task<RunSummary?> RunSummaryAsync(this PersonaGymDbContext db, Guid runId, CancellationToken cancellationToken = default)
+    public static Task<RunSummary?> RunSummaryAsync(this PersonaGymDbContext db, Guid runId, CancellationToken cancellationToken = default) =>
+        db.RunSummaryAsync(runId, pricing: null, cancellationToken);
+
+    /// <summary>The run's progress and usage, with its cost by <paramref name="pricing"/> when given; null when there is no such run.</summary>
+    public static async Task<RunSummary?> RunSummaryAsync(this PersonaGymDbContext db, Guid runId, ModelPricing? pricing, CancellationToken cancellationToken = default)
     {
         var run = await db.Runs.AsNoTracking().Where(r => r.Id == runId)
             .Select(r => new { r.Name, r.Status, r.CreatedAt, r.CompletedAt, r.UsesOfflineModels, r.Error, r.ExemplarWriterSpec, r.Stall, r.StalledSince })
@@ -111,21 +125,12 @@ public static class RunQueries
         var judgements = await db.Judgements.AsNoTracking().CountAsync(j => j.RunId == runId, cancellationToken);
         var parseFailures = await db.Judgements.AsNoTracking().CountAsync(j => j.RunId == runId && j.Score == null, cancellationToken);
 
-        var usageByStage = (await db.LlmCalls.AsNoTracking().Where(c => c.RunId == runId)
-                .GroupBy(c => c.Stage)
-                .Select(g => new
-                {
-                    Stage = g.Key,
-                    Calls = g.Count(),
-                    CacheHits = g.Count(c => c.CacheHit),
-                    Failures = g.Count(c => !c.Succeeded),
-                    InputTokens = g.Sum(c => (long?)c.InputTokens) ?? 0,
-                    OutputTokens = g.Sum(c => (long?)c.OutputTokens) ?? 0,
-                })
-                .ToListAsync(cancellationToken))
-            .OrderBy(s => s.Stage)
-            .Select(s => new LlmStageUsage(s.Stage, new LlmUsage(s.Calls, s.CacheHits, s.Failures, s.InputTokens, s.OutputTokens)))
+        var usageLines = await db.UsageByStageAndModelAsync(runId, cancellationToken);
+        var usageByStage = usageLines.GroupBy(l => l.Stage).OrderBy(g => g.Key)
+            .Select(g => new LlmStageUsage(g.Key, new LlmUsage(g.Sum(l => l.Calls), g.Sum(l => l.CacheHits), g.Sum(l => l.Failures), g.Sum(l => l.InputTokens), g.Sum(l => l.OutputTokens))))
             .ToList();
+        var cost = pricing?.Price(usageLines.OrderBy(l => l.Stage).ThenBy(l => l.Model, StringComparer.Ordinal)
+            .Select(l => (LlmCallStages.Name(l.Stage), l.Model, l.PaidInputTokens, l.PaidOutputTokens)));
         var usage = new LlmUsage(
             usageByStage.Sum(s => s.Usage.Calls),
             usageByStage.Sum(s => s.Usage.CacheHits),
@@ -154,8 +159,28 @@ public static class RunQueries
                 : null)
         {
             Concurrency = concurrency,
+            Cost = cost,
         };
     }
+
+    /// <summary>
+    /// A run's LLM calls per stage and model, in one query: what they used (cache hits included), and the tokens that
+    /// were paid for (cache hits cost nothing), which its cost is priced on.
+    /// </summary>
+    public static Task<List<StageModelUsage>> UsageByStageAndModelAsync(this PersonaGymDbContext db, Guid runId, CancellationToken cancellationToken = default) =>
+        db.LlmCalls.AsNoTracking().Where(c => c.RunId == runId)
+            .GroupBy(c => new { c.Stage, c.Model })
+            .Select(g => new StageModelUsage(
+                g.Key.Stage,
+                g.Key.Model,
+                g.Count(),
+                g.Count(c => c.CacheHit),
+                g.Count(c => !c.Succeeded),
+                g.Sum(c => (long?)c.InputTokens) ?? 0,
+                g.Sum(c => (long?)c.OutputTokens) ?? 0,
+                g.Sum(c => c.CacheHit ? 0 : (long?)c.InputTokens) ?? 0,
+                g.Sum(c => c.CacheHit ? 0 : (long?)c.OutputTokens) ?? 0))
+            .ToListAsync(cancellationToken);
 
     /// <summary>The concurrency each of <paramref name="specs"/> is allowed now, from the reports made since <paramref name="since"/>.</summary>
     public static async Task<IReadOnlyList<ModelConcurrencySummary>> ModelConcurrencyAsync(

@@ -40,19 +40,7 @@ public static class RunReportBuilder
             modelReports.Add(new ModelReport(agent.Spec, PersonaScoring.Aggregate(results.Select(r => r.Scores), includeIncomplete), results));
         }
 
-        var usage = await db.LlmCalls.AsNoTracking().Where(c => c.RunId == runId)
-            .GroupBy(c => new { c.Stage, c.Model })
-            .Select(g => new
-            {
-                g.Key.Stage,
-                g.Key.Model,
-                Calls = g.LongCount(),
-                CacheHits = g.LongCount(c => c.CacheHit),
-                Input = g.Sum(c => (long)(c.InputTokens ?? 0)),
-                Output = g.Sum(c => (long)(c.OutputTokens ?? 0)),
-                Failures = g.LongCount(c => !c.Succeeded),
-            })
-            .ToListAsync(cancellationToken);
+        var usage = await db.UsageByStageAndModelAsync(runId, cancellationToken);
 
         var items = await db.JudgeItemsAsync(runId, null, cancellationToken);
         var validity = items.Count == 0 ? null : JudgeValidity.Compute(items.Select(i => new ItemJudgement(i.Task, i.ItemKey, i.Judge, i.Score)));
@@ -74,7 +62,7 @@ public static class RunReportBuilder
             Models = modelReports,
             Usage = new UsageReport(usage
                 .OrderBy(u => u.Stage).ThenBy(u => u.Model)
-                .Select(u => new UsageLine(StageName(u.Stage), u.Model, u.Calls, u.CacheHits, u.Input, u.Output, u.Failures)).ToList()),
+                .Select(u => new UsageLine(LlmCallStages.Name(u.Stage), u.Model, u.Calls, u.CacheHits, u.InputTokens, u.OutputTokens, u.Failures)).ToList()),
             JudgeValidity = validity,
             Problems = await ProblemsAsync(db, run, cancellationToken),
             Warnings = Warnings(judges, modelReports, includeIncomplete),
@@ -118,16 +106,6 @@ public static class RunReportBuilder
         if (failures > 0) problems.Add($"{failures} judgement(s) had no parseable score: excluded from the means and counted as parse failures.");
         return problems;
     }
-
-    public static string StageName(LlmCallStage stage) => stage switch
-    {
-        LlmCallStage.EnvironmentSelection => MethodStages.Environments,
-        LlmCallStage.QuestionGeneration => MethodStages.Questions,
-        LlmCallStage.Answering => MethodStages.Answer,
-        LlmCallStage.Exemplars => MethodStages.Exemplars,
-        LlmCallStage.Judging => MethodStages.Judge,
-        _ => "other",
-    };
 
     private static string Shorten(string text) => text.Length > 60 ? text[..60] + "…" : text;
 }

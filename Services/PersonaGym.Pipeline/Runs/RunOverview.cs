@@ -1,4 +1,5 @@
 using Microsoft.EntityFrameworkCore;
+using PersonaGym.Core.Planning;
 using PersonaGym.Core.Reports;
 using PersonaGym.Data;
 
@@ -30,6 +31,9 @@ public sealed record RunOverviewItem(
 {
     public string? Disclaimer => UsesOfflineModels ? ReportText.OfflineDisclaimer : null;
 
+    /// <summary>What the run's paid tokens cost so far, by the operator's price list; null when listed without one.</summary>
+    public MoneyCost? Cost { get; init; }
+
     /// <summary>Share of the planned batches judged, 0–1; null while no batch is planned.</summary>
     public double? Progress => BatchesPlanned == 0 ? null : Math.Min(1.0, (double)BatchesJudged / BatchesPlanned);
 }
@@ -37,7 +41,7 @@ public sealed record RunOverviewItem(
 public static class RunOverview
 {
     /// <summary>Every run, newest first, in a fixed number of queries whatever the number of runs.</summary>
-    public static async Task<IReadOnlyList<RunOverviewItem>> RunsAsync(PersonaGymDbContext db, CancellationToken cancellationToken = default)
+    public static async Task<IReadOnlyList<RunOverviewItem>> RunsAsync(PersonaGymDbContext db, ModelPricing? pricing = null, CancellationToken cancellationToken = default)
     {
         var runs = await db.Runs.AsNoTracking()
             .Select(r => new
@@ -62,17 +66,22 @@ public static class RunOverview
             .Select(g => new { g.Key.RunId, g.Key.Stage, Count = g.Count() })
             .ToListAsync(cancellationToken);
 
-        var usage = await db.LlmCalls.AsNoTracking().Where(c => c.RunId != null)
-            .GroupBy(c => c.RunId)
-            .Select(g => new
-            {
-                RunId = g.Key!.Value,
-                Calls = g.LongCount(),
-                CacheHits = g.LongCount(c => c.CacheHit),
-                Input = g.Sum(c => (long)(c.InputTokens ?? 0)),
-                Output = g.Sum(c => (long)(c.OutputTokens ?? 0)),
-            })
-            .ToDictionaryAsync(u => u.RunId, cancellationToken);
+        // Per run and model: the run's usage, and the paid tokens (cache hits cost nothing) for its cost.
+        var usage = (await db.LlmCalls.AsNoTracking().Where(c => c.RunId != null)
+                .GroupBy(c => new { c.RunId, c.Model })
+                .Select(g => new
+                {
+                    RunId = g.Key.RunId!.Value,
+                    g.Key.Model,
+                    Calls = g.LongCount(),
+                    CacheHits = g.LongCount(c => c.CacheHit),
+                    Input = g.Sum(c => (long)(c.InputTokens ?? 0)),
+                    Output = g.Sum(c => (long)(c.OutputTokens ?? 0)),
+                    PaidInput = g.Sum(c => c.CacheHit ? 0 : (long)(c.InputTokens ?? 0)),
+                    PaidOutput = g.Sum(c => c.CacheHit ? 0 : (long)(c.OutputTokens ?? 0)),
+                })
+                .ToListAsync(cancellationToken))
+            .ToLookup(u => u.RunId);
 
         // Ordered in memory: SQLite cannot order by a DateTimeOffset column.
         return runs.OrderByDescending(r => r.CreatedAt).ThenByDescending(r => r.Id).Select(r =>
@@ -80,10 +89,13 @@ public static class RunOverview
             var agents = r.Models.Where(m => m.Role == RunModelRole.Agent).OrderBy(m => m.Ordinal).Select(m => m.Spec).ToList();
             var judges = r.Models.Where(m => m.Role == RunModelRole.Judge).OrderBy(m => m.Ordinal).Select(m => m.Spec).ToList();
             int At(BatchStage stage) => work.Where(w => w.RunId == r.Id && w.Stage == stage).Sum(w => w.Count);
-            var used = usage.GetValueOrDefault(r.Id);
+            var used = usage[r.Id].ToList();
             return new RunOverviewItem(r.Id, r.Name, r.Status, r.CreatedAt, r.CompletedAt, r.UsesOfflineModels, agents, judges, r.Personas,
                 $"{r.SetName}@{r.SetVersion}", readyBatches.GetValueOrDefault(r.Id) * agents.Count, At(BatchStage.Done), At(BatchStage.Failed),
-                used?.Calls ?? 0, used?.CacheHits ?? 0, used?.Input ?? 0, used?.Output ?? 0);
+                used.Sum(u => u.Calls), used.Sum(u => u.CacheHits), used.Sum(u => u.Input), used.Sum(u => u.Output))
+            {
+                Cost = pricing?.Price(used.OrderBy(u => u.Model, StringComparer.Ordinal).Select(u => ("all", u.Model, u.PaidInput, u.PaidOutput))),
+            };
         }).ToList();
     }
 }

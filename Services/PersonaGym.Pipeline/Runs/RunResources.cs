@@ -94,4 +94,8 @@ public sealed record RunEstimate(
     long InputTokens,
     long OutputTokens,
     IReadOnlyList<CostLine> Lines,
-    IReadOnlyList<string> Assumptions);
+    IReadOnlyList<string> Assumptions)
+{
+    /// <summary>What the estimated tokens would cost by the operator's price list (<c>PersonaGym:Pricing</c>).</summary>
+    public MoneyCost? Cost { get; init; }
+}
