@@ -1,4 +1,5 @@
 using System.Globalization;
+using PersonaGym.Core.Planning;
 using PersonaGym.Data;
 
 namespace PersonaGym.Web.Components.Shared;
@@ -9,6 +10,18 @@ public static class Show
     public static string Score(double? score) => score is { } s ? s.ToString("0.00", CultureInfo.InvariantCulture) : "–";
 
     public static string Number(long value) => value.ToString("N0", CultureInfo.InvariantCulture);
+
+    /// <summary>A cost by the Api's price list: "0.42 USD", "≥ 0.42 USD" while a model has no price, "–" with none.</summary>
+    public static string Cost(MoneyCost? cost) => cost is null || cost.Unknown ? "–" : cost.Format();
+
+    /// <summary>Why a cost is incomplete, for its tooltip; empty when it is whole.</summary>
+    public static string CostNote(MoneyCost? cost) => cost is { Complete: false }
+        ? $"No price for {string.Join(", ", cost.UnpricedModels)} (PersonaGym:Pricing): " + (cost.Unknown ? "the cost is unknown." : "their share is left out.")
+        : "";
+
+    /// <summary>The cost of one stage on one model, from a run's cost lines: "–" when it has no price.</summary>
+    public static string Cost(MoneyCost? cost, string stage, string model) =>
+        cost?.Lines.FirstOrDefault(l => l.Stage == stage && l.Model == model) is { Amount: { } amount } ? MoneyCost.FormatAmount(amount, cost.Currency) : "–";
 
     public static string Percent(double? share) => share is { } s ? s.ToString("0%", CultureInfo.InvariantCulture) : "–";
 
