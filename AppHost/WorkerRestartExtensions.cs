@@ -1,13 +1,14 @@
 using System.Collections.Concurrent;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 
 namespace PersonaGym.AppHost;
 
 /// <summary>
 /// Restarts a worker whose process exits (a crash, an out-of-memory kill) through the resource's start command, with
-/// backoff: 1 s, then doubling up to a minute while it keeps exiting, reset once it has run for five minutes. Work the
-/// process held is redelivered by the broker, so a restart costs only time. In Azure Container Apps the platform does
-/// the same. A worker stopped from the dashboard also comes back: stop the AppHost to stop the system.
+/// backoff (<see cref="WorkerRestartBackoff"/>): 1 s, then doubling up to a minute while it keeps exiting, reset once it
+/// has run for five minutes. Work the process held is redelivered by the broker, so a restart costs only time. In Azure
+/// Container Apps the platform does the same. A worker stopped from the dashboard also comes back: stop the AppHost to stop the system.
 /// </summary>
 public static class WorkerRestartExtensions
 {
@@ -17,6 +18,7 @@ public static class WorkerRestartExtensions
         if (!services.Any(s => s.ImplementationType == typeof(WorkerSupervisor)))
         {
             services.AddSingleton<WorkerSupervisorTargets>();
+            services.TryAddSingleton(TimeProvider.System);
             services.AddHostedService<WorkerSupervisor>();
         }
 
@@ -38,13 +40,11 @@ public static class WorkerRestartExtensions
         ResourceNotificationService notifications,
         ResourceCommandService commands,
         IHostApplicationLifetime lifetime,
+        TimeProvider time,
         ILogger<WorkerSupervisor> logger) : BackgroundService
     {
-        private static readonly TimeSpan FirstDelay = TimeSpan.FromSeconds(1);
-        private static readonly TimeSpan MaxDelay = TimeSpan.FromMinutes(1);
-        private static readonly TimeSpan StableAfter = TimeSpan.FromMinutes(5);
-
-        private readonly ConcurrentDictionary<string, (string? State, TimeSpan Delay, DateTimeOffset RunningSince)> _replicas = new();
+        /// <summary>Each replica's last state seen and its restart delays, by resource id.</summary>
+        private readonly Dictionary<string, (string? State, WorkerRestartBackoff Backoff)> _replicas = [];
 
         protected override async Task ExecuteAsync(CancellationToken stoppingToken)
         {
@@ -54,24 +54,19 @@ public static class WorkerRestartExtensions
                 {
                     if (!targets.Names.Contains(update.Resource.Name)) continue;
                     var state = update.Snapshot.State?.Text;
-                    var previous = _replicas.GetValueOrDefault(update.ResourceId, (null, FirstDelay, DateTimeOffset.UtcNow));
-                    if (state == previous.State) continue;
+                    var (previous, backoff) = _replicas.GetValueOrDefault(update.ResourceId, (null, new WorkerRestartBackoff(time)));
+                    if (state == previous) continue;
+                    _replicas[update.ResourceId] = (state, backoff);
 
-                    var now = DateTimeOffset.UtcNow;
                     if (state == KnownResourceStates.Running)
                     {
-                        var delay = previous.State is not null && now - previous.RunningSince > StableAfter ? FirstDelay : previous.Delay;
-                        _replicas[update.ResourceId] = (state, delay, now);
+                        backoff.Running();
                         continue;
                     }
 
-                    _replicas[update.ResourceId] = (state, previous.Delay, previous.RunningSince);
                     var exited = state == KnownResourceStates.Exited || state == KnownResourceStates.Finished || state == KnownResourceStates.FailedToStart;
-                    if (!exited || previous.State is null || lifetime.ApplicationStopping.IsCancellationRequested) continue;
-
-                    var wait = now - previous.RunningSince > StableAfter ? FirstDelay : previous.Delay;
-                    _replicas[update.ResourceId] = (state, TimeSpan.FromTicks(Math.Min(wait.Ticks * 2, MaxDelay.Ticks)), previous.RunningSince);
-                    _ = RestartAsync(update.ResourceId, update.Snapshot.ExitCode, wait, stoppingToken);
+                    if (!exited || previous is null || lifetime.ApplicationStopping.IsCancellationRequested) continue;
+                    _ = RestartAsync(update.ResourceId, update.Snapshot.ExitCode, backoff.Exited(), stoppingToken);
                 }
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -84,7 +79,7 @@ public static class WorkerRestartExtensions
             try
             {
                 logger.LogWarning("{Resource} exited (code {ExitCode}); starting it again in {Delay}", resourceId, exitCode, wait);
-                await Task.Delay(wait, stoppingToken);
+                await Task.Delay(wait, time, stoppingToken);
                 if (lifetime.ApplicationStopping.IsCancellationRequested) return;
                 var result = await commands.ExecuteCommandAsync(resourceId, KnownResourceCommands.StartCommand, stoppingToken);
                 if (!result.Success) logger.LogError("Starting {Resource} again failed: {Error}", resourceId, result.Message);

@@ -288,23 +288,6 @@ public sealed class AccessControlTests(AccessControlTests.RunApiHost host) : ICl
         await AssertProblemAsync(await client.GetAsync("/api/runs"), HttpStatusCode.Unauthorized);
     }
 
-    [Fact]
-    public async Task The_CLI_sends_its_key_from_the_environment_variable()
-    {
-        var secret = await host.CreateKeyAsync($"env-{Guid.NewGuid():N}", ApiKeyRole.Reader);
-        var previous = Environment.GetEnvironmentVariable("PERSONAGYM_API_KEY");
-        Environment.SetEnvironmentVariable("PERSONAGYM_API_KEY", secret);
-        try
-        {
-            Assert.Equal(secret, PersonaGym.Cli.Commands.CommonOptions.ResolveApiKey(null));
-            Assert.Equal("explicit", PersonaGym.Cli.Commands.CommonOptions.ResolveApiKey("explicit"));
-        }
-        finally
-        {
-            Environment.SetEnvironmentVariable("PERSONAGYM_API_KEY", previous);
-        }
-    }
-
     private static async Task<JsonElement> AssertProblemAsync(HttpResponseMessage response, HttpStatusCode expected)
     {
         Assert.Equal(expected, response.StatusCode);

@@ -30,9 +30,14 @@ public static class CommonOptions
         HelpName = "KEY",
     };
 
-    /// <summary>The key for a server: the option, else $PERSONAGYM_API_KEY, else none.</summary>
+    /// <summary>
+    /// The key for a server: the option, else $PERSONAGYM_API_KEY, else none. A blank variable is none: sending an
+    /// empty X-Api-Key header would be a credential that is certainly wrong instead of none.
+    /// </summary>
     public static string? ResolveApiKey(string? argument) =>
-        string.IsNullOrWhiteSpace(argument) ? Environment.GetEnvironmentVariable(ApiKeyEnvironmentVariable) is { Length: > 0 } env ? env.Trim() : null : argument.Trim();
+        !string.IsNullOrWhiteSpace(argument) ? argument.Trim()
+        : Environment.GetEnvironmentVariable(ApiKeyEnvironmentVariable) is { } env && !string.IsNullOrWhiteSpace(env) ? env.Trim()
+        : null;
 
     public static Option<string[]> Output() => new("--output", "-o")
     {
