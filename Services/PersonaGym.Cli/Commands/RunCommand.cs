@@ -33,7 +33,7 @@ public sealed class RunCommand(CliConsole io)
     private readonly Option<long?> _maxCalls = new("--max-calls") { Description = "Stop scheduling work after this many LLM calls (resume with a larger budget).", HelpName = "N" };
     private readonly Option<long?> _maxTokens = new("--max-tokens") { Description = "Stop scheduling work after this many tokens (resume with a larger budget).", HelpName = "N" };
     private readonly Option<string?> _name = new("--name") { Description = "A name for the run.", HelpName = "NAME" };
-    private readonly Option<bool> _estimate = new("--estimate") { Description = "Print the estimated LLM calls and tokens, and exit without running." };
+    private readonly Option<bool> _estimate = new("--estimate") { Description = "Print the estimated LLM calls and tokens per stage and model (and their cost, with PersonaGym:Pricing set), and exit without running." };
     private readonly Option<string?> _db = CommonOptions.Database();
     private readonly Option<string?> _server = CommonOptions.Server();
     private readonly Option<string?> _apiKey = CommonOptions.ApiKey();
