@@ -130,6 +130,45 @@ public sealed class WebReadsTests(ApiHost host) : IClassFixture<ApiHost>
     }
 
     [Fact]
+    public async Task The_rating_sample_is_balanced_over_the_models_within_each_task_and_names_none_of_them()
+    {
+        using var client = host.Client();
+        var request = Requests.SmallOfflineRun("ratings-two-models") with { Agents = ["offline:agent-strata-a", "offline:agent-strata-b"] };
+        var response = await client.PostAsJsonAsync("/api/runs", request, PersonaGymJson.Options);
+        var runId = (await response.Content.ReadFromJsonAsync<RunAccepted>(PersonaGymJson.Options))!.Id;
+        Assert.Equal(RunStatus.Completed, (await host.WaitUntilSettledAsync(client, $"/api/runs/{runId}")).Summary.Status);
+        await using var db = host.Database();
+        var agentOf = await db.Answers.Where(a => a.RunId == runId).Select(a => new { a.Id, a.Agent.Spec }).ToDictionaryAsync(a => a.Id, a => a.Spec);
+        // 3 personas × 2 questions: each task has 6 answers of each model.
+        Assert.Equal(2 * 5 * 6, agentOf.Count);
+
+        var samples = new Dictionary<int, RatingSample>();
+        foreach (var size in new[] { 10, 30 })
+        {
+            var json = await client.GetStringAsync($"/api/runs/{runId}/ratings/sample?rater=ana&size={size}");
+            // Blind: neither model is named anywhere in what the rater is sent.
+            Assert.DoesNotContain("agent-strata", json, StringComparison.Ordinal);
+            var sample = JsonSerializer.Deserialize<RatingSample>(json, PersonaGymJson.Options)!;
+            Assert.Equal(size, sample.Items.Select(i => i.AnswerId).Distinct().Count());
+            // Per task the same number, and within each task as many of one model's answers as of the other's.
+            Assert.All(sample.Items.GroupBy(i => i.Task), task =>
+            {
+                Assert.Equal(size / 5, task.Count());
+                var perModel = task.GroupBy(i => agentOf[i.AnswerId]).ToDictionary(g => g.Key, g => g.Count());
+                Assert.Equal(size / 10, perModel.GetValueOrDefault("offline:agent-strata-a"));
+                Assert.Equal(size / 10, perModel.GetValueOrDefault("offline:agent-strata-b"));
+            });
+            samples[size] = sample;
+        }
+
+        // Deterministic: the same answers in the same order for another rater and another time, and a larger sample
+        // holds the smaller one, so a rater who stops and continues (or asks for more) keeps their place.
+        var again = (await client.GetFromJsonAsync<RatingSample>($"/api/runs/{runId}/ratings/sample?rater=ben&size=10", PersonaGymJson.Options))!;
+        Assert.Equal(samples[10].Items.Select(i => i.AnswerId), again.Items.Select(i => i.AnswerId));
+        Assert.Equal(samples[10].Items.Select(i => i.AnswerId), samples[30].Items.Select(i => i.AnswerId).Where(samples[10].Items.Select(i => i.AnswerId).Contains));
+    }
+
+    [Fact]
     public async Task Bad_ratings_are_refused_with_problem_details_and_store_nothing()
     {
         using var client = host.Client();
