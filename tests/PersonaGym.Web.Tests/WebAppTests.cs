@@ -2,6 +2,7 @@ using System.Net.Http.Json;
 using System.Text.RegularExpressions;
 using Microsoft.Playwright;
 using PersonaGym.AppHost.Tests;
+using PersonaGym.Core.Statistics;
 using PersonaGym.Pipeline;
 using PersonaGym.Pipeline.Reports;
 
@@ -123,8 +124,39 @@ public sealed class WebAppTests(BrowserSystem system) : IClassFixture<BrowserSys
             await Assertions.Expect(overall.Locator("td").Nth(1)).ToHaveTextAsync("10");
             var agreement = await system.Api.GetFromJsonAsync<RatingAgreement>($"/api/runs/{runId}/ratings/agreement", PersonaGymJson.Options);
             Assert.Equal(10, Assert.Single(agreement!.Raters).Ratings);
+
+            // The run page shows the same agreement, the export for calibrate and the way back to rating.
+            await page.GotoAsync($"runs/{runId}");
+            await WaitForInteractiveAsync(page);
+            var people = page.Locator("[data-testid=human-agreement]");
+            var runOverall = people.Locator("[data-testid=rating-agreement] tr", new LocatorLocatorOptions { HasText = "All tasks" });
+            await Assertions.Expect(runOverall.Locator("td").Nth(1)).ToHaveTextAsync("10");
+            var overallReport = Assert.Single(agreement.Agents).Report.Overall;
+            await Assertions.Expect(runOverall.Locator("td").Nth(2)).ToHaveTextAsync(Statistic(overallReport.Spearman));
+            await Assertions.Expect(runOverall.Locator("td").Nth(3)).ToHaveTextAsync(Statistic(overallReport.KendallTauB));
+            await Assertions.Expect(people.Locator("[data-testid=rate-link]")).ToHaveAttributeAsync("href", $"runs/{runId}/rate");
+            var csv = await DownloadAsync(page, (await people.Locator("[data-testid=ratings-export]").GetAttributeAsync("href"))!);
+            var (scores, errors) = HumanScoreFile.Parse(csv, "the run page's ratings export");
+            Assert.Empty(errors);
+            Assert.Equal(10, scores.Count);
         });
     }
+
+    /// <summary>
+    /// What following an export link gives this page's signed-in person (the request carries the page's cookies): a
+    /// file to save, not empty.
+    /// </summary>
+    private async Task<string> DownloadAsync(IPage page, string href)
+    {
+        var response = await page.APIRequest.GetAsync(new Uri(system.WebAddress, href).ToString());
+        Assert.True(response.Status == 200, $"{href}: {response.Status} {response.StatusText}");
+        Assert.StartsWith("attachment", response.Headers["content-disposition"], StringComparison.Ordinal);
+        var text = await response.TextAsync();
+        Assert.False(string.IsNullOrWhiteSpace(text), $"{href} downloaded nothing");
+        return text;
+    }
+
+    private static string Statistic(double? value) => value?.ToString("0.000", System.Globalization.CultureInfo.InvariantCulture) ?? "–";
 
     /// <summary>Until the page is interactive (its circuit connected) clicks reach nothing: the layout marks that moment.</summary>
     private static Task WaitForInteractiveAsync(IPage page) =>
