@@ -13,6 +13,11 @@ namespace PersonaGym.Web.Tests;
 public sealed class WebAppTests(BrowserSystem system) : IClassFixture<BrowserSystem>
 {
     private static readonly TimeSpan RunTimeout = TimeSpan.FromMinutes(4);
+    private const string BoardA = "offline:agent-board-a";
+    private const string BoardB = "offline:agent-board-b";
+
+    /// <summary>The two-model run the leaderboard test reads (one run, submitted once per system).</summary>
+    private Task<Guid> TwoModelRunAsync() => system.CompletedRunAsync("browser-leaderboard", BoardA, BoardB);
 
     [Fact]
     public async Task A_run_submitted_from_the_form_reaches_Completed_on_its_page_without_a_reload()
@@ -81,15 +86,27 @@ public sealed class WebAppTests(BrowserSystem system) : IClassFixture<BrowserSys
     [Fact]
     public async Task The_leaderboard_chart_has_one_point_per_model_of_a_question_set()
     {
-        var runId = await system.CompletedRunAsync("browser-leaderboard", "offline:agent-board-a", "offline:agent-board-b");
+        var runId = await TwoModelRunAsync();
+        var entries = (await system.Api.GetFromJsonAsync<List<LeaderboardEntry>>("/api/leaderboard", PersonaGymJson.Options))!.Where(e => e.RunId == runId).ToList();
         await system.OnSignedInPageAsync(nameof(The_leaderboard_chart_has_one_point_per_model_of_a_question_set), async page =>
         {
             await page.GotoAsync("leaderboard");
             await WaitForInteractiveAsync(page);
             var board = page.Locator("[data-testid=leaderboard]", new PageLocatorOptions { Has = page.Locator($"a[href='runs/{runId}']") });
-            await Assertions.Expect(board.Locator("[data-testid=leaderboard-table] tr")).ToHaveCountAsync(1 + 2);
+            var table = board.Locator("[data-testid=leaderboard-table]");
+            await Assertions.Expect(table.Locator("tr")).ToHaveCountAsync(1 + 2);
             // Radzen draws one path per column of the series.
             await Assertions.Expect(board.Locator("[data-testid=leaderboard-chart] .rz-column-series path")).ToHaveCountAsync(2);
+
+            // Each model's 95 % interval, as the Api computed it over the run's two personas.
+            await Assertions.Expect(table.Locator("th").Nth(4)).ToHaveTextAsync("95 % interval");
+            Assert.Equal([BoardA, BoardB], entries.Select(e => e.Agent).Order(StringComparer.Ordinal));
+            foreach (var entry in entries)
+            {
+                var interval = entry.PersonaScoreInterval ?? throw new Xunit.Sdk.XunitException($"{entry.Agent} has two personas scored and no interval");
+                var row = table.Locator("tr", new LocatorLocatorOptions { HasText = entry.Agent });
+                await Assertions.Expect(row.Locator("td").Nth(4)).ToHaveTextAsync($"{TwoDecimals(interval.Low)} – {TwoDecimals(interval.High)}");
+            }
         });
     }
 
@@ -155,6 +172,8 @@ public sealed class WebAppTests(BrowserSystem system) : IClassFixture<BrowserSys
         Assert.False(string.IsNullOrWhiteSpace(text), $"{href} downloaded nothing");
         return text;
     }
+
+    private static string TwoDecimals(double value) => value.ToString("0.00", System.Globalization.CultureInfo.InvariantCulture);
 
     private static string Statistic(double? value) => value?.ToString("0.000", System.Globalization.CultureInfo.InvariantCulture) ?? "–";
 
