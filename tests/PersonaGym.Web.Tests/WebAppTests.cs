@@ -1,7 +1,11 @@
 using System.Net.Http.Json;
+using System.Text.Json;
 using System.Text.RegularExpressions;
 using Microsoft.Playwright;
 using PersonaGym.AppHost.Tests;
+using PersonaGym.Core.Benchmark;
+using PersonaGym.Core.Reports;
+using PersonaGym.Core.Scoring;
 using PersonaGym.Core.Statistics;
 using PersonaGym.Pipeline;
 using PersonaGym.Pipeline.Reports;
@@ -16,7 +20,7 @@ public sealed class WebAppTests(BrowserSystem system) : IClassFixture<BrowserSys
     private const string BoardA = "offline:agent-board-a";
     private const string BoardB = "offline:agent-board-b";
 
-    /// <summary>The two-model run the leaderboard test reads (one run, submitted once per system).</summary>
+    /// <summary>The two-model run the leaderboard, chart, export and filter tests read (one run, submitted once per system).</summary>
     private Task<Guid> TwoModelRunAsync() => system.CompletedRunAsync("browser-leaderboard", BoardA, BoardB);
 
     [Fact]
@@ -157,6 +161,109 @@ public sealed class WebAppTests(BrowserSystem system) : IClassFixture<BrowserSys
             Assert.Empty(errors);
             Assert.Equal(10, scores.Count);
         });
+    }
+
+    [Fact]
+    public async Task The_run_page_charts_task_scores_per_model_the_PersonaScore_spread_and_each_judges_scores()
+    {
+        var runId = await TwoModelRunAsync();
+        var report = RunReportReader.FromJson(await system.Api.GetStringAsync($"/api/runs/{runId}/results"));
+        await system.OnSignedInPageAsync(nameof(The_run_page_charts_task_scores_per_model_the_PersonaScore_spread_and_each_judges_scores), async page =>
+        {
+            await page.GotoAsync($"runs/{runId}");
+            await WaitForInteractiveAsync(page);
+            // One column series per model, one column (path) per task.
+            var tasks = page.Locator("[data-testid=task-chart] .rz-column-series");
+            await Assertions.Expect(tasks).ToHaveCountAsync(2);
+            for (var i = 0; i < 2; i++) await Assertions.Expect(tasks.Nth(i).Locator("path")).ToHaveCountAsync(5);
+
+            // One box plot series; its boxes and whiskers are drawn.
+            var spread = page.Locator("[data-testid=spread-chart] .rz-box-plot-series");
+            await Assertions.Expect(spread).ToHaveCountAsync(1);
+            await Assertions.Expect(spread.Locator("path, line, rect").First).ToBeAttachedAsync();
+
+            // One column series per judge, one column per score level the judge gave.
+            var judges = report.JudgeValidity!.Overall.Judges;
+            Assert.Equal(2, judges.Count);
+            var distribution = page.Locator("[data-testid=judge-chart] .rz-column-series");
+            await Assertions.Expect(distribution).ToHaveCountAsync(judges.Count);
+            for (var i = 0; i < judges.Count; i++)
+                await Assertions.Expect(distribution.Nth(i).Locator("path")).ToHaveCountAsync(judges[i].Distribution.Counts.Count);
+        });
+    }
+
+    [Fact]
+    public async Task The_run_pages_export_links_download_the_report_as_JSON_CSV_Markdown_and_each_models_scores_json()
+    {
+        var runId = await TwoModelRunAsync();
+        var report = RunReportReader.FromJson(await system.Api.GetStringAsync($"/api/runs/{runId}/results"));
+        await system.OnSignedInPageAsync(nameof(The_run_pages_export_links_download_the_report_as_JSON_CSV_Markdown_and_each_models_scores_json), async page =>
+        {
+            await page.GotoAsync($"runs/{runId}");
+            await WaitForInteractiveAsync(page);
+            var links = page.Locator($"a[download][href^='runs/{runId}/export/']");
+            await Assertions.Expect(links).ToHaveCountAsync(3 + 2);
+            var hrefs = await links.EvaluateAllAsync<string[]>("links => links.map(l => l.getAttribute('href'))");
+            Assert.Equal(
+                [$"runs/{runId}/export/json", $"runs/{runId}/export/csv", $"runs/{runId}/export/md", $"runs/{runId}/export/scores/0", $"runs/{runId}/export/scores/1"],
+                hrefs);
+
+            var json = RunReportReader.FromJson(await DownloadAsync(page, hrefs[0]), "the JSON export");
+            Assert.Equal(runId, json.RunId);
+            Assert.Equal([BoardA, BoardB], json.Models.Select(m => m.Agent));
+
+            var csv = Csv.Parse(await DownloadAsync(page, hrefs[1]));
+            Assert.Equal(RunReportWriter.CsvHeader, csv[0].Fields);
+            // One row per model and persona.
+            Assert.Equal(2 * 2, csv.Count - 1);
+            Assert.All(csv.Skip(1), r => Assert.Equal(RunReportWriter.CsvHeader.Count, r.Fields.Count));
+            Assert.Equal(2, csv.Count(r => r.Fields[0] == BoardB));
+
+            var markdown = await DownloadAsync(page, hrefs[2]);
+            Assert.StartsWith("# PersonaGym run browser-leaderboard", markdown, StringComparison.Ordinal);
+            Assert.Contains(BoardA, markdown, StringComparison.Ordinal);
+            Assert.Contains("| ", markdown, StringComparison.Ordinal);
+
+            for (var i = 0; i < 2; i++)
+            {
+                using var scores = JsonDocument.Parse(await DownloadAsync(page, hrefs[3 + i]));
+                Assert.Equal(BenchmarkFormat.ScoreKeys, scores.RootElement.EnumerateObject().Select(p => p.Name));
+                Assert.Equal(PersonaScoring.Round2(report.Models[i].Overall.PersonaScore!.Value), scores.RootElement.GetProperty(BenchmarkFormat.PersonaScoreKey).GetDouble());
+            }
+        });
+    }
+
+    [Fact]
+    public async Task The_runs_lists_status_and_model_filters_narrow_its_rows()
+    {
+        await TwoModelRunAsync();
+        await system.CompletedRunAsync("browser-persona", "offline:agent-persona");
+        await system.OnSignedInPageAsync(nameof(The_runs_lists_status_and_model_filters_narrow_its_rows), async page =>
+        {
+            await page.GotoAsync("");
+            await WaitForInteractiveAsync(page);
+            var rows = page.Locator("[data-testid=runs-grid] [data-testid=run-link]");
+            await Assertions.Expect(rows.Filter(new LocatorFilterOptions { HasText = "browser-persona" })).ToHaveCountAsync(1);
+            await Assertions.Expect(rows.Filter(new LocatorFilterOptions { HasText = "browser-leaderboard" })).ToHaveCountAsync(1);
+
+            // Every run of these tests completes: no row is cancelled.
+            await ChooseAsync(page, "status-filter", "Cancelled");
+            await Assertions.Expect(rows).ToHaveCountAsync(0);
+            await ChooseAsync(page, "status-filter", "Completed");
+            await Assertions.Expect(rows.Filter(new LocatorFilterOptions { HasText = "browser-persona" })).ToHaveCountAsync(1);
+
+            // Only the two-model run has this model under test.
+            await ChooseAsync(page, "model-filter", BoardB);
+            await Assertions.Expect(rows).ToHaveCountAsync(1);
+            await Assertions.Expect(rows).ToHaveTextAsync("browser-leaderboard");
+        });
+    }
+
+    /// <summary>Opens one of the runs list's drop-down filters and picks an option, as a person clicking would.</summary>
+    private static async Task ChooseAsync(IPage page, string filter, string option)
+    {
+        await page.Locator($"[data-testid={filter}] .rz-dropdown").ClickAsync();
+        await page.Locator(".rz-dropdown-item:visible", new PageLocatorOptions { HasTextRegex = new Regex($"^\\s*{Regex.Escape(option)}\\s*$") }).ClickAsync();
     }
 
     /// <summary>
