@@ -45,8 +45,8 @@ public static class RunRatings
     /// <summary>
     /// The run's sample for rating: the same for every rater (so raters can be compared), stratified by task and, within
     /// each task, by model under test (the five tasks take turns; within a task the model with the fewest answers taken
-    /// from that task goes next, then the one with the fewest overall), so no model is rated more on one task than
-    /// another. Shown in an order that follows neither the models nor the personas (a hash of the answer). A larger
+    /// from that task goes next, then the one with the fewest overall), so within a task each model has as many answers in
+    /// the sample as the others, give or take one, while it has answers left. Shown in an order that follows neither the models nor the personas (a hash of the answer). A larger
     /// sample holds every answer of a smaller one, so a rater who asks for more keeps their ratings. Null when there
     /// is no such run.
     /// </summary>
