@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
 using PersonaGym.Core;
 using PersonaGym.Core.Statistics;
 using PersonaGym.Data;
@@ -127,6 +128,119 @@ public sealed class WebReadsTests(ApiHost host) : IClassFixture<ApiHost>
         var recomputed = Calibration.Compare(scores, answers.Select(a => (a.Persona, a.Task, a.Question, a.JudgeMean)));
         Assert.Equal(recomputed.Overall.Spearman, calibration.Report.Overall.Spearman);
         Assert.Equal(recomputed.Overall.KendallTauB, calibration.Report.Overall.KendallTauB);
+    }
+
+    [Fact]
+    public async Task The_rating_sample_is_balanced_over_the_models_within_each_task_and_names_none_of_them()
+    {
+        using var client = host.Client();
+        var request = Requests.SmallOfflineRun("ratings-two-models") with { Agents = ["offline:agent-strata-a", "offline:agent-strata-b"] };
+        var response = await client.PostAsJsonAsync("/api/runs", request, PersonaGymJson.Options);
+        var runId = (await response.Content.ReadFromJsonAsync<RunAccepted>(PersonaGymJson.Options))!.Id;
+        Assert.Equal(RunStatus.Completed, (await host.WaitUntilSettledAsync(client, $"/api/runs/{runId}")).Summary.Status);
+        await using var db = host.Database();
+        var agentOf = await db.Answers.Where(a => a.RunId == runId).Select(a => new { a.Id, a.Agent.Spec }).ToDictionaryAsync(a => a.Id, a => a.Spec);
+        // 3 personas × 2 questions: each task has 6 answers of each model.
+        Assert.Equal(2 * 5 * 6, agentOf.Count);
+
+        var samples = new Dictionary<int, RatingSample>();
+        foreach (var size in new[] { 10, 30 })
+        {
+            var json = await client.GetStringAsync($"/api/runs/{runId}/ratings/sample?rater=ana&size={size}");
+            // Blind: neither model is named anywhere in what the rater is sent.
+            Assert.DoesNotContain("agent-strata", json, StringComparison.Ordinal);
+            var sample = JsonSerializer.Deserialize<RatingSample>(json, PersonaGymJson.Options)!;
+            Assert.Equal(size, sample.Items.Select(i => i.AnswerId).Distinct().Count());
+            // Per task the same number, and within each task as many of one model's answers as of the other's.
+            Assert.All(sample.Items.GroupBy(i => i.Task), task =>
+            {
+                Assert.Equal(size / 5, task.Count());
+                var perModel = task.GroupBy(i => agentOf[i.AnswerId]).ToDictionary(g => g.Key, g => g.Count());
+                Assert.Equal(size / 10, perModel.GetValueOrDefault("offline:agent-strata-a"));
+                Assert.Equal(size / 10, perModel.GetValueOrDefault("offline:agent-strata-b"));
+            });
+            samples[size] = sample;
+        }
+
+        // Deterministic: the same answers in the same order for another rater and another time, and a larger sample
+        // holds the smaller one, so a rater who stops and continues (or asks for more) keeps their place.
+        var again = (await client.GetFromJsonAsync<RatingSample>($"/api/runs/{runId}/ratings/sample?rater=ben&size=10", PersonaGymJson.Options))!;
+        Assert.Equal(samples[10].Items.Select(i => i.AnswerId), again.Items.Select(i => i.AnswerId));
+        Assert.Equal(samples[10].Items.Select(i => i.AnswerId), samples[30].Items.Select(i => i.AnswerId).Where(samples[10].Items.Select(i => i.AnswerId).Contains));
+    }
+
+    [Fact]
+    public async Task The_leaderboard_gives_a_models_PersonaScore_its_95_percent_interval_over_personas_and_none_for_one_persona()
+    {
+        using var client = host.Client();
+        var three = await CompletedRunAsync(client, "board-three-personas", agent: "offline:agent-board-ci");
+        var oneRequest = Requests.SmallOfflineRun("board-one-persona", agent: "offline:agent-board-one") with { Personas = [Requests.ThreePersonas[0]] };
+        var oneResponse = await client.PostAsJsonAsync("/api/runs", oneRequest, PersonaGymJson.Options);
+        var one = (await oneResponse.Content.ReadFromJsonAsync<RunAccepted>(PersonaGymJson.Options))!.Id;
+        Assert.Equal(RunStatus.Completed, (await host.WaitUntilSettledAsync(client, $"/api/runs/{one}")).Summary.Status);
+
+        var json = JsonDocument.Parse(await client.GetStringAsync("/api/leaderboard")).RootElement;
+        var board = json.Deserialize<List<LeaderboardEntry>>(PersonaGymJson.Options)!;
+
+        // Student's t over the three personas' PersonaScores, as the personas read gives them: t(0.975, 2) = 4.3027.
+        var entry = Assert.Single(board, e => e.RunId == three);
+        var personas = (await client.GetFromJsonAsync<Page<RunPersonaItem>>($"/api/runs/{three}/personas?limit=500", PersonaGymJson.Options))!.Items;
+        var scores = personas.Select(p => p.Scores[0].PersonaScore!.Value).ToList();
+        Assert.Equal(3, scores.Count);
+        var mean = scores.Average();
+        var half = 4.302652729911275 * Math.Sqrt(scores.Sum(x => (x - mean) * (x - mean)) / 2 / 3);
+        Assert.Equal(mean, entry.PersonaScore!.Value, precision: 9);
+        var interval = entry.PersonaScoreInterval!;
+        Assert.Equal(mean - half, interval.Low, precision: 9);
+        Assert.Equal(mean + half, interval.High, precision: 9);
+        Assert.InRange(entry.PersonaScore.Value, interval.Low, interval.High);
+
+        // One persona has a mean but no interval: the field is there, and null.
+        var single = Assert.Single(board, e => e.RunId == one);
+        Assert.Equal(1, single.PersonasWithScore);
+        Assert.NotNull(single.PersonaScore);
+        var singleJson = json.EnumerateArray().Single(e => e.GetProperty("runId").GetGuid() == one);
+        Assert.Equal(JsonValueKind.Null, singleJson.GetProperty("personaScoreInterval").ValueKind);
+    }
+
+    [Fact]
+    public async Task The_leaderboards_reference_rows_are_the_published_scores_stored_with_the_question_set()
+    {
+        using var client = host.Client();
+        var runId = await CompletedRunAsync(client, "board-reference", agent: "offline:agent-board-ref");
+        var setId = (await client.GetFromJsonAsync<List<LeaderboardEntry>>("/api/leaderboard", PersonaGymJson.Options))!.Single(e => e.RunId == runId).QuestionSetId;
+
+        // What `personagym benchmark import` does with a benchmark's published-scores/ folder: read it, store it with the set.
+        var folder = Directory.CreateTempSubdirectory("personagym-published-");
+        try
+        {
+            var published = Directory.CreateDirectory(Path.Combine(folder.FullName, PersonaGym.Core.Benchmark.BenchmarkFormat.PublishedScoresFolder));
+            File.WriteAllText(Path.Combine(published.FullName, "20240710_gpt_35.json"),
+                """{"Action Justification": 4.31, "Expected Action": 4.28, "Linguistic Habits": 3.63, "Persona Consistency": 4.7, "Toxicity Control": 4.96, "PersonaScore": 4.38}""");
+            // A file without some figures: those are null, not zero.
+            File.WriteAllText(Path.Combine(published.FullName, "llama_2_13b.json"), """{"Expected Action": 3.9, "PersonaScore": 4.01}""");
+            var (scores, issues) = PersonaGym.Core.Benchmark.BenchmarkFormat.ReadPublishedScores(folder.FullName);
+            Assert.Empty(issues);
+            var catalog = host.Factory.Services.GetRequiredService<PersonaGym.Pipeline.QuestionSets.QuestionSetCatalog>();
+            Assert.Equal(6 + 2, await catalog.StoreReferenceScoresAsync(setId, scores));
+        }
+        finally
+        {
+            folder.Delete(recursive: true);
+        }
+
+        var json = JsonDocument.Parse(await client.GetStringAsync("/api/leaderboard/reference")).RootElement;
+        var rows = json.EnumerateArray().Where(r => r.GetProperty("questionSetId").GetGuid() == setId).ToList();
+        // Best PersonaScore first, each task under the paper's name.
+        Assert.Equal(["20240710_gpt_35", "llama_2_13b"], rows.Select(r => r.GetProperty("model").GetString()));
+        Assert.Equal(4.38, rows[0].GetProperty("personaScore").GetDouble());
+        var tasks = rows[0].GetProperty("tasks");
+        Assert.Equal(PersonaTasks.All.Select(t => t.DisplayName()).Order(StringComparer.Ordinal), tasks.EnumerateObject().Select(p => p.Name).Order(StringComparer.Ordinal));
+        Assert.Equal(4.7, tasks.GetProperty("Persona Consistency").GetDouble());
+        Assert.Equal(3.63, tasks.GetProperty("Linguistic Habits").GetDouble());
+        Assert.Equal(4.01, rows[1].GetProperty("personaScore").GetDouble());
+        Assert.Equal(3.9, rows[1].GetProperty("tasks").GetProperty("Expected Action").GetDouble());
+        Assert.Equal(JsonValueKind.Null, rows[1].GetProperty("tasks").GetProperty("Toxicity Control").ValueKind);
     }
 
     [Fact]

@@ -59,8 +59,16 @@ public sealed class BrowserSystem : IAsyncLifetime
         await _system.DisposeAsync();
     }
 
-    /// <summary>A small offline run submitted through the Api, followed until it settles.</summary>
-    public async Task<Guid> CompletedRunAsync(string name, params string[] agents)
+    /// <summary>
+    /// A small offline run submitted through the Api, followed until it settles; asked for again (the same name and
+    /// models), the same run, so tests that only read a completed run share one instead of paying for another.
+    /// </summary>
+    public Task<Guid> CompletedRunAsync(string name, params string[] agents) =>
+        _runs.GetOrAdd($"{name}|{string.Join(',', agents)}", _ => new Lazy<Task<Guid>>(() => SubmitAndWaitAsync(name, agents))).Value;
+
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Lazy<Task<Guid>>> _runs = new();
+
+    private async Task<Guid> SubmitAndWaitAsync(string name, string[] agents)
     {
         var request = new RunRequest
         {

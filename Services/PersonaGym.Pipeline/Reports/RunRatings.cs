@@ -43,27 +43,45 @@ public static class RunRatings
     public const int MaxSampleSize = 500;
 
     /// <summary>
-    /// The run's sample for rating: the same for every rater (so raters can be compared), spread evenly over the five
-    /// tasks, and in an order that follows neither the models nor the personas (a hash of the answer). Null when there
+    /// The run's sample for rating: the same for every rater (so raters can be compared), stratified by task and, within
+    /// each task, by model under test (the five tasks take turns; within a task the model with the fewest answers taken
+    /// from that task goes next, then the one with the fewest overall), so within a task each model has as many answers in
+    /// the sample as the others, give or take one, while it has answers left. Shown in an order that follows neither the models nor the personas (a hash of the answer). A larger
+    /// sample holds every answer of a smaller one, so a rater who asks for more keeps their ratings. Null when there
     /// is no such run.
     /// </summary>
     public static async Task<RatingSample?> SampleAsync(PersonaGymDbContext db, PersonaGymMethod method, Guid runId, string rater, int size, CancellationToken cancellationToken = default)
     {
         if (!await db.Runs.AnyAsync(r => r.Id == runId, cancellationToken)) return null;
         var answers = await db.Answers.AsNoTracking().Where(a => a.RunId == runId)
-            .Select(a => new { a.Id, a.Question.Task }).ToListAsync(cancellationToken);
+            .Select(a => new { a.Id, a.Question.Task, a.AgentId }).ToListAsync(cancellationToken);
 
-        var byTask = PersonaTasks.All
-            .Select(task => new Queue<Guid>(answers.Where(a => a.Task == task).Select(a => a.Id).OrderBy(id => Shuffle(runId, id))))
+        // Per task, one stratum per model under test, each in the hash order; which model's stratum comes first is a
+        // hash too, so that a tie says nothing.
+        var tasks = PersonaTasks.All
+            .Select(task => answers.Where(a => a.Task == task).GroupBy(a => a.AgentId)
+                .Select(g => new Stratum(g.Key, new Queue<Guid>(g.Select(a => a.Id).OrderBy(id => Shuffle(runId, id)))))
+                .OrderBy(s => Shuffle(runId, s.AgentId))
+                .ToList())
             .ToList();
+        var takenPerAgent = new Dictionary<Guid, int>();
         var chosen = new List<Guid>(size);
-        while (chosen.Count < size && byTask.Any(q => q.Count > 0))
+        while (chosen.Count < size && tasks.Any(t => t.Any(s => s.Answers.Count > 0)))
         {
-            foreach (var queue in byTask)
+            foreach (var strata in tasks)
             {
-                if (chosen.Count < size && queue.TryDequeue(out var id)) chosen.Add(id);
+                if (chosen.Count == size) break;
+                var next = strata.Where(s => s.Answers.Count > 0)
+                    .OrderBy(s => s.Taken).ThenBy(s => takenPerAgent.GetValueOrDefault(s.AgentId)).FirstOrDefault();
+                if (next is null) continue;
+                chosen.Add(next.Answers.Dequeue());
+                next.Taken++;
+                takenPerAgent[next.AgentId] = takenPerAgent.GetValueOrDefault(next.AgentId) + 1;
             }
         }
+
+        // Taken in turns the sample would show its strata in a pattern (task after task, model after model).
+        chosen = chosen.OrderBy(id => Shuffle(runId, id)).ToList();
 
         var texts = await db.Answers.AsNoTracking().Where(a => chosen.Contains(a.Id))
             .Select(a => new { a.Id, Persona = a.Question.QuestionSetPersona.Persona.Text, a.Question.Task, Question = a.Question.Text, a.Text })
@@ -188,7 +206,17 @@ public static class RunRatings
         return rows.Select(r => new HumanScore(r.Persona, r.Task, r.Question, r.Score)).ToList();
     }
 
-    /// <summary>A stable order that reveals nothing: a hash of the run and the answer.</summary>
-    private static ulong Shuffle(Guid runId, Guid answerId) =>
-        BinaryPrimitives.ReadUInt64BigEndian(SHA256.HashData(Encoding.UTF8.GetBytes($"{runId:N}{answerId:N}")));
+    /// <summary>A stable order that reveals nothing: a hash of the run and the answer (or the model under test).</summary>
+    private static ulong Shuffle(Guid runId, Guid id) =>
+        BinaryPrimitives.ReadUInt64BigEndian(SHA256.HashData(Encoding.UTF8.GetBytes($"{runId:N}{id:N}")));
+
+    /// <summary>One model under test's answers to one task, not yet taken into the sample.</summary>
+    private sealed class Stratum(Guid agentId, Queue<Guid> answers)
+    {
+        public Guid AgentId { get; } = agentId;
+
+        public Queue<Guid> Answers { get; } = answers;
+
+        public int Taken { get; set; }
+    }
 }
