@@ -15,7 +15,19 @@ namespace PersonaGym.Web.Tests;
 /// </summary>
 public sealed class BrowserSystem : IAsyncLifetime
 {
-    private readonly LocalInfrastructureAppFixture _system = new();
+    private readonly LocalInfrastructureAppFixture _system = new()
+    {
+        // One model under test has a price, so the pages show a cost (the other offline models are free).
+        Settings = new Dictionary<string, string>
+        {
+            ["PersonaGym:Pricing:Models:0:Model"] = PricedAgent,
+            ["PersonaGym:Pricing:Models:0:InputPerMillionTokens"] = "2",
+            ["PersonaGym:Pricing:Models:0:OutputPerMillionTokens"] = "8",
+        },
+    };
+
+    /// <summary>The one model the system's price list prices.</summary>
+    public const string PricedAgent = "offline:agent-form-a";
     private IPlaywright? _playwright;
     private IBrowser? _browser;
 

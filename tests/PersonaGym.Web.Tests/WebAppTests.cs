@@ -9,6 +9,7 @@ using PersonaGym.Core.Scoring;
 using PersonaGym.Core.Statistics;
 using PersonaGym.Pipeline;
 using PersonaGym.Pipeline.Reports;
+using PersonaGym.Pipeline.Runs;
 
 namespace PersonaGym.Web.Tests;
 
@@ -45,6 +46,8 @@ public sealed class WebAppTests(BrowserSystem system) : IClassFixture<BrowserSys
             await page.FillAsync("textarea[name=agents]", "offline:agent-form-a\noffline:agent-form-b");
             await page.ClickAsync("[data-testid=estimate]");
             await Assertions.Expect(page.Locator("[data-testid=estimate-result]")).ToContainTextAsync("LLM calls");
+            // offline:agent-form-a is priced (BrowserSystem): the estimate is in money too.
+            await Assertions.Expect(page.Locator("[data-testid=estimate-cost]")).ToContainTextAsync(" USD");
             await page.ClickAsync("[data-testid=submit]");
 
             await Assertions.Expect(page).ToHaveURLAsync(new Regex("/runs/[0-9a-f-]{36}$"));
@@ -54,6 +57,9 @@ public sealed class WebAppTests(BrowserSystem system) : IClassFixture<BrowserSys
                 .ToHaveTextAsync("Completed", new LocatorAssertionsToHaveTextOptions { Timeout = (float)RunTimeout.TotalMilliseconds });
             Assert.True(await page.EvaluateAsync<bool>("() => window.personaGymNoReload === true"), "the page was reloaded");
             await Assertions.Expect(page.Locator("[data-testid=stage-judge]")).ToContainTextAsync("20 / 20");
+            var details = await system.Api.GetFromJsonAsync<RunDetails>($"/api/runs/{page.Url.Split('/')[^1]}", PersonaGymJson.Options);
+            Assert.True(details!.Summary.Cost is { Complete: true, Amount: > 0 }, $"the run's cost: {details.Summary.Cost}");
+            await Assertions.Expect(page.Locator("[data-testid=run-cost]")).ToHaveTextAsync(details.Summary.Cost!.Format());
 
             // The README's picture of a run page.
             await Assertions.Expect(page.Locator("[data-testid=persona-score-link]").First).ToBeVisibleAsync();
