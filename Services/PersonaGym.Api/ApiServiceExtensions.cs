@@ -33,6 +33,9 @@ public static class ApiServiceExtensions
             // Must match PersonaGymJson.Options: enums by name, NaN and infinities allowed rather than failing a response.
             options.SerializerOptions.Converters.Add(new JsonStringEnumConverter());
             options.SerializerOptions.NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals;
+            // The Api's bodies from generated metadata; the reflection resolver already in the chain stays last, for
+            // the framework's own types and anything the context does not list.
+            options.SerializerOptions.TypeInfoResolverChain.Insert(0, ApiJsonContext.Default);
         });
         return builder;
     }
