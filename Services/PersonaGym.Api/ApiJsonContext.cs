@@ -12,7 +12,7 @@ namespace PersonaGym.Api;
 /// number handling come from those options, as they did with reflection, so the wire shape is unchanged; reflection
 /// stays last in the chain for anything not listed here. A list is listed as the list type too: an endpoint declared
 /// to return <c>IReadOnlyList&lt;T&gt;</c> is serialized by its runtime type, a <c>List&lt;T&gt;</c>.
-/// The attribute's options are the same as <see cref="PersonaGymJson.Options"/>, for using the context on its own.
+/// The attribute's options repeat <see cref="PersonaGymJson.Options"/> for using the context on its own (a test holds them equal).
 /// </summary>
 [JsonSourceGenerationOptions(JsonSerializerDefaults.Web,
     WriteIndented = false,

@@ -33,6 +33,10 @@ public sealed class ApiJsonMetadataTests(ApiHost host, ITestOutputHelper output)
         Assert.NotEmpty(bodies);
         var missing = bodies.Where(t => ((IJsonTypeInfoResolver)generated).GetTypeInfo(t, options) is null).ToList();
         Assert.True(missing.Count == 0, "Not in the generated context (served by reflection): " + string.Join(", ", missing.Select(Name)));
+        // Its own options (for use on its own) are the Api's conventions too.
+        Assert.Same(options.PropertyNamingPolicy, generated.Options.PropertyNamingPolicy);
+        Assert.Equal(options.PropertyNameCaseInsensitive, generated.Options.PropertyNameCaseInsensitive);
+        Assert.Equal(options.NumberHandling, generated.Options.NumberHandling);
         // Reflection stays in the chain after it, for the framework's own types.
         Assert.Contains(options.TypeInfoResolverChain, r => r is DefaultJsonTypeInfoResolver);
     }
