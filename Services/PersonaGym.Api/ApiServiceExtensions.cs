@@ -1,4 +1,4 @@
-using System.Text.Json.Serialization;
+using PersonaGym.Pipeline;
 using PersonaGym.Pipeline.Runs;
 
 namespace PersonaGym.Api;
@@ -30,9 +30,11 @@ public static class ApiServiceExtensions
         builder.AddRequestBodyLimit();
         builder.Services.ConfigureHttpJsonOptions(options =>
         {
-            // Must match PersonaGymJson.Options: enums by name, NaN and infinities allowed rather than failing a response.
-            options.SerializerOptions.Converters.Add(new JsonStringEnumConverter());
-            options.SerializerOptions.NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals;
+            // The conventions the CLI and the web app read with, from their one definition.
+            PersonaGymJson.Configure(options.SerializerOptions);
+            // The Api's bodies from generated metadata; the reflection resolver already in the chain stays last, for
+            // the framework's own types and anything the context does not list.
+            options.SerializerOptions.TypeInfoResolverChain.Insert(0, ApiJsonContext.Default);
         });
         return builder;
     }

@@ -1,5 +1,4 @@
 using System.Text.Json;
-using System.Text.Json.Nodes;
 using MassTransit;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
@@ -142,15 +141,7 @@ public static class PersonaGymApi
         var report = await RunReportReadModel.ReadAsync(db, id, cancellationToken: ct);
         if (report is null) return UnknownRun(id);
         // The report's own fields, as it holds them: the judgeValidity section is null until judgements exist.
-        var stored = JsonNode.Parse(report.Json)!;
-        var body = new JsonObject
-        {
-            ["runId"] = stored["runId"]?.DeepClone(),
-            ["offline"] = stored["offline"]?.DeepClone(),
-            ["disclaimer"] = stored["disclaimer"]?.DeepClone(),
-            ["judgeValidity"] = stored["judgeValidity"]?.DeepClone(),
-        };
-        return TypedResults.Text(body.ToJsonString(), ResultsContentType);
+        return TypedResults.Text(RunReportWriter.JudgeValidityView(report.Json), ResultsContentType);
     }
 
     private static async Task<Results<Ok<RunResumed>, ValidationProblem, ProblemHttpResult>> ResumeAsync(

@@ -309,6 +309,46 @@ public class BenchmarkFormatTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void Scores_json_of_a_published_files_figures_is_that_file_byte_for_byte()
+    {
+        using var fixture = new BenchmarkFixture();
+        var files = BenchmarkFixture.SharedBenchmarkDirectory is { } directory
+            ? Directory.GetFiles(Path.Combine(directory, "published-scores"), "*.json").Order(StringComparer.Ordinal).ToArray()
+            : [];
+        if (files.Length == 0)
+        {
+            output.WriteLine($"{BenchmarkFixture.SharedBenchmarkVariable} is not set: the published score files are ABSENT, " +
+                             "so this compares with a copy of one (GPT-3.5, 2024-07-10: 4.7 and no trailing zeros) written by the test.");
+            files = [fixture.File("20240710_gpt_35.json", """
+                {
+                    "Action Justification": 4.31,
+                    "Expected Action": 4.28,
+                    "Linguistic Habits": 3.63,
+                    "Persona Consistency": 4.7,
+                    "Toxicity Control": 4.96,
+                    "PersonaScore": 4.38
+                }
+                """.ReplaceLineEndings("\n").TrimEnd())];
+        }
+
+        foreach (var file in files)
+        {
+            output.WriteLine($"Comparing with {Path.GetFileName(file)}.");
+            // Their figures, read by the reader that reads ours, written by our writer: their text exactly.
+            var published = BenchmarkFormat.ReadScores(file);
+            var report = new AggregateScoreReport(
+                published[BenchmarkFormat.PersonaScoreKey],
+                published.Where(p => p.Key != BenchmarkFormat.PersonaScoreKey).ToDictionary(p => PersonaTasks.Parse(p.Key), p => (double?)p.Value),
+                200, 200, 0);
+
+            var ours = BenchmarkFormat.ScoresJson(report);
+
+            Assert.Equal(File.ReadAllText(file), ours);
+            Assert.Equal(published, BenchmarkFormat.ReadScores(WriteTemp(fixture, ours)));
+        }
+    }
+
+    [Fact]
     public void Read_scores_keeps_file_order_and_values()
     {
         using var fixture = new BenchmarkFixture();

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using PersonaGym.Core.Reports;
 
 namespace PersonaGym.Core.Tests;
@@ -117,6 +118,35 @@ public class ReportWriterTests
         Assert.Equal(1.0, pair.GetProperty("meanAbsoluteDifference").GetDouble(), Tolerance);
         Assert.Equal(PersonaTasks.All.Select(t => t.DisplayName()),
             validity.GetProperty("tasks").EnumerateObject().Select(p => p.Name));
+    }
+
+    [Theory]
+    [InlineData(false, true)]
+    [InlineData(true, true)]
+    [InlineData(true, false)]
+    public void Judge_validity_view_is_the_reports_own_four_fields_compact(bool offlineJudge, bool withValidity)
+    {
+        var report = ReportSamples.Report(offlineJudge: offlineJudge);
+        if (!withValidity) report = report with { JudgeValidity = null };
+        var json = RunReportWriter.ToJson(report);
+        // What the Api answered before the view was typed: the report's fields picked out of its parsed text.
+        var stored = JsonNode.Parse(json)!;
+        var expected = new JsonObject
+        {
+            ["runId"] = stored["runId"]!.DeepClone(),
+            ["offline"] = stored["offline"]!.DeepClone(),
+            ["disclaimer"] = stored["disclaimer"]?.DeepClone(),
+            ["judgeValidity"] = stored["judgeValidity"]?.DeepClone(),
+        };
+
+        var view = RunReportWriter.JudgeValidityView(json);
+
+        var parsed = JsonNode.Parse(view)!.AsObject();
+        Assert.Equal(["runId", "offline", "disclaimer", "judgeValidity"], parsed.Select(p => p.Key));
+        Assert.True(JsonNode.DeepEquals(expected, parsed));
+        Assert.Equal(expected.ToJsonString(), view);
+        Assert.Equal(offlineJudge, parsed["offline"]!.GetValue<bool>());
+        Assert.Equal(withValidity, parsed["judgeValidity"] is not null);
     }
 
     [Fact]

@@ -1,6 +1,4 @@
 using System.Collections.ObjectModel;
-using System.Globalization;
-using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using PersonaGym.Core.Scoring;
@@ -110,28 +108,24 @@ public static class BenchmarkFormat
     /// <summary>
     /// The published score file for an aggregate: the five task names as the paper prints them, then "PersonaScore",
     /// in the published files' order, each rounded to two decimals (<see cref="PersonaScoring.Round2"/>) and printed
-    /// as they are (4.7, not 4.70), four-space indented, no final newline. A figure that could not be computed is null.
+    /// as Python prints floats (4.7, not 4.70; 5.0, not 5), four-space indented, no final newline. A figure that could
+    /// not be computed is null. Serialized from <see cref="PublishedScoresJson"/>.
     /// </summary>
     public static string ScoresJson(AggregateScoreReport report)
     {
         ArgumentNullException.ThrowIfNull(report);
-        var values = new List<(string Key, double? Value)>();
-        foreach (var key in ScoreKeys)
+        double? Published(double? value) => value is { } v ? PersonaScoring.Round2(v) : null;
+        double? Task(PersonaTask task) => Published(report.TaskScores.TryGetValue(task, out var score) ? score : null);
+        var scores = new PublishedScoresJson
         {
-            double? value = key == PersonaScoreKey
-                ? report.PersonaScore
-                : report.TaskScores.TryGetValue(PersonaTasks.Parse(key), out var score) ? score : null;
-            values.Add((key, value));
-        }
-
-        var json = new StringBuilder("{\n");
-        for (var i = 0; i < values.Count; i++)
-        {
-            json.Append("    ").Append(JsonSerializer.Serialize(values[i].Key)).Append(": ")
-                .Append(values[i].Value is { } v ? FormatScore(PersonaScoring.Round2(v)) : "null")
-                .Append(i < values.Count - 1 ? ",\n" : "\n");
-        }
-        return json.Append('}').ToString();
+            ActionJustification = Task(PersonaTask.ActionJustification),
+            ExpectedAction = Task(PersonaTask.ExpectedAction),
+            LinguisticHabits = Task(PersonaTask.LinguisticHabits),
+            PersonaConsistency = Task(PersonaTask.PersonaConsistency),
+            ToxicityControl = Task(PersonaTask.ToxicityControl),
+            PersonaScore = Published(report.PersonaScore),
+        };
+        return JsonSerializer.Serialize(scores, PublishedScoresJsonContext.Default.PublishedScoresJson);
     }
 
     /// <summary>The folder of a benchmark that holds the paper's published scores, one JSON file per model.</summary>
@@ -189,13 +183,6 @@ public static class BenchmarkFormat
             throw new InvalidDataException($"{file}: not valid JSON ({e.Message}).", e);
         }
         return new ReadOnlyDictionary<string, double>(scores);
-    }
-
-    // Python's json prints floats by repr: the shortest text that round-trips, always with a decimal point.
-    private static string FormatScore(double value)
-    {
-        var text = value.ToString("R", CultureInfo.InvariantCulture);
-        return text.Contains('.') || text.Contains('E') ? text : text + ".0";
     }
 
     private static IReadOnlyList<string>? ReadEnvironments(string directory, List<BenchmarkIssue> issues)

@@ -38,6 +38,18 @@ internal sealed record RunReportJson
     public IReadOnlyList<string>? Warnings { get; init; }
 }
 
+/// <summary>
+/// A report's run id, offline flag, disclaimer and judge validity section as the report holds them (the rest of a
+/// report is skipped on reading): what <c>GET /api/runs/{id}/validity</c> answers.
+/// </summary>
+internal sealed record JudgeValidityViewJson
+{
+    public required Guid RunId { get; init; }
+    public bool Offline { get; init; }
+    public string? Disclaimer { get; init; }
+    public required JudgeValidityJson? JudgeValidity { get; init; }
+}
+
 /// <summary>Only the version of a report, read on its own when the whole cannot be: a newer format explains why.</summary>
 internal sealed record FormatVersionJson(int? FormatVersion);
 
@@ -163,6 +175,7 @@ internal sealed record JudgePairJson
 [JsonSerializable(typeof(RunReportJson))]
 [JsonSerializable(typeof(JudgeValidityJson))]
 [JsonSerializable(typeof(FormatVersionJson))]
+[JsonSerializable(typeof(JudgeValidityViewJson))]
 internal sealed partial class ReportJsonContext : JsonSerializerContext;
 
 /// <summary>

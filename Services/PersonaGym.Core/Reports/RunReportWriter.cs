@@ -155,6 +155,21 @@ public static class RunReportWriter
         return Serialize(AsJson(validity), ReportJsonContext.Default.JudgeValidityJson);
     }
 
+    /// <summary>
+    /// From a JSON report (<see cref="ToJson"/>), its <c>runId</c>, <c>offline</c>, <c>disclaimer</c> and
+    /// <c>judgeValidity</c> (null until judgements exist) as one compact document, in that order: what the Api's
+    /// <c>/validity</c> answers. The fields are the report's own, not recomputed.
+    /// </summary>
+    /// <exception cref="JsonException">The text is not a report of this shape.</exception>
+    public static string JudgeValidityView(string reportJson)
+    {
+        ArgumentNullException.ThrowIfNull(reportJson);
+        var view = JsonSerializer.Deserialize(reportJson, ReportJsonContext.Default.JudgeValidityViewJson)
+                   ?? throw new JsonException("The report is null; an object is expected.");
+        // Compact, with the serializer's default escaping: the answer is an HTTP body like the Api's other JSON.
+        return JsonSerializer.Serialize(view, ReportJsonContext.Default.JudgeValidityViewJson);
+    }
+
     internal static string FormatNumber(double? value) =>
         value is { } v ? v.ToString("R", CultureInfo.InvariantCulture) : "";
 
