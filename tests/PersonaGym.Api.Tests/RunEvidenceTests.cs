@@ -84,6 +84,10 @@ public sealed class RunEvidenceTests(ApiHost host) : IClassFixture<ApiHost>
             Assert.Equal(2, task.Questions.Count);
             foreach (var question in task.Questions)
             {
+                // The offline question writer sets each question in one of the persona's environments, by name.
+                var environment = Assert.Single(question.Environments);
+                Assert.Contains(environment, evidence.Environments);
+                Assert.Contains(environment, question.Text, StringComparison.OrdinalIgnoreCase);
                 Assert.Equal([1, 2, 3, 4, 5], question.Exemplars.Select(e => e.Score));
                 var answer = Assert.Single(question.Answers);
                 Assert.False(string.IsNullOrWhiteSpace(answer.Text));

@@ -90,6 +90,10 @@ public sealed class WebAppTests(BrowserSystem system) : IClassFixture<BrowserSys
                 .ToBeVisibleAsync();
             // 2 personas' worth: this one has 5 tasks × 2 questions, each graded by both judges.
             Assert.Equal(5 * 2 * 2, await page.Locator("[data-testid=verdict]").CountAsync());
+            // Each question with the environment it is set in.
+            var environments = await page.Locator("[data-testid=question-environment]").AllInnerTextsAsync();
+            Assert.Equal(5 * 2, environments.Count);
+            Assert.All(environments, e => Assert.DoesNotContain("not named", e));
         });
     }
 

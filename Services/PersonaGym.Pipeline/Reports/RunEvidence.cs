@@ -1,6 +1,7 @@
 using PersonaGym.Core.Reports;
 using Microsoft.EntityFrameworkCore;
 using PersonaGym.Core;
+using PersonaGym.Core.Parsing;
 using PersonaGym.Core.Scoring;
 using PersonaGym.Data;
 
@@ -69,7 +70,11 @@ public sealed record TaskEvidence(PersonaTask Task, string Name, IReadOnlyList<Q
 
 /// <param name="Exemplars">The example answers for scores 1–5 the judges compared against (empty until written).</param>
 /// <param name="Answers">One per model under test that has answered, in the run's order.</param>
-public sealed record QuestionEvidence(Guid QuestionId, int Ordinal, int BatchIndex, string Text, IReadOnlyList<ExemplarItem> Exemplars, IReadOnlyList<AnswerEvidence> Answers);
+public sealed record QuestionEvidence(Guid QuestionId, int Ordinal, int BatchIndex, string Text, IReadOnlyList<ExemplarItem> Exemplars, IReadOnlyList<AnswerEvidence> Answers)
+{
+    /// <summary>The persona's environments this question is set in, as its text names them (<see cref="QuestionEnvironments"/>); empty when it names none.</summary>
+    public IReadOnlyList<string> Environments { get; init; } = [];
+}
 
 public sealed record ExemplarItem(int Score, string Text);
 
@@ -196,7 +201,10 @@ public static class RunEvidence
                             var scored = graded.Where(v => v.Score is not null).ToList();
                             return new AnswerEvidence(a!.Id, a.Agent, a.Text, scored.Count == 0 ? null : scored.Average(v => (double)v.Score!.Value), graded);
                         })
-                        .ToList()))
+                        .ToList())
+                {
+                    Environments = QuestionEnvironments.Named(q.Text, persona.Environments ?? []),
+                })
                 .ToList()))
             .ToList();
 
