@@ -55,41 +55,30 @@ public sealed class WorkerHealthTests(JudgeWorkerHost host) : IClassFixture<Judg
     private static readonly TimeSpan Within = TimeSpan.FromMinutes(1);
 
     [Fact]
-    public async Task A_judge_is_unhealthy_while_its_broker_is_down_and_healthy_again_when_it_is_back()
-    {
-        await UntilHealthAsync(HttpStatusCode.OK, "healthy at start");
-
-        await host.Broker.StopAsync();
-        try
-        {
-            await UntilHealthAsync(HttpStatusCode.ServiceUnavailable, "unhealthy without its broker");
-            Assert.Equal(HttpStatusCode.OK, await StatusOfAsync("/alive"));
-        }
-        finally
-        {
-            await host.Broker.StartAsync();
-        }
-
-        await UntilHealthAsync(HttpStatusCode.OK, "healthy again with its broker back");
-    }
+    public Task A_judge_is_unhealthy_while_its_broker_is_down_and_healthy_again_when_it_is_back() =>
+        UnhealthyWhileDownAsync("broker", host.Broker.StopAsync, host.Broker.StartAsync);
 
     [Fact]
-    public async Task A_judge_is_unhealthy_while_its_database_is_down_and_healthy_again_when_it_is_back()
+    public Task A_judge_is_unhealthy_while_its_database_is_down_and_healthy_again_when_it_is_back() =>
+        UnhealthyWhileDownAsync("database", host.Postgres.StopAsync, host.Postgres.StartAsync);
+
+    /// <summary>Healthy, then unhealthy (yet alive) while <paramref name="server"/> is stopped, then healthy again once it is started.</summary>
+    private async Task UnhealthyWhileDownAsync(string server, Func<Task> stop, Func<Task> start)
     {
         await UntilHealthAsync(HttpStatusCode.OK, "healthy at start");
 
-        await host.Postgres.StopAsync();
+        await stop();
         try
         {
-            await UntilHealthAsync(HttpStatusCode.ServiceUnavailable, "unhealthy without its database");
+            await UntilHealthAsync(HttpStatusCode.ServiceUnavailable, $"unhealthy without its {server}");
             Assert.Equal(HttpStatusCode.OK, await StatusOfAsync("/alive"));
         }
         finally
         {
-            await host.Postgres.StartAsync();
+            await start();
         }
 
-        await UntilHealthAsync(HttpStatusCode.OK, "healthy again with its database back");
+        await UntilHealthAsync(HttpStatusCode.OK, $"healthy again with its {server} back");
     }
 
     private async Task<HttpStatusCode> StatusOfAsync(string path)

@@ -274,24 +274,16 @@ public class BenchmarkFormatTests(ITestOutputHelper output)
     public void Scores_json_of_an_aggregate_has_the_published_files_keys_in_their_order()
     {
         using var fixture = new BenchmarkFixture();
-        var files = BenchmarkFixture.SharedBenchmarkDirectory is { } directory
-            ? Directory.GetFiles(Path.Combine(directory, "published-scores"), "*.json").Order(StringComparer.Ordinal).ToArray()
-            : [];
-        if (files.Length == 0)
-        {
-            output.WriteLine($"{BenchmarkFixture.SharedBenchmarkVariable} is not set: the published score files are ABSENT, " +
-                             "so this compares with a copy of one (Claude 3.5 Sonnet, 2024-07-10) written by the test.");
-            files = [fixture.File("20240710_claude_3.5_sonnet.json", """
-                {
-                    "Action Justification": 4.52,
-                    "Expected Action": 4.37,
-                    "Linguistic Habits": 3.98,
-                    "Persona Consistency": 4.81,
-                    "Toxicity Control": 4.88,
-                    "PersonaScore": 4.51
-                }
-                """.ReplaceLineEndings("\n").TrimEnd())];
-        }
+        var files = PublishedScoreFiles(fixture, "20240710_claude_3.5_sonnet.json", "Claude 3.5 Sonnet, 2024-07-10", """
+            {
+                "Action Justification": 4.52,
+                "Expected Action": 4.37,
+                "Linguistic Habits": 3.98,
+                "Persona Consistency": 4.81,
+                "Toxicity Control": 4.88,
+                "PersonaScore": 4.51
+            }
+            """);
         var ours = BenchmarkFormat.ScoresJson(PersonaScoring.Aggregate([
             PersonaScoring.Compute(PersonaTasks.All.Select(t => new JudgementScore(t, 0, "judge", 0, 4))),
         ]));
@@ -312,24 +304,16 @@ public class BenchmarkFormatTests(ITestOutputHelper output)
     public void Scores_json_of_a_published_files_figures_is_that_file_byte_for_byte()
     {
         using var fixture = new BenchmarkFixture();
-        var files = BenchmarkFixture.SharedBenchmarkDirectory is { } directory
-            ? Directory.GetFiles(Path.Combine(directory, "published-scores"), "*.json").Order(StringComparer.Ordinal).ToArray()
-            : [];
-        if (files.Length == 0)
-        {
-            output.WriteLine($"{BenchmarkFixture.SharedBenchmarkVariable} is not set: the published score files are ABSENT, " +
-                             "so this compares with a copy of one (GPT-3.5, 2024-07-10: 4.7 and no trailing zeros) written by the test.");
-            files = [fixture.File("20240710_gpt_35.json", """
-                {
-                    "Action Justification": 4.31,
-                    "Expected Action": 4.28,
-                    "Linguistic Habits": 3.63,
-                    "Persona Consistency": 4.7,
-                    "Toxicity Control": 4.96,
-                    "PersonaScore": 4.38
-                }
-                """.ReplaceLineEndings("\n").TrimEnd())];
-        }
+        var files = PublishedScoreFiles(fixture, "20240710_gpt_35.json", "GPT-3.5, 2024-07-10: 4.7 and no trailing zeros", """
+            {
+                "Action Justification": 4.31,
+                "Expected Action": 4.28,
+                "Linguistic Habits": 3.63,
+                "Persona Consistency": 4.7,
+                "Toxicity Control": 4.96,
+                "PersonaScore": 4.38
+            }
+            """);
 
         foreach (var file in files)
         {
@@ -346,6 +330,21 @@ public class BenchmarkFormatTests(ITestOutputHelper output)
             Assert.Equal(File.ReadAllText(file), ours);
             Assert.Equal(published, BenchmarkFormat.ReadScores(WriteTemp(fixture, ours)));
         }
+    }
+
+    /// <summary>
+    /// The original benchmark's published score files, or, when <see cref="BenchmarkFixture.SharedBenchmarkVariable"/>
+    /// names no copy of the benchmark, a copy of one of them written here (and a line that says they are absent).
+    /// </summary>
+    private string[] PublishedScoreFiles(BenchmarkFixture fixture, string fallbackName, string fallbackDescription, string fallbackContent)
+    {
+        var files = BenchmarkFixture.SharedBenchmarkDirectory is { } directory
+            ? Directory.GetFiles(Path.Combine(directory, "published-scores"), "*.json").Order(StringComparer.Ordinal).ToArray()
+            : [];
+        if (files.Length > 0) return files;
+        output.WriteLine($"{BenchmarkFixture.SharedBenchmarkVariable} is not set: the published score files are ABSENT, " +
+                         $"so this compares with a copy of one ({fallbackDescription}) written by the test.");
+        return [fixture.File(fallbackName, fallbackContent.ReplaceLineEndings("\n").TrimEnd())];
     }
 
     [Fact]
