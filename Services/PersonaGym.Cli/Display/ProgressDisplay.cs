@@ -121,10 +121,7 @@ public sealed class ProgressDisplay(IAnsiConsole console, TimeSpan pollInterval,
 
     /// <summary>What a cost lacks, for a line of its own: the models used at a cost that have no price; null when none.</summary>
     public static string? UnpricedText(MoneyCost? cost) =>
-        cost is { Complete: false }
-            ? $"No price for {string.Join(", ", cost.UnpricedModels)}: the cost {(cost.Unknown ? "is unknown" : "shown leaves them out")}. " +
-              $"Prices are set in {PricingOptions.Section} (docs/running.md)."
-            : null;
+        cost?.UnpricedNote() is { } note ? $"{note} Prices are set in {PricingOptions.Section} (docs/running.md)." : null;
 
     private static void Set(ProgressTask task, string description, double value, double max)
     {

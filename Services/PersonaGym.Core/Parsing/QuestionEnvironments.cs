@@ -14,27 +14,40 @@ public static class QuestionEnvironments
     /// names "City Streets (One-Way)"). A name inside another one named ("Library" in "Library Study Session") is left
     /// out. Empty when it names none.
     /// </summary>
-    public static IReadOnlyList<string> Named(string question, IReadOnlyList<string> environments)
+    public static IReadOnlyList<string> Named(string question, IReadOnlyList<string> environments) => Matcher(environments)(question);
+
+    /// <summary>
+    /// <see cref="Named"/> for many questions of one persona: the environments' names are prepared once, not for every
+    /// question.
+    /// </summary>
+    public static Func<string, IReadOnlyList<string>> Matcher(IReadOnlyList<string> environments)
     {
-        var text = Normalize(question);
-        var found = new List<(string Environment, string Name, int At)>();
-        foreach (var environment in environments.Distinct(StringComparer.OrdinalIgnoreCase))
+        var candidates = environments.Distinct(StringComparer.OrdinalIgnoreCase)
+            .Select(environment => (Environment: environment, Names: Names(environment).ToArray()))
+            .Where(c => c.Names.Length > 0)
+            .ToArray();
+        return question =>
         {
-            foreach (var name in Names(environment))
+            var text = Normalize(question);
+            var found = new List<(string Environment, string Name, int At)>();
+            foreach (var (environment, names) in candidates)
             {
-                if (FirstWordMatch(text, name) is { } at)
+                foreach (var name in names)
                 {
-                    found.Add((environment, name, at));
-                    break;
+                    if (FirstWordMatch(text, name) is { } at)
+                    {
+                        found.Add((environment, name, at));
+                        break;
+                    }
                 }
             }
-        }
 
-        return found
-            .Where(f => !found.Any(o => o.Name.Length > f.Name.Length && FirstWordMatch(o.Name, f.Name) is not null))
-            .OrderBy(f => f.At)
-            .Select(f => f.Environment)
-            .ToList();
+            return found
+                .Where(f => !found.Any(o => o.Name.Length > f.Name.Length && FirstWordMatch(o.Name, f.Name) is not null))
+                .OrderBy(f => f.At)
+                .Select(f => f.Environment)
+                .ToList();
+        };
     }
 
     /// <summary>The name as written, then without a parenthesised qualifier.</summary>

@@ -48,6 +48,14 @@ public sealed record MoneyCost(string Currency, decimal Amount, IReadOnlyList<st
     /// <summary>Nothing used has a price (and something was used at a cost): there is no amount to show.</summary>
     public bool Unknown => !Complete && Lines.All(l => l.Amount is null);
 
+    /// <summary>
+    /// What the cost lacks, in a sentence: "No price for a, b: the cost shown leaves them out." (or "… is unknown."
+    /// when nothing used is priced); null when it is complete.
+    /// </summary>
+    public string? UnpricedNote() => Complete
+        ? null
+        : $"No price for {string.Join(", ", UnpricedModels)}: the cost {(Unknown ? "is unknown" : "shown leaves them out")}.";
+
     /// <summary>The amount for a reader: "0.42 USD", "≥ 0.42 USD" while some model is unpriced, "unpriced" when none is priced.</summary>
     public string Format() => Unknown ? "unpriced" : (Complete ? "" : "≥ ") + FormatAmount(Amount, Currency);
 

@@ -189,6 +189,7 @@ public static class RunEvidence
             .ToListAsync(cancellationToken);
 
         var rows = await db.JudgementScoresAsync(runId, null, personaId, cancellationToken);
+        var environmentsOf = QuestionEnvironments.Matcher(persona.Environments ?? []);
         var tasks = PersonaTasks.All.Select(task => new TaskEvidence(task, task.DisplayName(), questions
                 .Where(q => q.Task == task).OrderBy(q => q.Ordinal)
                 .Select(q => new QuestionEvidence(q.Id, q.Ordinal, q.BatchIndex, q.Text,
@@ -203,7 +204,7 @@ public static class RunEvidence
                         })
                         .ToList())
                 {
-                    Environments = QuestionEnvironments.Named(q.Text, persona.Environments ?? []),
+                    Environments = environmentsOf(q.Text),
                 })
                 .ToList()))
             .ToList();

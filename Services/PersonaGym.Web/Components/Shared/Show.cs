@@ -15,9 +15,8 @@ public static class Show
     public static string Cost(MoneyCost? cost) => cost is null || cost.Unknown ? "–" : cost.Format();
 
     /// <summary>Why a cost is incomplete, for its tooltip; empty when it is whole.</summary>
-    public static string CostNote(MoneyCost? cost) => cost is { Complete: false }
-        ? $"No price for {string.Join(", ", cost.UnpricedModels)} (PersonaGym:Pricing): " + (cost.Unknown ? "the cost is unknown." : "their share is left out.")
-        : "";
+    public static string CostNote(MoneyCost? cost) =>
+        cost?.UnpricedNote() is { } note ? $"{note} Prices are set in {PricingOptions.Section}." : "";
 
     /// <summary>The cost of one stage on one model, from a run's cost lines: "–" when it has no price.</summary>
     public static string Cost(MoneyCost? cost, string stage, string model) =>
