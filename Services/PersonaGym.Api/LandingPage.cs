@@ -15,7 +15,7 @@ public static class LandingPage
 {
     public static async Task<IResult> RenderAsync(PersonaGymDbContext db, CancellationToken ct)
     {
-        var runs = await RunListing.RunsAsync(db, ct);
+        var runs = await RunListing.RunsAsync(db, cancellationToken: ct);
         var html = new StringBuilder();
         html.Append("""
             <!doctype html>

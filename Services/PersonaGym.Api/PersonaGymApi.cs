@@ -115,8 +115,8 @@ public static class PersonaGymApi
             RunEstimates.ExpectedBatches(plan), estimate.Lines, warnings));
     }
 
-    private static async Task<Ok<IReadOnlyList<RunListItem>>> ListRunsAsync(PersonaGymDbContext db, CancellationToken ct) =>
-        TypedResults.Ok(await RunListing.RunsAsync(db, ct));
+    private static async Task<Ok<IReadOnlyList<RunListItem>>> ListRunsAsync(PersonaGymDbContext db, ModelPricing pricing, CancellationToken ct) =>
+        TypedResults.Ok(await RunListing.RunsAsync(db, pricing, ct));
 
     private static async Task<Results<Ok<RunDetails>, ProblemHttpResult>> GetRunAsync(Guid id, PersonaGymDbContext db, ModelPricing pricing, CancellationToken ct)
     {

@@ -8,7 +8,7 @@ using PersonaGym.Testing;
 
 namespace PersonaGym.Api.Tests;
 
-/// <summary>With a price list configured, the estimate, a run and the runs overview also say what they cost.</summary>
+/// <summary>With a price list configured, the estimate, a run, the runs overview and the runs list also say what they cost.</summary>
 [Collection(PostgresServer.Collection)]
 public sealed class PricingApiTests(PricingApiTests.PricedApiHost host) : IClassFixture<PricingApiTests.PricedApiHost>
 {
@@ -51,5 +51,11 @@ public sealed class PricingApiTests(PricingApiTests.PricedApiHost host) : IClass
 
         var overview = await client.GetFromJsonAsync<List<RunOverviewItem>>("/api/runs/overview", PersonaGymJson.Options);
         Assert.Equal(cost.Amount, Assert.Single(overview!, r => r.Id == accepted.Id).Cost!.Amount);
+
+        // The plain list (what `personagym runs --server` reads) says the same, with the run's calls.
+        var listed = Assert.Single((await client.GetFromJsonAsync<List<RunListItem>>("/api/runs", PersonaGymJson.Options))!, r => r.Id == accepted.Id);
+        Assert.Equal(cost.Amount, listed.Cost!.Amount);
+        Assert.Equal(details.Summary.Usage.Calls, listed.Calls);
+        Assert.True(listed.Calls > 0);
     }
 }

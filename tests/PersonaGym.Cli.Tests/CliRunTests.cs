@@ -107,6 +107,12 @@ public sealed class CliRunTests(ITestOutputHelper output) : IDisposable
 
             Assert.Equal(personaScores.Average(), model.GetProperty("overall").GetProperty("personaScore").GetDouble(), precision: 9);
         }
+
+        // The list of runs counts its calls and prices them: offline models cost nothing, with or without a price list.
+        var (listed, list, _) = await Cli(["runs", "--db", Db()]);
+        Assert.Equal(ExitCodes.Success, listed);
+        var calls = (await db.LlmCalls.CountAsync()).ToString("N0", System.Globalization.CultureInfo.InvariantCulture);
+        Assert.Matches($@"│\s*{System.Text.RegularExpressions.Regex.Escape(calls)}\s*│\s*0\.00 USD\s*│", list);
     }
 
     [Fact]

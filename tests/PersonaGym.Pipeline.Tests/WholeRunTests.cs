@@ -104,6 +104,10 @@ public sealed class WholeRunTests(PostgresServer postgres)
         Assert.True(cost.Complete);
         Assert.Contains(cost.Lines, l => l.Stage == PersonaGym.Core.MethodStages.Answer && l.Model == "offline:agent-a" && l.Amount > 0);
         Assert.Equal(expected, (await RunOverview.RunsAsync(db, pricing)).Single(r => r.Id == first).Cost!.Amount);
+        var listed = (await RunListing.RunsAsync(db, pricing)).Single(r => r.Id == first);
+        Assert.Equal(expected, listed.Cost!.Amount);
+        Assert.Equal(await db.LlmCalls.CountAsync(c => c.RunId == first), listed.Calls);
+        Assert.Null((await RunListing.RunsAsync(db)).Single(r => r.Id == first).Cost);
 
         // The same request again makes the same calls, and the response cache answers every one of them.
         var second = await pipeline.SubmitAsync(request with { Name = "the same again" });

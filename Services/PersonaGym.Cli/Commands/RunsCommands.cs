@@ -86,7 +86,7 @@ public sealed class RunsCommands(CliConsole io)
             {
                 await using var engine = await CommonOptions.OpenAsync(result.GetValue(db), startPipeline: false, ct);
                 await using var context = await engine.OpenAsync(ct);
-                runs = await RunListing.RunsAsync(context, ct);
+                runs = await RunListing.RunsAsync(context, engine.Services.GetRequiredService<ModelPricing>(), ct);
             }
 
             if (runs.Count == 0)
@@ -96,7 +96,7 @@ public sealed class RunsCommands(CliConsole io)
             }
 
             var table = new Table().Border(TableBorder.Rounded);
-            foreach (var column in new[] { "Id", "Name", "Status", "Personas", "Models under test", "Created" }) table.AddColumn(column);
+            foreach (var column in new[] { "Id", "Name", "Status", "Personas", "Models under test", "Calls", "Cost", "Created" }) table.AddColumn(column);
             foreach (var r in runs)
             {
                 table.AddRow(
@@ -105,10 +105,16 @@ public sealed class RunsCommands(CliConsole io)
                     r.Status.ToString(),
                     r.Personas.ToString(CultureInfo.InvariantCulture),
                     Markup.Escape(string.Join(", ", r.Agents)),
+                    r.Calls.ToString("N0", CultureInfo.InvariantCulture),
+                    Markup.Escape(r.Cost is null || r.Cost.Unknown ? "–" : r.Cost.Format()),
                     r.CreatedAt.ToLocalTime().ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture));
             }
 
             io.Out.Write(table);
+            // Said once under the table, not per run: which models used have no price ("≥" marks the runs it affects).
+            var unpriced = runs.SelectMany(r => r.Cost?.UnpricedModels ?? []).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
+            if (unpriced.Count > 0 && runs.Any(r => r.Cost is { Unknown: false }))
+                io.Out.MarkupLine(Markup.Escape($"No price for {string.Join(", ", unpriced)}: the costs shown leave them out. Prices are set in {PricingOptions.Section} (docs/running.md)."));
             return ExitCodes.Success;
         }));
         return command;

@@ -66,22 +66,7 @@ public static class RunOverview
             .Select(g => new { g.Key.RunId, g.Key.Stage, Count = g.Count() })
             .ToListAsync(cancellationToken);
 
-        // Per run and model: the run's usage, and the paid tokens (cache hits cost nothing) for its cost.
-        var usage = (await db.LlmCalls.AsNoTracking().Where(c => c.RunId != null)
-                .GroupBy(c => new { c.RunId, c.Model })
-                .Select(g => new
-                {
-                    RunId = g.Key.RunId!.Value,
-                    g.Key.Model,
-                    Calls = g.LongCount(),
-                    CacheHits = g.LongCount(c => c.CacheHit),
-                    Input = g.Sum(c => (long)(c.InputTokens ?? 0)),
-                    Output = g.Sum(c => (long)(c.OutputTokens ?? 0)),
-                    PaidInput = g.Sum(c => c.CacheHit ? 0 : (long)(c.InputTokens ?? 0)),
-                    PaidOutput = g.Sum(c => c.CacheHit ? 0 : (long)(c.OutputTokens ?? 0)),
-                })
-                .ToListAsync(cancellationToken))
-            .ToLookup(u => u.RunId);
+        var usage = await RunUsage.ByRunAndModelAsync(db, cancellationToken);
 
         // Ordered in memory: SQLite cannot order by a DateTimeOffset column.
         return runs.OrderByDescending(r => r.CreatedAt).ThenByDescending(r => r.Id).Select(r =>
@@ -94,8 +79,38 @@ public static class RunOverview
                 $"{r.SetName}@{r.SetVersion}", readyBatches.GetValueOrDefault(r.Id) * agents.Count, At(BatchStage.Done), At(BatchStage.Failed),
                 used.Sum(u => u.Calls), used.Sum(u => u.CacheHits), used.Sum(u => u.Input), used.Sum(u => u.Output))
             {
-                Cost = pricing?.Price(used.OrderBy(u => u.Model, StringComparer.Ordinal).Select(u => ("all", u.Model, u.PaidInput, u.PaidOutput))),
+                Cost = pricing is null ? null : RunUsage.Cost(used, pricing),
             };
         }).ToList();
     }
+}
+
+/// <summary>What each run used, per model: one grouped query over every run's calls, for the lists of runs.</summary>
+public static class RunUsage
+{
+    /// <summary>One run's use of one model: its calls (cache hits included), tokens, and the paid tokens (cache hits cost nothing).</summary>
+    public sealed record ModelUsage(string Model, long Calls, long CacheHits, long Input, long Output, long PaidInput, long PaidOutput);
+
+    /// <summary>Every run's usage, per model, by run id.</summary>
+    public static async Task<ILookup<Guid, ModelUsage>> ByRunAndModelAsync(PersonaGymDbContext db, CancellationToken cancellationToken) =>
+        (await db.LlmCalls.AsNoTracking().Where(c => c.RunId != null)
+            .GroupBy(c => new { c.RunId, c.Model })
+            .Select(g => new
+            {
+                RunId = g.Key.RunId!.Value,
+                Usage = new ModelUsage(
+                    g.Key.Model,
+                    g.LongCount(),
+                    g.LongCount(c => c.CacheHit),
+                    g.Sum(c => (long)(c.InputTokens ?? 0)),
+                    g.Sum(c => (long)(c.OutputTokens ?? 0)),
+                    g.Sum(c => c.CacheHit ? 0 : (long)(c.InputTokens ?? 0)),
+                    g.Sum(c => c.CacheHit ? 0 : (long)(c.OutputTokens ?? 0))),
+            })
+            .ToListAsync(cancellationToken))
+        .ToLookup(u => u.RunId, u => u.Usage);
+
+    /// <summary>What a run's paid tokens cost by <paramref name="pricing"/>, its models in name order.</summary>
+    public static MoneyCost Cost(IEnumerable<ModelUsage> used, ModelPricing pricing) =>
+        pricing.Price(used.OrderBy(u => u.Model, StringComparer.Ordinal).Select(u => ("all", u.Model, u.PaidInput, u.PaidOutput)));
 }

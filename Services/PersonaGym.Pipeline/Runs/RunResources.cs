@@ -20,6 +20,12 @@ public sealed record RunListItem(
 {
     /// <summary><see cref="ReportText.OfflineDisclaimer"/> when the run used an offline model, else null.</summary>
     public string? Disclaimer => UsesOfflineModels ? ReportText.OfflineDisclaimer : null;
+
+    /// <summary>LLM calls made so far (cache hits included).</summary>
+    public long Calls { get; init; }
+
+    /// <summary>What the run's paid tokens cost so far, by the operator's price list; null when listed without one.</summary>
+    public MoneyCost? Cost { get; init; }
 }
 
 /// <summary>What <c>POST /api/runs</c> answers (202 Accepted): the stored run and what it will cost.</summary>
@@ -54,8 +60,8 @@ public sealed record QuestionSetListItem(Guid Id, string Name, string Version, Q
 /// <summary>Listing queries the Api and the CLI share.</summary>
 public static class RunListing
 {
-    /// <summary>Every run, newest first.</summary>
-    public static async Task<IReadOnlyList<RunListItem>> RunsAsync(PersonaGymDbContext db, CancellationToken cancellationToken = default)
+    /// <summary>Every run, newest first, with its calls and (given a price list) its cost so far.</summary>
+    public static async Task<IReadOnlyList<RunListItem>> RunsAsync(PersonaGymDbContext db, ModelPricing? pricing = null, CancellationToken cancellationToken = default)
     {
         var runs = await db.Runs.AsNoTracking()
             .Select(r => new
@@ -65,9 +71,14 @@ public static class RunListing
                 Personas = r.Personas.Count,
             })
             .ToListAsync(cancellationToken);
+        var usage = await RunUsage.ByRunAndModelAsync(db, cancellationToken);
         // Ordered in memory: SQLite cannot order by a DateTimeOffset column.
         return runs.OrderByDescending(r => r.CreatedAt).ThenByDescending(r => r.Id)
-            .Select(r => new RunListItem(r.Id, r.Name, r.Status, r.CreatedAt, r.CompletedAt, r.UsesOfflineModels, r.Agents, r.Personas))
+            .Select(r => new RunListItem(r.Id, r.Name, r.Status, r.CreatedAt, r.CompletedAt, r.UsesOfflineModels, r.Agents, r.Personas)
+            {
+                Calls = usage[r.Id].Sum(u => u.Calls),
+                Cost = pricing is null ? null : RunUsage.Cost(usage[r.Id], pricing),
+            })
             .ToList();
     }
 
