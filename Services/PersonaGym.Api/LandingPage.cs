@@ -15,7 +15,7 @@ public static class LandingPage
 {
     public static async Task<IResult> RenderAsync(PersonaGymDbContext db, CancellationToken ct)
     {
-        var runs = await RunListing.RunsAsync(db, cancellationToken: ct);
+        var runs = await RunListing.RunsWithoutUsageAsync(db, ct);
         var html = new StringBuilder();
         html.Append("""
             <!doctype html>

@@ -114,7 +114,7 @@ public sealed class RunsCommands(CliConsole io)
             // Said once under the table, not per run: which models used have no price ("≥" marks the runs it affects).
             var unpriced = runs.SelectMany(r => r.Cost?.UnpricedModels ?? []).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
             if (unpriced.Count > 0 && runs.Any(r => r.Cost is { Unknown: false }))
-                io.Out.MarkupLine(Markup.Escape($"No price for {string.Join(", ", unpriced)}: the costs shown leave them out. Prices are set in {PricingOptions.Section} (docs/running.md)."));
+                io.Out.MarkupLine(Markup.Escape(ProgressDisplay.WherePricesAreSet(MoneyCost.UnpricedNote(unpriced, unknown: false))));
             return ExitCodes.Success;
         }));
         return command;

@@ -120,8 +120,10 @@ public sealed class ProgressDisplay(IAnsiConsole console, TimeSpan pollInterval,
         (summary.Cost is { Unknown: false } cost ? $", {cost.Format()}" : "");
 
     /// <summary>What a cost lacks, for a line of its own: the models used at a cost that have no price; null when none.</summary>
-    public static string? UnpricedText(MoneyCost? cost) =>
-        cost?.UnpricedNote() is { } note ? $"{note} Prices are set in {PricingOptions.Section} (docs/running.md)." : null;
+    public static string? UnpricedText(MoneyCost? cost) => cost?.UnpricedNote() is { } note ? WherePricesAreSet(note) : null;
+
+    /// <summary>A note on missing prices, followed by where prices are set.</summary>
+    public static string WherePricesAreSet(string note) => $"{note} Prices are set in {PricingOptions.Section} (docs/running.md).";
 
     private static void Set(ProgressTask task, string description, double value, double max)
     {

@@ -52,9 +52,11 @@ public sealed record MoneyCost(string Currency, decimal Amount, IReadOnlyList<st
     /// What the cost lacks, in a sentence: "No price for a, b: the cost shown leaves them out." (or "… is unknown."
     /// when nothing used is priced); null when it is complete.
     /// </summary>
-    public string? UnpricedNote() => Complete
-        ? null
-        : $"No price for {string.Join(", ", UnpricedModels)}: the cost {(Unknown ? "is unknown" : "shown leaves them out")}.";
+    public string? UnpricedNote() => Complete ? null : UnpricedNote(UnpricedModels, Unknown);
+
+    /// <summary>The sentence of <see cref="UnpricedNote()"/> for <paramref name="models"/>, also for several costs shown together.</summary>
+    public static string UnpricedNote(IEnumerable<string> models, bool unknown) =>
+        $"No price for {string.Join(", ", models)}: the cost {(unknown ? "is unknown" : "shown leaves them out")}.";
 
     /// <summary>The amount for a reader: "0.42 USD", "≥ 0.42 USD" while some model is unpriced, "unpriced" when none is priced.</summary>
     public string Format() => Unknown ? "unpriced" : (Complete ? "" : "≥ ") + FormatAmount(Amount, Currency);

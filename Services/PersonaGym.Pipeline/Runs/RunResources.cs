@@ -63,6 +63,18 @@ public static class RunListing
     /// <summary>Every run, newest first, with its calls and (given a price list) its cost so far.</summary>
     public static async Task<IReadOnlyList<RunListItem>> RunsAsync(PersonaGymDbContext db, ModelPricing? pricing = null, CancellationToken cancellationToken = default)
     {
+        var runs = await RunsWithoutUsageAsync(db, cancellationToken);
+        var usage = await RunUsage.ByRunAndModelAsync(db, cancellationToken);
+        return runs.Select(r => r with
+        {
+            Calls = usage[r.Id].Sum(u => u.Calls),
+            Cost = pricing is null ? null : RunUsage.Cost(usage[r.Id], pricing),
+        }).ToList();
+    }
+
+    /// <summary>Every run, newest first, without its calls or cost (no pass over the calls): for lists that show neither.</summary>
+    public static async Task<IReadOnlyList<RunListItem>> RunsWithoutUsageAsync(PersonaGymDbContext db, CancellationToken cancellationToken = default)
+    {
         var runs = await db.Runs.AsNoTracking()
             .Select(r => new
             {
@@ -71,14 +83,9 @@ public static class RunListing
                 Personas = r.Personas.Count,
             })
             .ToListAsync(cancellationToken);
-        var usage = await RunUsage.ByRunAndModelAsync(db, cancellationToken);
         // Ordered in memory: SQLite cannot order by a DateTimeOffset column.
         return runs.OrderByDescending(r => r.CreatedAt).ThenByDescending(r => r.Id)
-            .Select(r => new RunListItem(r.Id, r.Name, r.Status, r.CreatedAt, r.CompletedAt, r.UsesOfflineModels, r.Agents, r.Personas)
-            {
-                Calls = usage[r.Id].Sum(u => u.Calls),
-                Cost = pricing is null ? null : RunUsage.Cost(usage[r.Id], pricing),
-            })
+            .Select(r => new RunListItem(r.Id, r.Name, r.Status, r.CreatedAt, r.CompletedAt, r.UsesOfflineModels, r.Agents, r.Personas))
             .ToList();
     }
 
