@@ -62,6 +62,15 @@ public sealed class PipelineOptions
     /// </summary>
     public TimeSpan NoConsumerGrace { get; set; } = TimeSpan.FromSeconds(20);
 
+    /// <summary>
+    /// How long one of a process's receive endpoints may stay without consuming (MassTransit reports it unhealthy, or
+    /// the broker counts no consumer on its queue) while the broker answers, before the process restarts that endpoint
+    /// (<see cref="Messaging.ReceiveEndpointWatchdog"/>). After a broker outage MassTransit reconnects within seconds;
+    /// an endpoint still down after this long is stuck, which MassTransit does not recover by itself. Zero turns the
+    /// watchdog off.
+    /// </summary>
+    public TimeSpan EndpointRecoveryTimeout { get; set; } = TimeSpan.FromSeconds(60);
+
     /// <summary>A running run with no model call recorded for this long is reported as making no progress.</summary>
     public TimeSpan ProgressTimeout { get; set; } = TimeSpan.FromMinutes(5);
 

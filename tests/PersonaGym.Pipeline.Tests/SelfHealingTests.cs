@@ -1,6 +1,8 @@
+using MassTransit;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.DependencyInjection;
+using PersonaGym.Contracts;
 using PersonaGym.Core.Offline;
 using PersonaGym.Data;
 using PersonaGym.Pipeline.Messaging;
@@ -30,6 +32,8 @@ public sealed class SelfHealingTests(PostgresServer postgres, RabbitMqServer rab
         ["PersonaGym:Pipeline:StallCheckInterval"] = "00:00:01",
         // Redeliveries that fail against a stopped server end in the error queue quickly; the outage's end re-publishes.
         ["PersonaGym:Pipeline:MessageRetries"] = "1",
+        // An endpoint left faulted by the outage (MassTransit issues #2072, #5942) is restarted well within Recovery.
+        ["PersonaGym:Pipeline:EndpointRecoveryTimeout"] = "00:00:10",
     };
 
     [Fact]
@@ -129,6 +133,33 @@ public sealed class SelfHealingTests(PostgresServer postgres, RabbitMqServer rab
         await TestRuns.AssertScoresMatchJudgementsAsync(pipeline, runId, expectedScores: request.Agents.Count * request.Personas.Count);
         Assert.Null(await StallAsync(pipeline, runId));
         Assert.Null(pipeline.Services.GetRequiredService<PipelineConditions>().Broker);
+    }
+
+    [Fact]
+    public async Task A_receive_endpoint_that_stops_consuming_while_the_broker_answers_is_restarted_and_the_run_completes()
+    {
+        var database = await postgres.CreateDatabaseAsync();
+        var settings = FastChecks();
+        settings["PersonaGym:Pipeline:EndpointRecoveryTimeout"] = "00:00:03";
+        await using var pipeline = await TestPipeline.StartAsync(database, new PipelineSetup
+        {
+            RabbitMq = rabbitMq.ConnectionString, Settings = settings,
+        });
+        var watchdog = pipeline.Services.GetRequiredService<ReceiveEndpointWatchdog>();
+        var bus = pipeline.Services.GetRequiredService<IBusControl>();
+        var agentRunner = bus.CheckHealth().Endpoints.Values
+            .Single(e => ReceiveEndpointWatchdog.QueueOf(e.InputAddress) == Endpoints.AgentRunner).ReceiveEndpoint;
+
+        // What MassTransit's fault leaves behind: an endpoint that takes nothing from its queue while the broker is
+        // fine and the process is alive. Without the watchdog the run's batches would wait there for good.
+        await agentRunner.Stop(CancellationToken.None);
+        var request = TestRuns.Request(batchSize: 2);
+        var runId = await pipeline.SubmitAsync(request);
+
+        Assert.Equal(RunStatus.Completed, await WaitForRunAsync(pipeline, runId));
+        Assert.Equal(1, watchdog.Restarts);
+        Assert.Equal(TestRuns.Expected(request), await pipeline.CountRowsAsync(runId));
+        await TestRuns.AssertScoresMatchJudgementsAsync(pipeline, runId, expectedScores: request.Agents.Count * request.Personas.Count);
     }
 
     [Fact]

@@ -47,6 +47,13 @@ public static class MessagingExtensions
             // The stall detector reads the consumer counts of the stages' queues from the same broker.
             var broker = RabbitMqUri(rabbitMqConnectionString);
             services.TryAddSingleton<IStageQueues>(_ => new RabbitMqStageQueues(broker));
+            if (stages != PipelineStages.None)
+            {
+                // So is the watchdog that restarts an endpoint of this process stuck after an outage.
+                services.TryAddSingleton(TimeProvider.System);
+                services.TryAddSingleton<ReceiveEndpointWatchdog>();
+                services.AddHostedService(sp => sp.GetRequiredService<ReceiveEndpointWatchdog>());
+            }
         }
 
         services.AddMassTransit(bus =>
