@@ -37,8 +37,13 @@ public sealed class ModelPipelineOptions
     /// </summary>
     public bool AdaptiveConcurrency { get; set; } = true;
 
-    /// <summary>Calls in flight a model starts with before it has learnt anything about its provider.</summary>
-    public int InitialConcurrency { get; set; } = 4;
+    /// <summary>
+    /// Calls in flight a model starts with before it has learnt anything about its provider (the fixed limit with
+    /// <see cref="AdaptiveConcurrency"/> off and no <see cref="MaxConcurrency"/>). 16, not 4: slow start from 4 took two
+    /// more round trips to reach a capacity of 64, about a second of a 0.5 s model's run (bench/README.md, tenth round);
+    /// a provider that takes fewer refuses the first burst, and the limit halves from there.
+    /// </summary>
+    public int InitialConcurrency { get; set; } = 16;
 
     /// <summary>How far recent latency may rise above the model's best recent latency before concurrency is reduced (2 = twice as slow).</summary>
     public double LatencyTolerance { get; set; } = 2.0;
@@ -171,7 +176,7 @@ public sealed record ModelPipelineSettings(
     TimeSpan Timeout,
     bool CacheEnabled,
     bool AdaptiveConcurrency = true,
-    int InitialConcurrency = 4,
+    int InitialConcurrency = 16,
     double LatencyTolerance = 2.0)
 {
     /// <summary>How long a cached response is kept; 30 days unless configured.</summary>
