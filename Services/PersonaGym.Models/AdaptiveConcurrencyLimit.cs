@@ -13,7 +13,8 @@ namespace PersonaGym.Models;
 /// become rare; once more than that level works, the search is at the usual pace again. Calls made while far below
 /// the limit are not evidence that more would work, so they do not grow it.</para>
 /// <para>Back-off: an overload (429, 503/529, timeout) halves the limit; latency above <c>tolerance</c> × the best recent
-/// latency cuts it by a tenth or more, in proportion, but not below where it started. Only calls started after the last cut can cut again, so one burst of refusals is one
+/// latency cuts it by a tenth or more, in proportion, but not below <see cref="LatencyFloor"/> (or where it started, if
+/// lower). Only calls started after the last cut can cut again, so one burst of refusals is one
 /// congestion event, not one halving per refused call.</para>
 /// <para>The refusals of a burst come back in any order, so the first one's level can lie above the cap: the rest of
 /// the burst lowers the recovery level to about (most in flight) − (refused), once one of its calls was served.</para>
@@ -41,6 +42,13 @@ internal sealed class AdaptiveConcurrencyLimit
 
     /// <summary>An overload at no more than this share of the last one's level (plus one) is the same cap again.</summary>
     internal const double SameCapShare = 1.1;
+    /// <summary>
+    /// How low latency alone takes the limit. Answers of different lengths are slower without any queue, so latency
+    /// never cuts below this; a server that queues (one slot, a small local model) is still brought down to a few calls
+    /// in flight, even though the limit starts higher.
+    /// </summary>
+    internal const int LatencyFloor = 4;
+
     private const int LatencySamplesBeforeJudging = 10;
     private const double ShortLatencyWeight = 0.2;
 
@@ -71,7 +79,7 @@ internal sealed class AdaptiveConcurrencyLimit
         _ceiling = Math.Max(1, ceiling);
         _tolerance = tolerance;
         _limit = Math.Clamp(initial, 1, _ceiling);
-        _latencyFloor = (int)_limit;
+        _latencyFloor = Math.Min((int)_limit, LatencyFloor);
     }
 
     /// <summary>Calls allowed in flight now.</summary>
@@ -134,7 +142,7 @@ internal sealed class AdaptiveConcurrencyLimit
             {
                 // Slower answers mean a queue is building: cut in proportion to how much slower (a gradient, as
                 // Netflix's concurrency-limits), leave slow start and probe gently from here. Latency alone never
-                // takes the limit below where it started: answers of different lengths are slower without any queue.
+                // takes the limit below its floor: answers of different lengths are slower without any queue.
                 var factor = Math.Clamp(_tolerance * _baselineLatency!.Value / shortLatency, OverloadBackoff, LatencyBackoff);
                 Cut(factor);
                 _limit = Math.Max(_limit, _latencyFloor);

@@ -41,7 +41,8 @@ public sealed class ModelPipelineOptions
     /// Calls in flight a model starts with before it has learnt anything about its provider (the fixed limit with
     /// <see cref="AdaptiveConcurrency"/> off and no <see cref="MaxConcurrency"/>). 16, not 4: slow start from 4 took two
     /// more round trips to reach a capacity of 64, about a second of a 0.5 s model's run (bench/README.md, tenth round);
-    /// a provider that takes fewer refuses the first burst, and the limit halves from there.
+    /// a provider that takes fewer refuses the first burst, and the limit halves from there; one that queues instead
+    /// (a small local server) is found by its rising latency, which still takes the limit down to 4.
     /// </summary>
     public int InitialConcurrency { get; set; } = 16;
 

@@ -180,6 +180,25 @@ public class AdaptiveConcurrencyTests
     }
 
     [Fact]
+    public void A_one_slot_server_that_queues_brings_a_limit_that_started_at_16_down_to_a_few_calls()
+    {
+        // A small local model (one slot, the rest waits in its queue): latency grows with every call in flight.
+        var time = new FakeTimeProvider();
+        var provider = new SimulatedProvider(time) { Latency = inFlight => Latency * inFlight };
+        var limiter = new ModelRateLimiter(Settings(initial: new ModelPipelineOptions().InitialConcurrency), time);
+        Assert.Equal(16, limiter.Current.Limit);
+
+        var start = time.GetUtcNow();
+        provider.Run(limiter, TimeSpan.FromSeconds(300));
+
+        // Each call in flight beyond the slot only makes every answer slower. Latency may not take the limit below its
+        // floor of 4, but it must take it there from the start of 16: the law starting at 4 averaged 9 here, and a
+        // floor at the start (16) kept it at 26.
+        var mean = provider.MeanLimitSince(start + TimeSpan.FromSeconds(60));
+        Assert.True(mean <= 12, $"the limit averaged {mean:F1} with one slot");
+    }
+
+    [Fact]
     public void A_429_halves_the_limit_once_for_a_burst_of_refusals()
     {
         var time = new FakeTimeProvider();
