@@ -157,7 +157,7 @@ public sealed class SelfHealingTests(PostgresServer postgres, RabbitMqServer rab
         var runId = await pipeline.SubmitAsync(request);
 
         Assert.Equal(RunStatus.Completed, await WaitForRunAsync(pipeline, runId));
-        Assert.Equal(1, watchdog.Restarts);
+        Assert.True(watchdog.Restarts >= 1, "the watchdog restarted no endpoint");
         Assert.Equal(TestRuns.Expected(request), await pipeline.CountRowsAsync(runId));
         await TestRuns.AssertScoresMatchJudgementsAsync(pipeline, runId, expectedScores: request.Agents.Count * request.Personas.Count);
     }
