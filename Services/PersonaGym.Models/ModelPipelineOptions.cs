@@ -44,7 +44,10 @@ public sealed class ModelPipelineOptions
     /// a provider that takes fewer refuses the first burst, and the limit halves from there; one that queues instead
     /// (a small local server) is found by its rising latency, which still takes the limit down to 4.
     /// </summary>
-    public int InitialConcurrency { get; set; } = 16;
+    public int InitialConcurrency { get; set; } = DefaultInitialConcurrency;
+
+    /// <summary>The default of <see cref="InitialConcurrency"/>, shared with <see cref="ModelPipelineSettings"/>.</summary>
+    public const int DefaultInitialConcurrency = 16;
 
     /// <summary>How far recent latency may rise above the model's best recent latency before concurrency is reduced (2 = twice as slow).</summary>
     public double LatencyTolerance { get; set; } = 2.0;
@@ -177,7 +180,7 @@ public sealed record ModelPipelineSettings(
     TimeSpan Timeout,
     bool CacheEnabled,
     bool AdaptiveConcurrency = true,
-    int InitialConcurrency = 16,
+    int InitialConcurrency = ModelPipelineOptions.DefaultInitialConcurrency,
     double LatencyTolerance = 2.0)
 {
     /// <summary>How long a cached response is kept; 30 days unless configured.</summary>

@@ -148,7 +148,7 @@ public sealed class TestPipeline : IAsyncDisposable
         var work = await db.BatchWork.AsNoTracking().Where(w => w.RunId == runId).Select(w => w.Stage + (w.Error == null ? "" : " (" + w.Error + ")")).ToListAsync();
         // The bus's own view too: a run that waits on a receive endpoint that stopped consuming says so.
         var endpoints = Services.GetService<IBusControl>()?.CheckHealth().Endpoints.Values
-            .Select(e => $"{e.InputAddress.AbsolutePath.TrimEnd('/').Split('/')[^1]} {e.Status} ({e.Description})");
+            .Select(e => $"{ReceiveEndpointWatchdog.QueueOf(e.InputAddress)} {e.Status} ({e.Description})");
         return $"{run.Status} {run.Error}; personas: {string.Join(", ", personas)}; batches: "
             + string.Join(", ", work.GroupBy(w => w).Select(g => $"{g.Count()}× {g.Key}"))
             + (endpoints is null ? "" : "; endpoints: " + string.Join(", ", endpoints));
