@@ -69,6 +69,7 @@ public static class PipelineServiceCollectionExtensions
         });
 
         services.AddHostedService<ModelConcurrencyReporter>();
+        services.TryAddSingleton<RunFinishedSignal>();
         services.TryAddSingleton<RunCoordinator>();
         services.TryAddSingleton<RunFacts>();
         services.TryAddSingleton<StageServices>();

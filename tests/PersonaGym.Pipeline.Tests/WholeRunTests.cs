@@ -33,6 +33,32 @@ public sealed class WholeRunTests(PostgresServer postgres)
         Assert.True(await db.BatchWork.AllAsync(w => w.RunId != runId || w.Stage == BatchStage.Done));
     }
 
+    [Fact]
+    public async Task A_follower_in_the_process_is_told_once_the_run_has_finished_or_stopped_at_its_budget()
+    {
+        await using var pipeline = await TestPipeline.StartAsync(await postgres.CreateDatabaseAsync());
+        var signal = pipeline.Services.GetRequiredService<RunFinishedSignal>();
+
+        // As the CLI waits: after the run is stored, before its first message.
+        async Task<(Guid RunId, Task Finished)> StartAsync(RunRequest request)
+        {
+            var runId = await pipeline.Submitter.CreateAsync(await pipeline.Submitter.PlanAsync(request));
+            var finished = signal.WhenFinished(runId);
+            await pipeline.Submitter.StartAsync(runId, pipeline.Bus);
+            return (runId, finished);
+        }
+
+        // The notice comes once the new status is committed: what the follower reads then is final. The budget's run goes
+        // first, as the other's answers would be cache hits for it, which cost nothing and reach no budget.
+        var stopped = await StartAsync(TestRuns.Request(maxCalls: 8));
+        await stopped.Finished.WaitAsync(TimeSpan.FromMinutes(2));
+        Assert.Equal(RunStatus.Stopped, await pipeline.StatusAsync(stopped.RunId));
+
+        var completed = await StartAsync(TestRuns.Request());
+        await completed.Finished.WaitAsync(TimeSpan.FromMinutes(2));
+        Assert.Equal(RunStatus.Completed, await pipeline.StatusAsync(completed.RunId));
+    }
+
     [Theory]
     [InlineData(5)]
     [InlineData(2)]

@@ -127,11 +127,13 @@ public sealed class RunCommand(CliConsole io)
         {
             var models = engine.Services.GetRequiredService<ModelPipelineFactory>();
             var pricing = engine.Services.GetRequiredService<ModelPricing>();
+            // Waited for before the first poll, so a finish after that poll ends the display at once.
+            var finished = engine.Services.GetRequiredService<RunFinishedSignal>().WhenFinished(runId);
             summary = await new ProgressDisplay(io.Out, io.PollInterval, models.Concurrency).FollowAsync(async token =>
             {
                 await using var db = await engine.OpenAsync(token);
                 return await db.RunSummaryAsync(runId, pricing, token);
-            }, expectedBatches, ct);
+            }, expectedBatches, ct, finished);
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {

@@ -17,7 +17,11 @@ public sealed class ProgressDisplay(IAnsiConsole console, TimeSpan pollInterval,
 
     /// <summary>Polls until the run is no longer running; returns the last summary.</summary>
     /// <param name="expectedBatches">Batches × agents the run will do, known before any question exists.</param>
-    public async Task<RunSummary> FollowAsync(Func<CancellationToken, Task<RunSummary?>> poll, int expectedBatches, CancellationToken cancellationToken)
+    /// <param name="finished">
+    /// Completes when the run is known to have finished (the pipeline in this process says so): the next poll comes
+    /// then instead of after the rest of the interval.
+    /// </param>
+    public async Task<RunSummary> FollowAsync(Func<CancellationToken, Task<RunSummary?>> poll, int expectedBatches, CancellationToken cancellationToken, Task? finished = null)
     {
         var started = Stopwatch.StartNew();
         var summary = await PollAsync(poll, cancellationToken);
@@ -55,7 +59,7 @@ public sealed class ProgressDisplay(IAnsiConsole console, TimeSpan pollInterval,
                             break;
                         }
 
-                        await Task.Delay(pollInterval, cancellationToken);
+                        finished = await WaitAsync(finished, cancellationToken);
                         summary = await PollAsync(poll, cancellationToken);
                     }
                 });
@@ -76,7 +80,7 @@ public sealed class ProgressDisplay(IAnsiConsole console, TimeSpan pollInterval,
             }
 
             if (done) return summary;
-            await Task.Delay(pollInterval, cancellationToken);
+            finished = await WaitAsync(finished, cancellationToken);
             summary = await PollAsync(poll, cancellationToken);
         }
     }
@@ -130,6 +134,36 @@ public sealed class ProgressDisplay(IAnsiConsole console, TimeSpan pollInterval,
         task.Description = Markup.Escape(description);
         task.MaxValue = max;
         task.Value = Math.Min(value, max);
+    }
+
+    /// <summary>
+    /// Waits the poll interval, or less once <paramref name="finished"/> completes: a finish signalled during the last
+    /// poll or the wait is polled at once. Returns what to wait on next time: null once the signal is used, so a summary
+    /// that still says running after it is polled at the interval again.
+    /// </summary>
+    private async Task<Task?> WaitAsync(Task? finished, CancellationToken cancellationToken)
+    {
+        if (finished is null)
+        {
+            await Task.Delay(pollInterval, cancellationToken);
+            return null;
+        }
+
+        if (!finished.IsCompleted)
+        {
+            using var woken = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            var delay = Task.Delay(pollInterval, woken.Token);
+            if (await Task.WhenAny(delay, finished) == delay)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                return finished;
+            }
+
+            await woken.CancelAsync();
+        }
+
+        cancellationToken.ThrowIfCancellationRequested();
+        return null;
     }
 
     private static async Task<RunSummary> PollAsync(Func<CancellationToken, Task<RunSummary?>> poll, CancellationToken cancellationToken) =>

@@ -14,6 +14,7 @@ namespace PersonaGym.Pipeline.Runs;
 public sealed class RunCoordinator(
     IDbContextFactory<PersonaGymDbContext> contexts,
     TimeProvider time,
+    RunFinishedSignal finished,
     ILogger<RunCoordinator> logger)
 {
     private static readonly RunStatus[] Active = [RunStatus.Pending, RunStatus.Running];
@@ -26,6 +27,9 @@ public sealed class RunCoordinator(
             .FirstOrDefaultAsync(cancellationToken);
         return status is { } s && IsActive(s);
     }
+
+    /// <summary>Tells a follower in this process that the run is no longer active (see <see cref="RunFinishedSignal"/>).</summary>
+    public void NoteFinished(Guid runId) => finished.Finished(runId);
 
     /// <summary>Whether a run in this status should still get work done.</summary>
     public static bool IsActive(RunStatus status) => Active.Contains(status);
@@ -95,6 +99,7 @@ public sealed class RunCoordinator(
         if (changed > 0)
         {
             logger.LogWarning("Run {RunId} stopped: {Reason}", runId, reason);
+            finished.Finished(runId);
             return true;
         }
 
@@ -137,6 +142,7 @@ public sealed class RunCoordinator(
                 .SetProperty(r => r.UpdatedAt, now), cancellationToken);
         if (changed == 0) return null;
         logger.LogInformation("Run {RunId} finished: {Status}", runId, status);
+        finished.Finished(runId);
         return status;
     }
 

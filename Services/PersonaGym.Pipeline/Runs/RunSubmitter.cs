@@ -371,6 +371,7 @@ public sealed class RunSubmitter(
                 .SetProperty(r => r.Error, "cancelled on request")
                 .SetProperty(r => r.CompletedAt, now)
                 .SetProperty(r => r.UpdatedAt, now), cancellationToken);
+        if (changed > 0) coordinator.NoteFinished(runId);
         return changed > 0;
     }
 
