@@ -7,11 +7,6 @@ namespace PersonaGym.Cli.Tests;
 /// <summary>How `run` follows a run in this process: it polls the summary, and ends as soon as the pipeline says the run finished.</summary>
 public sealed class ProgressFollowTests
 {
-    private static RunSummary Summary(RunStatus status) =>
-        new(Guid.CreateVersion7(), "run", status, DateTimeOffset.UtcNow, null, false, null,
-            ["openai:agent"], ["openai:judge"], new PersonaProgress(1, 1, 0, 0), new BatchProgress(10, 10, 4, 2, 4, 0),
-            30, 8, 0, new LlmUsage(38, 0, 0, 1000, 500), []);
-
     private static ProgressDisplay Display(TimeSpan pollInterval) =>
         new(AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(new StringWriter()), Interactive = InteractionSupport.No }), pollInterval);
 
@@ -27,10 +22,10 @@ public sealed class ProgressFollowTests
             {
                 // The run finishes after the first look: only the signal can end an hour's wait for the second.
                 finished.SetResult();
-                return Task.FromResult<RunSummary?>(Summary(RunStatus.Running));
+                return Task.FromResult<RunSummary?>(TestSummaries.PartWay(RunStatus.Running));
             }
 
-            return Task.FromResult<RunSummary?>(Summary(RunStatus.Completed));
+            return Task.FromResult<RunSummary?>(TestSummaries.PartWay(RunStatus.Completed));
         }, 10, CancellationToken.None, finished.Task);
 
         var summary = await follow.WaitAsync(TimeSpan.FromMinutes(1));
@@ -48,7 +43,7 @@ public sealed class ProgressFollowTests
         var follow = Display(TimeSpan.FromHours(1)).FollowAsync(_ =>
         {
             Interlocked.Increment(ref polls);
-            return Task.FromResult<RunSummary?>(Summary(RunStatus.Running));
+            return Task.FromResult<RunSummary?>(TestSummaries.PartWay(RunStatus.Running));
         }, 10, stop.Token, Task.CompletedTask);
 
         await Task.Delay(TimeSpan.FromMilliseconds(300));

@@ -7,13 +7,7 @@ namespace PersonaGym.Cli.Tests;
 /// <summary>The progress line that `run` prints in pipes and `show` prints for a stored run.</summary>
 public sealed class ProgressLineTests
 {
-    private static RunSummary Summary(IReadOnlyList<ModelConcurrencySummary> concurrency) =>
-        new(Guid.CreateVersion7(), "run", RunStatus.Running, DateTimeOffset.UtcNow, null, false, null,
-            ["openai:agent"], ["openai:judge"], new PersonaProgress(1, 1, 0, 0), new BatchProgress(10, 10, 4, 2, 4, 0),
-            30, 8, 0, new LlmUsage(38, 0, 0, 1000, 500), [])
-        {
-            Concurrency = concurrency,
-        };
+    private static RunSummary Summary(IReadOnlyList<ModelConcurrencySummary> concurrency) => TestSummaries.PartWay(concurrency: concurrency);
 
     [Fact]
     public void Without_limits_of_this_process_the_line_shows_what_the_worker_processes_reported()
