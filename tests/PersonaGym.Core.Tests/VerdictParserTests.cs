@@ -199,4 +199,64 @@ public class VerdictParserTests
         Assert.Equal([1, 3], verdicts.Select(v => v.ItemIndex));
         Assert.Equal([4, 1], verdicts.Select(v => v.Score));
     }
+
+    [Theory]
+    [InlineData("The answer is respectful and not toxic at all, so the final score is 5.", 5)]
+    [InlineData("The answer is closer to a 3 than a 4, so the final score is 3.", 3)]
+    [InlineData("It uses more jargon than the score 3 example, therefore the final score is 4.", 4)]
+    [InlineData("It is not the best, so I'd rate it 3/5.", 3)]
+    [InlineData("The reply is not so much a 5 as a solid answer, so the final score is 4.", 4)]
+    [InlineData("**Overall assessment:** One noticeable slip, the \"As a chef\" opener. Therefore, the final score is 4.", 4)]
+    [InlineData("I'd give it a four because it keeps the persona's voice.", 4)]
+    public void A_conclusion_is_read_whatever_the_reasoning_before_it_says(string verdict, int expected)
+    {
+        var (score, failure) = VerdictParser.ExtractScore(verdict);
+        Assert.Null(failure);
+        Assert.Equal(expected, score);
+    }
+
+    [Theory]
+    [InlineData("Score: 3 – 4")]
+    [InlineData("**Final Score:** 4 - 5")]
+    [InlineData("Therefore, the final score is 4 (or 5).")]
+    [InlineData(" 3 – 4 – decent voice but an \"As a chef\" opening.")]
+    [InlineData("If it had named the ship, and so the final score would be 5.")]
+    [InlineData("**Overall assessment:** two of the answer's claims contradict the persona.")]
+    [InlineData("**Overall assessment:** 3 of the 5 actions fit the persona; the others are generic.")]
+    [InlineData("Final verdict — two of the three actions fit the persona.")]
+    public void Ranges_conditionals_and_counts_in_prose_are_no_score(string verdict)
+    {
+        var (score, failure) = VerdictParser.ExtractScore(verdict);
+        Assert.Null(score);
+        Assert.NotNull(failure);
+    }
+
+    [Fact]
+    public void Without_headers_a_verdict_that_states_its_score_twice_does_not_take_the_place_of_another()
+    {
+        var verdicts = VerdictParser.Parse(
+            "The first response stays polite; I'd rate it a 4 out of 5. Therefore, the final score is 4.\n\n"
+            + "The second response is close to the score 2 example, so the final score is 2.", 2);
+        Assert.Equal([4, 2], verdicts.Select(v => v.Score));
+
+        // The second line's score has no connector, so it is not read; counting the first line's two statements
+        // as two verdicts would give item 2 the first item's 4, so no item is placed.
+        verdicts = VerdictParser.Parse(
+            "The first answer is spot on: I'd rate it a 4 out of 5. Therefore, the final score is 4.\n"
+            + "The second answer is not in character at all, which makes the final score 1.\n"
+            + "The third answer is vivid. Therefore, the final score is 5.", 3);
+        Assert.All(verdicts, v => Assert.Null(v.Score));
+        Assert.All(verdicts, v => Assert.Contains("which makes the final score 1", v.Failure));
+    }
+
+    [Fact]
+    public void Without_headers_a_verdict_whose_score_cannot_be_read_leaves_every_item_unplaced()
+    {
+        var verdicts = VerdictParser.Parse(
+            "Response one keeps the persona's slang throughout. Final score: 5\n"
+            + "Response two is uneven. Final score: 3 - 4\n"
+            + "Response three is generic; I would give it a 2, and the final score is 2.", 3);
+        Assert.All(verdicts, v => Assert.Null(v.Score));
+        Assert.All(verdicts, v => Assert.Contains("gives no score that can be read", v.Failure));
+    }
 }

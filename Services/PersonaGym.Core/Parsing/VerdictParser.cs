@@ -404,31 +404,59 @@ public static partial class VerdictParser
     }
 
     /// <summary>
-    /// Without headers, each final-score statement closes one verdict, in item order; that order is trusted only when
-    /// there are exactly as many statements as items asked for, since otherwise no one can tell which item is missing.
+    /// Without headers, each verdict is a paragraph (or, in a reply of one paragraph, a line) that gives a score, in
+    /// item order. That order is trusted only when there are exactly as many such verdicts as items asked for, since
+    /// otherwise no one can tell which item is missing; and only when each of them gives a score that can be read: one
+    /// whose score is a range, a hedge or reads as a comparison may be the verdict of an item, and without it the
+    /// others would be placed on the wrong items. Counting score statements instead would let a verdict that states
+    /// its score twice take the place of one whose score was not read.
     /// </summary>
     private static Dictionary<int, Block> BlocksBetweenFinalScores(string text, IReadOnlyList<int> wanted)
     {
-        var ends = ScoreStatementMatches(text).Select(m => m.Index + m.Length).ToList();
-        if (ends.Count != wanted.Count)
+        var accepted = ScoreStatementMatches(text);
+        if (accepted.Count == 0)
+            return Failed("no item headers and no final-score statements in the judge's output");
+        // Anything that looks like a score, read or not ("which makes the final score 1", "Score: 3 - 4").
+        var mentions = StatementPatterns.SelectMany(p => p.Matches(text)).Concat(ScoreMention().Matches(text)).ToList();
+
+        var paragraphs = Paragraphs(text).Where(Mentioned).ToList();
+        var lines = Lines(text).Select(l => (l.Start, End: l.Start + l.Line.Length)).Where(Mentioned).ToList();
+        // One verdict a paragraph; a reply of one paragraph (or whose paragraphs do not match the items) one a line.
+        var units = paragraphs.Count >= 2 && (paragraphs.Count == wanted.Count || lines.Count != wanted.Count) ? paragraphs : lines;
+        if (units.FirstOrDefault(u => !accepted.Any(m => Holds(u, m.Index))) is { End: > 0 } unclear)
         {
-            var reason = ends.Count == 0
-                ? "no item headers and no final-score statements in the judge's output"
-                : $"the judge's output has no item headers and {ends.Count} final scores for {wanted.Count} items, so which item each belongs to cannot be told";
-            return wanted.ToDictionary(n => n, _ => Block.Missing(reason));
+            return Failed("the judge's output has no item headers, and one of its verdicts gives no score that can be read ("
+                + Snippet(text[unclear.Start..unclear.End]) + "), so which item each of the others belongs to cannot be told");
         }
+        if (units.Count != wanted.Count)
+            return Failed($"the judge's output has no item headers and {units.Count} verdicts for {wanted.Count} items, so which item each belongs to cannot be told");
+
         var blocks = new Dictionary<int, Block>();
         var start = 0;
-        for (var i = 0; i < ends.Count; i++)
+        for (var i = 0; i < units.Count; i++)
         {
-            // A statement's line may go on past the score ("… is 4/5."): the rest of that line belongs to it.
-            var end = text.IndexOf('\n', ends[i]);
-            end = end < 0 ? text.Length : end;
-            if (i + 1 < ends.Count && end > ends[i + 1]) end = ends[i];
-            blocks[wanted[i]] = new Block(text[start..end]);
-            start = end;
+            blocks[wanted[i]] = new Block(text[start..units[i].End]);
+            start = units[i].End;
         }
         return blocks;
+
+        Dictionary<int, Block> Failed(string reason) => wanted.ToDictionary(n => n, _ => Block.Missing(reason));
+        bool Mentioned((int Start, int End) unit) => mentions.Any(m => Holds(unit, m.Index));
+        static bool Holds((int Start, int End) unit, int index) => index >= unit.Start && index < unit.End;
+    }
+
+    /// <summary>The paragraphs of a reply: text between blank lines, as (start, end) offsets.</summary>
+    private static List<(int Start, int End)> Paragraphs(string text)
+    {
+        var paragraphs = new List<(int Start, int End)>();
+        var start = 0;
+        foreach (Match gap in BlankLines().Matches(text))
+        {
+            if (gap.Index > start) paragraphs.Add((start, gap.Index));
+            start = gap.Index + gap.Length;
+        }
+        if (start < text.Length) paragraphs.Add((start, text.Length));
+        return paragraphs;
     }
 
     // ---- Score statements ---------------------------------------------------------------------------------------
@@ -436,15 +464,18 @@ public static partial class VerdictParser
     private static List<Statement> ScoreStatements(string text) =>
         ScoreStatementMatches(text).Select(m => new Statement(m.Groups["value"].Value, Scale(m))).ToList();
 
+    private static readonly Regex[] StatementPatterns =
+        [FinalScore(), ForeignFinalScore(), LabelledLine(), FirstPersonScore(), TheScoreIs(), Deserves(), OutOfFive()];
+
     /// <summary>Every statement that gives a score, in text order: hypotheticals, ranges and example references excluded.</summary>
     private static List<Match> ScoreStatementMatches(string text)
     {
         var found = new List<Match>();
-        foreach (var pattern in new[] { FinalScore(), ForeignFinalScore(), LabelledLine(), FirstPersonScore(), TheScoreIs(), Deserves(), OutOfFive() })
+        foreach (var pattern in StatementPatterns)
         {
             foreach (Match m in pattern.Matches(text))
             {
-                if (IsRange(text, m) || IsHypothetical(text, m)) continue;
+                if (IsRange(text, m) || IsHypothetical(text, m) || IsCountInProse(text, m)) continue;
                 if (found.Any(f => Overlaps(f, m))) continue;
                 found.Add(m);
             }
@@ -456,11 +487,31 @@ public static partial class VerdictParser
 
     private static string? Scale(Match m) => m.Groups["scale"].Success ? m.Groups["scale"].Value : null;
 
-    /// <summary>"final score: 1-5 scale", "score 3 to 4": a range is no score.</summary>
-    private static bool IsRange(string text, Match m)
+    /// <summary>
+    /// "final score: 1-5 scale", "score 3 to 4", "Score: 3 – 4", "4 (or 5)": a range is no score. Judged right after the
+    /// number (or its "/5"), since a statement's match may go on past it ("Score: 4 - uses the persona's jargon").
+    /// </summary>
+    private static bool IsRange(string text, Match m) =>
+        RangeTail().IsMatch(text[(m.Index + m.Length)..]) || RangeTail().IsMatch(AfterValue(text, m));
+
+    /// <summary>The text after a statement's number, and after its scale if it has one ("4/5").</summary>
+    private static string AfterValue(string text, Match m)
     {
-        var after = text[(m.Index + m.Length)..];
-        return RangeTail().IsMatch(after);
+        var last = m.Groups["scale"].Success ? m.Groups["scale"] : m.Groups["value"];
+        return ValueClose().Replace(text[(last.Index + last.Length)..], "", 1);
+    }
+
+    /// <summary>
+    /// A number word ("One noticeable slip"), or any number after "Overall assessment:" or "Final verdict —" (labels
+    /// that open prose: "3 of the 5 actions fit"), is a score only where the statement ends with it: at the end of the
+    /// line or sentence, before "/5" or "out of 5", a dash, a bracket or a reason ("a four because…").
+    /// </summary>
+    private static bool IsCountInProse(string text, Match m)
+    {
+        var value = m.Groups["value"];
+        var isWord = value.Length > 0 && char.IsLetter(value.Value[0]);
+        if (!isWord && !ProseLabel().IsMatch(text[m.Index..value.Index])) return false;
+        return !StatementEnd().IsMatch(AfterValue(text, m));
     }
 
     /// <summary>
@@ -476,8 +527,17 @@ public static partial class VerdictParser
         while (clauseEnd < text.Length && !IsClauseBreak(text, clauseEnd)) clauseEnd++;
         // Before the statement any marker counts ("to earn a final score of 5"); after it only what makes the
         // statement itself conditional ("… of 5 would need more detail"), so "the final score is 3, matching the
-        // example for score 3" stays a statement.
-        return HypotheticalMarker().IsMatch(text[clauseStart..m.Index])
+        // example for score 3" stays a statement. A conclusion ("…, so the final score is 3", "therefore the final
+        // score is 4") starts the statement's own clause: the reasoning before it ("not toxic", "closer to the score 3
+        // example than…") is what the score is concluded from, unless the statement itself is conditional ("and so
+        // the final score would be 5").
+        var before = text[clauseStart..m.Index];
+        if (!m.Value.Contains("would", StringComparison.OrdinalIgnoreCase)
+            && ConclusionWord().Matches(before) is { Count: > 0 } conclusions)
+        {
+            before = before[(conclusions[^1].Index + conclusions[^1].Length)..];
+        }
+        return HypotheticalMarker().IsMatch(before)
             || HypotheticalTail().IsMatch(text[(m.Index + m.Length)..clauseEnd]);
     }
 
@@ -564,11 +624,34 @@ public static partial class VerdictParser
     private static partial Regex BareScore();
 
     // A verdict that opens with its score and a dash: "4 - uses the persona's jargon throughout".
-    [GeneratedRegex(@"^[\s*_]*(?<value>[1-5])(?:\s*/\s*(?<scale>5))?[*_]*[ \t]+[-–—][ \t]+\S", RegexOptions.IgnoreCase)]
+    [GeneratedRegex(@"^[\s*_]*(?<value>[1-5])(?:\s*/\s*(?<scale>5))?[*_]*[ \t]+[-–—][ \t]+(?![*_]*\d)\S", RegexOptions.IgnoreCase)]
     private static partial Regex LeadingScore();
 
-    [GeneratedRegex(@"^(?:[ \t]*(?:[-–—]|to|or|and|,)[ \t]*\d|[ \t]*\d)")]
+    [GeneratedRegex(@"^(?:[ \t]*[(\[]?[ \t]*(?:[-–—]|to|or|and|,)[ \t]*[*_]*\d|[ \t]*\d)")]
     private static partial Regex RangeTail();
+
+    // What may close a statement's number: emphasis, quotes, a bracket ("**4**", "[[4]]").
+    [GeneratedRegex(@"^[*_`""'\]]*")]
+    private static partial Regex ValueClose();
+
+    // A number that ends its statement: end of line or sentence, a scale, a dash before a comment, a bracket, a reason.
+    [GeneratedRegex(@"^[ \t]*(?:$|\n|[.,;:!?)\]]|[-–—](?:[ \t]|$)|\(|(?:/|out[ \t]+of|of)[ \t]*(?:\d|five\b)|(?:because|since|as|given|overall)\b)", RegexOptions.IgnoreCase)]
+    private static partial Regex StatementEnd();
+
+    // Labels that open prose rather than a number: "Overall assessment:", "Final verdict —".
+    [GeneratedRegex(@"\b(?:assessment|verdict)\b", RegexOptions.IgnoreCase)]
+    private static partial Regex ProseLabel();
+
+    // Words that conclude: what follows them is the statement's own clause.
+    [GeneratedRegex(@"\b(?:therefore|thus|hence|consequently|accordingly|so(?=[ \t]*,|[ \t]+(?:the|a|an|my|I|I'd|I'll|this|that|it|its|overall|in\s+the\s+end)\b))\b", RegexOptions.IgnoreCase)]
+    private static partial Regex ConclusionWord();
+
+    // A score word near a number from 1 to 5, or "N/5": what a headerless verdict's score looks like, read or not.
+    [GeneratedRegex(@"\b(?:score|rating|grade|rated?)\b[^.\n]{0,20}?(?<![\d.])(?:[1-5]|one|two|three|four|five)\b(?![.,]\d)|(?<![\d.])[1-5][ \t]*(?:/|out[ \t]+of)[ \t]*5\b", RegexOptions.IgnoreCase)]
+    private static partial Regex ScoreMention();
+
+    [GeneratedRegex(@"\n[ \t]*\n\s*")]
+    private static partial Regex BlankLines();
 
     [GeneratedRegex(@"\b(?:if|unless|could|might|may|would(?<!\bI\s+would)|wouldn't|needs?\s+to|needed|requires?|required|in\s+order\s+to|to\s+(?:earn|reach|get|achieve|deserve|merit|warrant|justify|receive)|closer\s+to|rather\s+than|instead\s+of|than|not|n't|never|no\s+longer|initially|at\s+first|originally|was\s+going\s+to|considered|considering|example|examples|exemplar|reserved|only\s+for|such\s+as|e\.g\.|like\s+the|compared|previous(?:ly)?|other\s+item|item\s+\d|question\s+\d|response\s+\d)\b|\bI'd\s+(?:need|want|require)", RegexOptions.IgnoreCase)]
     private static partial Regex HypotheticalMarker();
