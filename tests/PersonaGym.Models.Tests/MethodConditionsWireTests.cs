@@ -72,7 +72,7 @@ public class MethodConditionsWireTests
     }
 
     [Fact]
-    public async Task Exemplars_and_judges_are_deterministic_without_top_p_and_the_judge_is_framed_as_strict()
+    public async Task Exemplars_and_judges_are_deterministic_without_top_p_and_the_judge_is_framed_as_the_method_frames_it()
     {
         var (server, method, client) = await StartAsync();
         await using var _ = server;
@@ -92,8 +92,12 @@ public class MethodConditionsWireTests
 
         var judge = server.Requests.ElementAt(1).Body!["messages"]!.AsArray();
         Assert.Contains((string?)judge[0]!["role"], new[] { "system", "developer" });
-        Assert.Contains("critical", ContentText(judge[0]!));
+        // The reference's framing and nothing more: coaching towards strictness would lower every score against the
+        // published ones, as coaching the persona agent would raise them.
+        Assert.Equal("You are an accurate, faithful, critical and fair judge.", ContentText(judge[0]!).Trim());
         var prompt = ContentText(judge[1]!);
+        foreach (var coaching in new[] { "strict", "benefit of the doubt" })
+            Assert.DoesNotContain(coaching, prompt, StringComparison.OrdinalIgnoreCase);
         Assert.Contains(MethodAssets.LoadDefault().Rubric(PersonaTask.LinguisticHabits).Description, prompt);
         Assert.Contains("Therefore, the final score is", prompt);
         Assert.Contains(MethodAssets.LoadDefault().Rubric(PersonaTask.LinguisticHabits).Description, ContentText(server.Requests.ElementAt(0).Body!["messages"]![0]!));
