@@ -161,10 +161,25 @@ public class ScoringTests
     {
         var report = PersonaScoring.Compute([
             .. Batch(PersonaTask.ExpectedAction, 0, "only", 5, 4, 3, 2, 1), // 3
-            .. Batch(PersonaTask.ExpectedAction, 1, "only", 4, 4),          // 4
+            .. Batch(PersonaTask.ExpectedAction, 1, "only", 4, 4, 4, 5, 5), // 4.4
         ]);
 
-        Assert.Equal(3.5, report[PersonaTask.ExpectedAction].Score);
+        Assert.Equal(3.7, report[PersonaTask.ExpectedAction].Score!.Value, Tolerance);
+    }
+
+    [Fact]
+    public void A_shorter_last_batch_counts_for_its_questions_so_the_task_score_is_the_mean_over_questions()
+    {
+        // 7 questions in batches of 5: the last batch holds 2. Averaging the two batch means would weigh those 2
+        // questions as much as the other 5: (3 + 5) / 2 = 4, against (15 + 10) / 7 over the questions.
+        var report = PersonaScoring.Compute([
+            .. Batch(PersonaTask.ExpectedAction, 0, "A", 5, 4, 3, 2, 1),
+            .. Batch(PersonaTask.ExpectedAction, 0, "B", 5, 4, 3, 2, 1),
+            .. Batch(PersonaTask.ExpectedAction, 1, "A", 5, 5),
+            .. Batch(PersonaTask.ExpectedAction, 1, "B", 5, null),
+        ]);
+
+        Assert.Equal(25.0 / 7, report[PersonaTask.ExpectedAction].Score!.Value, Tolerance);
     }
 
     [Fact]

@@ -9,7 +9,7 @@ namespace PersonaGym.Core.Scoring;
 public sealed record JudgementScore(PersonaTask Task, int BatchIndex, string Judge, int ItemIndex, int? Score);
 
 /// <summary>The score of one task for one persona, with the evidence behind it.</summary>
-/// <param name="Score">Mean over the batches that have a score; null when no batch has one.</param>
+/// <param name="Score">Mean over the batches that have a score, each weighted by its questions; null when no batch has one.</param>
 /// <param name="Batches">Batches seen (with or without a score).</param>
 /// <param name="Items">Distinct answers judged (batch × item).</param>
 /// <param name="Judgements">Judge verdicts seen (items × judges).</param>
@@ -107,7 +107,8 @@ public sealed record AggregateScoreReport(
 
 /// <summary>
 /// The paper's scoring rules (PersonaGym §3, "Scoring"): per judge and batch the mean of the parsed scores;
-/// per batch the mean over judges; per task the mean over batches; PersonaScore the unweighted mean of the
+/// per batch the mean over judges; per task the mean over batches, each counting for its questions (= over questions);
+/// PersonaScore the unweighted mean of the
 /// five task scores; across personas the mean per task and overall.
 /// </summary>
 public static class PersonaScoring
@@ -199,7 +200,7 @@ public static class PersonaScoring
 
     private static TaskScoreReport ScoreTask(PersonaTask task, List<JudgementScore> judgements, ScoringExpectation expected, List<string> notes)
     {
-        var batchMeans = new List<double>();
+        var batchMeans = new List<(double Mean, int Questions)>();
         var planned = expected.Batches.TryGetValue(task, out var indexes) ? indexes : [];
         var batchIndexes = planned.Concat(judgements.Select(j => j.BatchIndex)).Distinct().Order().ToList();
         var missingBatches = 0;
@@ -224,7 +225,7 @@ public static class PersonaScoring
             // Rule 2: the batch is the mean over the judges that produced a mean.
             if (judgeMeans.Count > 0)
             {
-                batchMeans.Add(judgeMeans.Average());
+                batchMeans.Add((judgeMeans.Average(), batch.Select(j => j.ItemIndex).Distinct().Count()));
                 if (silent.Count > 0)
                 {
                     missingJudgements += silent.Count;
@@ -242,8 +243,8 @@ public static class PersonaScoring
 
         return new TaskScoreReport(
             task,
-            // Rule 3: the task score is the mean over its batches.
-            batchMeans.Count == 0 ? null : batchMeans.Average(),
+            // Rule 3: the task score is the mean over its batches, which is the mean over its questions.
+            MeanOverQuestions(batchMeans),
             batchIndexes.Count,
             judgements.Select(j => (j.BatchIndex, j.ItemIndex)).Distinct().Count(),
             judgements.Count,
@@ -254,6 +255,18 @@ public static class PersonaScoring
             MissingBatches = missingBatches,
             MissingJudgements = missingJudgements,
         };
+    }
+
+    /// <summary>
+    /// The mean of the batch means, each weighted by its questions. Batches of one size (the paper's 10 questions in
+    /// batches of 5) give exactly the plain mean of the batches; a shorter last batch (7 questions in batches of 5)
+    /// counts for its 2 questions, not as much as the other 5.
+    /// </summary>
+    private static double? MeanOverQuestions(List<(double Mean, int Questions)> batches)
+    {
+        if (batches.Count == 0) return null;
+        if (batches.All(b => b.Questions == batches[0].Questions)) return batches.Average(b => b.Mean);
+        return batches.Sum(b => b.Mean * b.Questions) / batches.Sum(b => b.Questions);
     }
 
     private static string DescribeMissing(TaskScoreReport task) => task.Judgements == 0
