@@ -259,4 +259,44 @@ public class VerdictParserTests
         Assert.All(verdicts, v => Assert.Null(v.Score));
         Assert.All(verdicts, v => Assert.Contains("gives no score that can be read", v.Failure));
     }
+
+    [Fact]
+    public void A_follow_up_that_numbers_its_answers_afresh_is_not_read()
+    {
+        // Asked for items 2 and 4 of 5, the judge answered them as "Item 1" and "Item 2": reading the headers would
+        // give item 2 the verdict meant for item 4.
+        var verdicts = VerdictParser.Parse(
+            "### Item 1\nGeneric. Therefore, the final score is 3\n### Item 2\nIn character. Therefore, the final score is 5", 5, [2, 4]);
+        Assert.Equal([1, 3], verdicts.Select(v => v.ItemIndex));
+        Assert.All(verdicts, v => Assert.Null(v.Score));
+        Assert.All(verdicts, v => Assert.Contains("numbered afresh", v.Failure));
+
+        // A reply that grades the whole batch again keeps its numbers: the wanted items are read from it.
+        verdicts = VerdictParser.Parse(
+            string.Join("\n", Enumerable.Range(1, 5).Select(n => $"### Item {n}\nTherefore, the final score is {n}")), 5, [2, 4]);
+        Assert.Equal([2, 4], verdicts.Select(v => v.Score));
+    }
+
+    [Fact]
+    public void Full_width_digits_are_read_as_digits_in_headers_and_scores()
+    {
+        var verdicts = VerdictParser.Parse("### Item １\n最终得分：４\n### Item ２\nTherefore, the final score is ２", 2);
+        Assert.Equal([4, 2], verdicts.Select(v => v.Score));
+    }
+
+    [Theory]
+    [InlineData("<think>\nItem 1: I'd give it a 3.\nItem 2: a 5.\n</think>\n\n1. Therefore, the final score is 4\n2. Therefore, the final score is 5", 4, 5)]
+    [InlineData("Item 1 is a 2, no, a 3. Item 2 a 5.\n</think>\n### Item 1\nTherefore, the final score is 3\n### Item 2\nTherefore, the final score is 5", 3, 5)]
+    public void A_reasoning_trace_is_not_the_verdict(string output, int first, int second)
+    {
+        Assert.Equal([first, second], VerdictParser.Parse(output, 2).Select(v => v.Score));
+    }
+
+    [Fact]
+    public void A_reply_that_ends_inside_its_reasoning_trace_has_no_verdicts()
+    {
+        var verdicts = VerdictParser.Parse("<think>\nItem 1: I'd give it a 3. Therefore, the final score is 3\nItem 2: probably", 2);
+        Assert.All(verdicts, v => Assert.Null(v.Score));
+        Assert.All(verdicts, v => Assert.Contains("reasoning trace", v.Failure));
+    }
 }

@@ -30,8 +30,16 @@ public static partial class VerdictParser
         if (string.IsNullOrWhiteSpace(output))
             return wanted.Select(n => new JudgeVerdict(n - 1, null, "", "the judge's output is empty")).ToList();
 
-        var text = output.ReplaceLineEndings("\n");
+        var text = AsciiDigits(output.ReplaceLineEndings("\n"));
+        if (WithoutTraces(text) is not { } answer)
+            return wanted.Select(n => new JudgeVerdict(n - 1, null, "", "the judge's reply ends inside its reasoning trace, before any verdict")).ToList();
+        text = answer;
+        if (string.IsNullOrWhiteSpace(text))
+            return wanted.Select(n => new JudgeVerdict(n - 1, null, "", "the judge's output has a reasoning trace and nothing after it")).ToList();
+
         var blocks = ReadBlocks(text, itemCount, wanted);
+        if (FollowUpRenumbered(blocks, itemCount, wanted) is { } renumbered)
+            return wanted.Select(n => new JudgeVerdict(n - 1, null, text.Trim(), renumbered)).ToList();
         var verdicts = wanted.Select(number =>
         {
             var block = blocks.TryGetValue(number, out var b) ? b : Block.Missing(Missing(number, blocks, itemCount));
@@ -65,11 +73,71 @@ public static partial class VerdictParser
         }).ToList();
     }
 
+    /// <summary>
+    /// A follow-up asked for some items only (say 2 and 4), and the reply's headers name others of the batch while a
+    /// wanted one is missing: the judge numbered its answers afresh (1 and 2), so which item each belongs to cannot be
+    /// told. A reply that grades the whole batch again keeps its numbers.
+    /// </summary>
+    private static string? FollowUpRenumbered(Dictionary<int, Block> blocks, int itemCount, IReadOnlyList<int> wanted)
+    {
+        if (wanted.Count >= itemCount) return null;
+        var others = blocks.Keys.Where(k => k >= 1 && k <= itemCount && !wanted.Contains(k)).Order().ToList();
+        if (others.Count == 0 || wanted.All(blocks.ContainsKey)) return null;
+        return $"the follow-up asked for item {string.Join(", ", wanted)} and the reply has verdicts for item {string.Join(", ", others)} instead, "
+            + "so its items may be numbered afresh; none of them is read";
+    }
+
+    /// <summary>
+    /// The reply without its reasoning traces (&lt;think&gt;…&lt;/think&gt;, &lt;thinking&gt;, &lt;scratchpad&gt;,
+    /// &lt;reasoning&gt;): deliberation is not the verdict, the answer after it is. A closing tag without its opening
+    /// (some providers drop it) ends a trace that began with the reply. Null when the reply ends inside a trace.
+    /// </summary>
+    private static string? WithoutTraces(string text)
+    {
+        if (!TraceTag().IsMatch(text)) return text;
+        var result = new System.Text.StringBuilder();
+        var position = 0;
+        var open = TraceOpen().Match(text);
+        var close = TraceClose().Match(text);
+        if (close.Success && (!open.Success || close.Index < open.Index))
+        {
+            position = close.Index + close.Length;
+        }
+        while (true)
+        {
+            open = TraceOpen().Match(text, position);
+            if (!open.Success) break;
+            result.Append(text, position, open.Index - position);
+            close = TraceClose().Match(text, open.Index + open.Length);
+            if (!close.Success) return result.ToString().Trim().Length == 0 ? null : result.ToString();
+            position = close.Index + close.Length;
+        }
+        result.Append(text, position, text.Length - position);
+        return result.ToString();
+    }
+
+    /// <summary>
+    /// Digits of other scripts (full-width "４", Arabic-Indic "٤") as ASCII, one character for one, so that every
+    /// number the patterns find can be read as one.
+    /// </summary>
+    private static string AsciiDigits(string text)
+    {
+        var chars = (char[]?)null;
+        for (var i = 0; i < text.Length; i++)
+        {
+            var c = text[i];
+            if (c <= '\u007f' || !char.IsDigit(c)) continue;
+            chars ??= text.ToCharArray();
+            chars[i] = (char)('0' + CharUnicodeInfo.GetDecimalDigitValue(c));
+        }
+        return chars is null ? text : new string(chars);
+    }
+
     /// <summary>The score a single verdict gives, or the reason none can be read.</summary>
     public static (int? Score, string? Failure) ExtractScore(string verdict)
     {
         if (string.IsNullOrWhiteSpace(verdict)) return (null, "the verdict is empty");
-        var text = verdict.ReplaceLineEndings("\n");
+        var text = AsciiDigits(verdict.ReplaceLineEndings("\n"));
 
         var statements = ScoreStatements(text);
         if (statements.Count == 0)
@@ -163,8 +231,11 @@ public static partial class VerdictParser
                 found.Add((number, start, start + line.Length, header.Groups["rest"].Value));
                 continue;
             }
-            // A closing "## Summary" ends the last verdict: the scores it repeats are not read again.
-            if (found.Count > 0 && ClosingHeading().IsMatch(line))
+            // A closing "## Summary" ends the last verdict: the scores it repeats are not read again. A heading such
+            // as "**Conclusion:**" with item headers after it is a part of the item it stands in.
+            if (found.Count > 0 && ClosingHeading().IsMatch(line)
+                && !Lines(text[Math.Min(text.Length, start + line.Length)..]).Any(l =>
+                    HeaderLine().Match(l.Line) is { Success: true } h && IsHeader(h) && !SummaryLine().IsMatch(l.Line)))
             {
                 terminatedAt = start;
                 break;
@@ -193,7 +264,12 @@ public static partial class VerdictParser
 
     /// <summary>"Item 3" begins a header only when the number is followed by nothing, a separator or closing emphasis.</summary>
     private static bool IsHeader(Match header) =>
-        header.Groups["sep"].Success || header.Groups["close"].Length > 0 || header.Groups["rest"].Value.Trim().Length == 0 || header.Groups["hash"].Success;
+        header.Groups["sep"].Success || header.Groups["close"].Length > 0 || header.Groups["rest"].Value.Trim().Length == 0 || header.Groups["hash"].Success
+        || OfTotal().IsMatch(header.Groups["rest"].Value);
+
+    // "**Item 3 of 5**", "Item 3 of 5:" on a line of its own.
+    [GeneratedRegex(@"^[ \t]*of[ \t]+\d{1,3}[ \t]*[*_]{0,3}[ \t]*(?:[:.)\-–—][*_]{0,3})?[ \t]*$", RegexOptions.IgnoreCase)]
+    private static partial Regex OfTotal();
 
     // ---- JSON ---------------------------------------------------------------------------------------------------
 
@@ -220,11 +296,15 @@ public static partial class VerdictParser
         using (document)
         {
             var root = document.RootElement;
-            // {"verdicts": [...]} and friends: a single array property holds the items.
-            if (root.ValueKind == JsonValueKind.Object && !HasAny(root, ScoreKeys))
+            // {"verdicts": [...]} and friends: a single array of scored objects holds the items. A score beside it
+            // ("average_score", "final_score") is the batch's aggregate, not an item's verdict.
+            if (root.ValueKind == JsonValueKind.Object)
             {
                 var arrays = root.EnumerateObject().Where(p => p.Value.ValueKind == JsonValueKind.Array).ToList();
-                if (arrays.Count == 1 && root.EnumerateObject().Count() == 1) root = arrays[0].Value;
+                var scored = arrays.Where(p => p.Value.GetArrayLength() > 0
+                    && p.Value.EnumerateArray().All(e => e.ValueKind == JsonValueKind.Object && HasAny(e, ScoreKeys))).ToList();
+                if (!HasAny(root, ScoreKeys) && arrays.Count == 1 && root.EnumerateObject().Count() == 1) root = arrays[0].Value;
+                else if (scored.Count == 1) root = scored[0].Value;
             }
 
             var blocks = new Dictionary<int, Block>();
@@ -627,8 +707,19 @@ public static partial class VerdictParser
     [GeneratedRegex(@"^[\s*_]*(?<value>[1-5])(?:\s*/\s*(?<scale>5))?[*_]*[ \t]+[-–—][ \t]+(?![*_]*\d)\S", RegexOptions.IgnoreCase)]
     private static partial Regex LeadingScore();
 
-    [GeneratedRegex(@"^(?:[ \t]*[(\[]?[ \t]*(?:[-–—]|to|or|and|,)[ \t]*[*_]*\d|[ \t]*\d)")]
+    // After a number: a second one that makes it a range or a choice ("3 - 4", "3~4", "4 (or 5)", "3, maybe 4",
+    // "3 ou 4", "de 3 a 4", "3 oder 4", "3或4", "3到4").
+    [GeneratedRegex(@"^(?:[ \t]*[(\[]?[ \t]*(?:(?:[-–—~～]|to|or|and|ou|oder|o|a|bis|à|或|到|至|,|maybe|perhaps|possibly|probably|even|if[ \t]+not)[ \t]*)+[*_]*\d|[ \t]*\d)", RegexOptions.IgnoreCase)]
     private static partial Regex RangeTail();
+
+    [GeneratedRegex(@"</?(?:think|thinking|scratchpad|reasoning)>", RegexOptions.IgnoreCase)]
+    private static partial Regex TraceTag();
+
+    [GeneratedRegex(@"<(?:think|thinking|scratchpad|reasoning)>", RegexOptions.IgnoreCase)]
+    private static partial Regex TraceOpen();
+
+    [GeneratedRegex(@"</(?:think|thinking|scratchpad|reasoning)>", RegexOptions.IgnoreCase)]
+    private static partial Regex TraceClose();
 
     // What may close a statement's number: emphasis, quotes, a bracket ("**4**", "[[4]]").
     [GeneratedRegex(@"^[*_`""'\]]*")]
@@ -674,7 +765,7 @@ public static partial class VerdictParser
     [GeneratedRegex(@"^the score (?<value>\d+)(?:/(?<scale>\d+) is not on| is outside)")]
     private static partial Regex AboveScale();
 
-    [GeneratedRegex(@"^[ \t>\-*•]*[*_]*Item[ \t]*#?(?<n>\d{1,3})[*_]*[ \t]*[:=\-–—][ \t]*[*_]*(?<score>[-+]?\d+(?:[.,]\d+)?(?:[ \t]*/[ \t]*\d+)?)[*_]*[ \t.]*$", RegexOptions.Multiline | RegexOptions.IgnoreCase)]
+    [GeneratedRegex(@"^[ \t>\-*•]*[*_]*Item[ \t]*#?(?<n>\d{1,3})[*_]*[ \t]*[:=\-–—][*_]*[ \t]*[*_]*(?<score>[-+]?\d+(?:[.,]\d+)?(?:[ \t]*/[ \t]*\d+)?)[*_]*[ \t.]*$", RegexOptions.Multiline | RegexOptions.IgnoreCase)]
     private static partial Regex SummaryLine();
 
     [GeneratedRegex(@"^[ \t]*[*_]{0,2}(?<n>\d{1,2})[.)][*_]{0,2}[ \t]+", RegexOptions.None)]
