@@ -68,4 +68,23 @@ public class ExemplarParserTests
     [Fact]
     public void Fails_every_question_on_empty_output() =>
         Assert.All(ExemplarParser.Parse("", 2), r => Assert.Equal("the output is empty", r.Failure));
+
+    [Fact]
+    public void A_follow_up_that_numbers_its_questions_afresh_is_not_read()
+    {
+        // Asked again for questions 2 and 4 of 5, the writer headed its sets "Question 1" and "Question 2".
+        var text = string.Join('\n', new[] { 1, 2 }.Select(q => $"### Question {q}\n" + string.Join('\n', Enumerable.Range(1, 5).Select(s => $"Score {s}: q{q} s{s}."))));
+        var results = ExemplarParser.Parse(text, 5, [2, 4]);
+        Assert.All(results, r => Assert.False(r.IsSuccess));
+        Assert.All(results, r => Assert.Contains("numbered afresh", r.Failure));
+    }
+
+    [Fact]
+    public void A_full_width_question_number_is_a_number_and_a_reasoning_trace_is_no_example()
+    {
+        var text = "<think>\nScore 1: maybe rude. Score 5: warm.\n</think>\n### Question ２\n" + string.Join('\n', Enumerable.Range(1, 5).Select(s => $"Score {s}: answer {s}."));
+        var result = ExemplarParser.Parse(text, 2, [2]);
+        Assert.True(result[0].IsSuccess, result[0].Failure);
+        Assert.Equal("answer 1.", result[0].Value![1]);
+    }
 }

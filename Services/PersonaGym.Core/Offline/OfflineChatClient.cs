@@ -29,7 +29,7 @@ public sealed partial class OfflineChatClient : IChatClient
 
     // Openings of the method's re-asks (prompts/retry.md and prompts/follow-up.md): both ask for the original request again.
     internal const string RetryMarker = "Your previous reply could not be used";
-    internal const string FollowUpMarker = "Your reply did not give a usable verdict";
+    internal const string FollowUpMarker = "Your reply did not give a usable result";
 
     // Readable JSON ("Dentist's Office", not "Dentist\u0027s Office"); the output is read by parsers, never by a browser.
     private static readonly JsonSerializerOptions Json = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };

@@ -24,14 +24,23 @@ public static partial class ExemplarParser
         if (string.IsNullOrWhiteSpace(output))
             return wanted.Select(_ => ParseResult<IReadOnlyDictionary<int, string>>.Fail("the output is empty")).ToList();
 
-        var text = output.ReplaceLineEndings("\n");
+        var text = ReplyCleaning.WithoutTraces(output.ReplaceLineEndings("\n"));
+        if (string.IsNullOrWhiteSpace(text))
+            return wanted.Select(_ => ParseResult<IReadOnlyDictionary<int, string>>.Fail("the reply has only a reasoning trace, or ends inside one")).ToList();
         var blocks = SplitByHeaders(text);
         var repeated = blocks.Where(b => b.Value is null).Select(b => b.Key).ToHashSet();
+        // A follow-up asked for questions 2 and 4 whose reply heads its sets "Question 1" and "Question 2" has numbered
+        // them afresh: placing them by their headers would give question 2 the examples written for question 4.
+        if (ReplyCleaning.Renumbered(blocks.Keys, questionCount, wanted, "question", "examples") is { } renumbered)
+            return wanted.Select(_ => ParseResult<IReadOnlyDictionary<int, string>>.Fail(renumbered)).ToList();
         if (blocks.Count == 0)
         {
             // Without headers, blocks are in order: they stand for the wanted questions only when there are as many.
             var ordered = SplitWhereScoresRestart(text);
-            if (ordered.Count == wanted.Count) blocks = wanted.Select((n, i) => (n, ordered[i + 1])).ToDictionary(x => x.n, x => (string?)x.Item2);
+            if (ordered.Count == wanted.Count)
+            {
+                return wanted.Select((n, i) => ParseBlock(ordered[i + 1], lastInOutput: i == wanted.Count - 1, headered: false)).ToList();
+            }
             else if (questionCount > 1 || wanted.Count > 1)
             {
                 var reason = $"the output has no question headers and {ordered.Count} sets of examples for {wanted.Count} questions, so which question each belongs to cannot be told";
@@ -41,15 +50,21 @@ public static partial class ExemplarParser
 
         return wanted.Select(number =>
             repeated.Contains(number) ? ParseResult<IReadOnlyDictionary<int, string>>.Fail($"question {number} appears more than once; neither set of examples is read")
-            : blocks.TryGetValue(number, out var block) && block is not null ? ParseBlock(block, lastInOutput: IsLast(text, block))
+            : blocks.TryGetValue(number, out var block) && block is not null ? ParseBlock(block, lastInOutput: IsLast(text, block), headered: true)
             : ParseResult<IReadOnlyDictionary<int, string>>.Fail($"no example answers for question {number}")).ToList();
     }
 
-    private static ParseResult<IReadOnlyDictionary<int, string>> ParseBlock(string block, bool lastInOutput)
+    /// <param name="headered">
+    /// The block is a question's under its header: a numbered line in it ("2. Is the scene safe?") is a step of an
+    /// example, not the next question.
+    /// </param>
+    private static ParseResult<IReadOnlyDictionary<int, string>> ParseBlock(string block, bool lastInOutput, bool headered)
     {
         var answers = new Dictionary<int, StringBuilder>();
         var repeated = new HashSet<int>();
         StringBuilder? current = null;
+        var lastWritten = 0;
+        var afterBlank = false;
         foreach (var line in block.Split('\n'))
         {
             var marker = ScoreLine().Match(line);
@@ -58,14 +73,19 @@ public static partial class ExemplarParser
                 var score = marker.Groups["score"].Value[0] - '0';
                 if (answers.ContainsKey(score)) repeated.Add(score);
                 current = answers[score] = new StringBuilder(marker.Groups["text"].Value.Trim());
+                lastWritten = score;
+                afterBlank = false;
                 continue;
             }
-            // "Score 6:", a new question's heading or numbered line: the example before it has ended.
-            if (OffScaleLine().IsMatch(line) || QuestionLikeLine().IsMatch(line))
+            // "Score 6:", a new question's heading or numbered line, a rule, a note on the example ("Why: …") or the
+            // writer's closing words after a blank line ("Let me know if…"): the example before it has ended.
+            if (OffScaleLine().IsMatch(line) || HeadingLine().IsMatch(line) || (!headered && QuestionLikeLine().IsMatch(line)) || RuleOrNote().IsMatch(line)
+                || (afterBlank && ClosingWords().IsMatch(line)))
             {
                 current = null;
                 continue;
             }
+            afterBlank = line.Trim().Length == 0;
             if (current is not null && !IsFence(line)) current.Append('\n').Append(line.Trim());
         }
 
@@ -79,9 +99,15 @@ public static partial class ExemplarParser
             return ParseResult<IReadOnlyDictionary<int, string>>.Fail(
                 $"no example answer for score {string.Join(", ", missing)}");
         }
-        // The last example of the whole reply ending mid-sentence was cut at the output limit.
-        if (lastInOutput && CutEnding().IsMatch(Text(answers[answers.Keys.Max()])))
+        // The last example of the whole reply (the one written last, in whatever order the levels came) ending
+        // mid-sentence was cut at the output limit.
+        if (lastInOutput && CutEnding().IsMatch(Text(answers[lastWritten])))
             return ParseResult<IReadOnlyDictionary<int, string>>.Fail("the last example ends mid-sentence (the output may be truncated)");
+        // An example that announces more ("Training kicks in:") and stops lost its end, wherever it stands.
+        if (answers.FirstOrDefault(a => Text(a.Value).EndsWith(':')) is { Value: not null } announced)
+            return ParseResult<IReadOnlyDictionary<int, string>>.Fail($"the example for score {announced.Key} ends with a colon, so the rest of it is missing");
+        if (answers.FirstOrDefault(a => Placeholder().IsMatch(Text(a.Value))) is { Value: not null } echoed)
+            return ParseResult<IReadOnlyDictionary<int, string>>.Fail($"the example for score {echoed.Key} is a placeholder (\"{Text(echoed.Value)}\"), not an answer");
         return ParseResult<IReadOnlyDictionary<int, string>>.Success(answers.ToDictionary(p => p.Key, p => Text(p.Value)));
     }
 
@@ -106,7 +132,8 @@ public static partial class ExemplarParser
         var headers = HeaderLine().Matches(text);
         for (var i = 0; i < headers.Count; i++)
         {
-            var number = int.Parse(headers[i].Groups["n"].Value, System.Globalization.CultureInfo.InvariantCulture);
+            // The examples keep their own digits; a header's number may be full-width ("### Question ２").
+            var number = int.Parse(ReplyCleaning.AsciiDigits(headers[i].Groups["n"].Value), System.Globalization.CultureInfo.InvariantCulture);
             var start = headers[i].Index + headers[i].Length;
             var end = i + 1 < headers.Count ? headers[i + 1].Index : text.Length;
             if (!blocks.TryAdd(number, text[start..end])) blocks[number] = null;
@@ -129,9 +156,21 @@ public static partial class ExemplarParser
                 var score = marker.Groups["score"].Value[0] - '0';
                 if (score <= last && score == 1 || number == 0)
                 {
-                    if (number > 0) blocks[number] = current.ToString();
+                    // The next question's title ("2. **Rainy-day walking tour**") stands just before its first
+                    // example, after the last example of the question before: it opens the next block.
+                    var title = "";
+                    if (number > 0)
+                    {
+                        var lines = current.ToString().TrimEnd('\n', ' ', '\t').Split('\n');
+                        if (lines.Length > 1 && TitleLine().IsMatch(lines[^1]) && !IsMarker(ScoreLine().Match(lines[^1])))
+                        {
+                            title = lines[^1] + "\n";
+                            current.Clear().Append(string.Join('\n', lines[..^1])).Append('\n');
+                        }
+                        blocks[number] = current.ToString();
+                    }
                     number++;
-                    current.Clear();
+                    current.Clear().Append(title);
                 }
                 last = score;
             }
@@ -151,9 +190,30 @@ public static partial class ExemplarParser
     [GeneratedRegex(@"^[ \t>]*(?:[-*•+][ \t]+)?[*_]*[ \t]*(?:Score|Level)[ \t]*(?:[06-9]|\d{2,})\b", RegexOptions.IgnoreCase)]
     private static partial Regex OffScaleLine();
 
-    // A line that opens a question rather than continuing an example: a heading, "Q2", or "2. How do you…?".
-    [GeneratedRegex(@"^[ \t]*(?:#{1,6}[ \t]|\*\*Q(?:uestion)?[ \t]*\d|\d{1,2}[.)][ \t]+(?!\(?Score)[^\n]*\?[*_ \t]*$)", RegexOptions.IgnoreCase)]
+    // A heading, or "**Q2": the example before it has ended.
+    [GeneratedRegex(@"^[ \t]*(?:#{1,6}[ \t]|\*\*Q(?:uestion)?[ \t]*\d)", RegexOptions.IgnoreCase)]
+    private static partial Regex HeadingLine();
+
+    // In a reply without headers, a line that opens a question rather than continuing an example: "2. How do you…?",
+    // '2. "How do you prepare?"', or a numbered title in bold ("2. **Rainy-day walking tour**").
+    [GeneratedRegex(@"^[ \t]*(?:\d{1,2}[.)][ \t]+(?!\(?Score)(?:[^\n]*\?[""'”’*_ \t]*|\*\*[^*\n]+\*\*[ \t]*:?)$)", RegexOptions.IgnoreCase)]
     private static partial Regex QuestionLikeLine();
+
+    // What may stand just before a question's first example, in a reply without headers: its numbered or bold title.
+    [GeneratedRegex(@"^[ \t]*(?:\d{1,2}[.)][ \t]+\S[^\n]*|\*\*[^*\n]+\*\*[ \t]*:?)[ \t]*$")]
+    private static partial Regex TitleLine();
+
+    // A horizontal rule, or a note on an example ("Why: …", "Note: …", "**Rationale:** …"): not part of it.
+    [GeneratedRegex(@"^[ \t]*(?:(?:-{3,}|\*{3,}|_{3,})[ \t]*|[*_]*(?:Why|Notes?|Rationale|Explanation|Justification|Reasoning|Commentary)[*_]*[ \t]*[:：][^\n]*)$", RegexOptions.IgnoreCase)]
+    private static partial Regex RuleOrNote();
+
+    // The writer's own closing words after the examples.
+    [GeneratedRegex(@"^[ \t]*(?:Let me know\b|Feel free to\b|I hope (?:these|this)\b|Hope (?:these|this) helps?\b|These (?:examples|answers|sets)\b|Each (?:example|answer|set)\b|If you(?:'d| would)? like\b|Would you like me\b)", RegexOptions.IgnoreCase)]
+    private static partial Regex ClosingWords();
+
+    // An echoed template slot: "<example answer that deserves a 1>", "[answer]".
+    [GeneratedRegex(@"^(?:<[^<>\n]{1,80}>|\[(?:example|answer|response)[^\]\n]{0,60}\])$", RegexOptions.IgnoreCase)]
+    private static partial Regex Placeholder();
 
     // An example that stops on a comma or a word no sentence ends with was cut off.
     [GeneratedRegex(@"(?:[,;:\-–—]|\b(?:and|or|but|the|a|an|to|of|with|for|in|on|at|that|which|because|so|my|his|her|their|your|our|is|are|was|were|I)\b)$", RegexOptions.IgnoreCase)]
@@ -161,10 +221,11 @@ public static partial class ExemplarParser
 
     private static bool IsFence(string line) => line.TrimStart().StartsWith("```", StringComparison.Ordinal);
 
-    [GeneratedRegex(@"^[ \t>]*(?:#{1,6}[ \t]*)?[*_]*[ \t]*(?:Question|Item|Q)[ \t]*#?[ \t]*(?<n>\d{1,3})\b[^\n]*$", RegexOptions.Multiline | RegexOptions.IgnoreCase)]
+    // "### Question 2", "**Item 2:**", "Q2:" ("Q4 clock says 1:12" is a line of an example, not a header).
+    [GeneratedRegex(@"^[ \t>]*(?:#{1,6}[ \t]*)?[*_]*[ \t]*(?:Question|Item|Q(?=[ \t]*#?[ \t]*\d{1,3}(?:[ \t]*[*_]*[ \t]*(?:[:.)\-–—]|$))))[ \t]*#?[ \t]*(?<n>\d{1,3})\b[^\n]*$", RegexOptions.Multiline | RegexOptions.IgnoreCase)]
     private static partial Regex HeaderLine();
 
     // "Score 1: …", "- Score 1 (Poor): …", "**Score 1 – Poor**" (the example on the next lines), "1. (Score 1) …", "Level 3 - …".
-    [GeneratedRegex(@"^[ \t>]*(?:[-*•+][ \t]+|\d{1,2}[.)][ \t]+)?[*_]*[ \t]*(?<open>[(\[])?(?:Score|Level|Rating)[ \t]*(?<score>[1-5])(?![\d.,]\d|\d)[)\]]?(?<label>[ \t]*(?:\([^)\n]{1,40}\)|[-–—][ \t]*[A-Z][A-Za-z \-]{0,25}(?=[ \t]*(?:[*_]{2}|:|$))))?[ \t]*(?<close>[*_]*)[ \t]*(?<sep>[:.\-–—])?[ \t]*(?:\*\*|__)?[ \t]*(?<text>.*)$", RegexOptions.IgnoreCase)]
+    [GeneratedRegex(@"^[ \t>]*(?:[-*•+][ \t]+|\d{1,2}[.)][ \t]+)?[*_]*[ \t]*(?<open>[(\[])?(?:Score|Level|Rating)[ \t]*(?<score>[1-5])(?![\d.,]\d|\d)[)\]]?(?<label>[ \t]*(?:\([^)\n]{1,40}\)|[-–—][ \t]*(?![^:\n]*\b(?:I|me|my|we|our)\b)[A-Z][A-Za-z ,\-]{0,60}(?=[ \t]*(?:[*_]{2}|:|$))))?[ \t]*(?<close>[*_]*)[ \t]*(?<sep>[:.\-–—])?[ \t]*(?:\*\*|__)?[ \t]*(?<text>.*)$", RegexOptions.IgnoreCase)]
     private static partial Regex ScoreLine();
 }

@@ -48,7 +48,8 @@ public static partial class ListParser
             var before = s;
             s = s.TrimEnd(',', ';').Trim();
             if (s.Length >= 4 && s.StartsWith("**", StringComparison.Ordinal) && s.EndsWith("**", StringComparison.Ordinal)) s = s[2..^2].Trim();
-            if (s.Length >= 2 && IsQuotePair(s[0], s[^1])) s = s[1..^1].Trim();
+            // Only quotes that wrap the whole item: in "Oi!" I'd yell. "Get off!" the first and last belong to two quotations.
+            if (s.Length >= 2 && IsQuotePair(s[0], s[^1]) && !s[1..^1].Contains(s[^1], StringComparison.Ordinal)) s = s[1..^1].Trim();
             changed = s != before;
         }
         return s;

@@ -30,15 +30,15 @@ public static partial class VerdictParser
         if (string.IsNullOrWhiteSpace(output))
             return wanted.Select(n => new JudgeVerdict(n - 1, null, "", "the judge's output is empty")).ToList();
 
-        var text = AsciiDigits(output.ReplaceLineEndings("\n"));
-        if (WithoutTraces(text) is not { } answer)
+        var text = ReplyCleaning.AsciiDigits(output.ReplaceLineEndings("\n"));
+        if (ReplyCleaning.WithoutTraces(text) is not { } answer)
             return wanted.Select(n => new JudgeVerdict(n - 1, null, "", "the judge's reply ends inside its reasoning trace, before any verdict")).ToList();
         text = answer;
         if (string.IsNullOrWhiteSpace(text))
             return wanted.Select(n => new JudgeVerdict(n - 1, null, "", "the judge's output has a reasoning trace and nothing after it")).ToList();
 
         var blocks = ReadBlocks(text, itemCount, wanted);
-        if (FollowUpRenumbered(blocks, itemCount, wanted) is { } renumbered)
+        if (ReplyCleaning.Renumbered(blocks.Keys, itemCount, wanted, "item", "verdicts") is { } renumbered)
             return wanted.Select(n => new JudgeVerdict(n - 1, null, text.Trim(), renumbered)).ToList();
         var verdicts = wanted.Select(number =>
         {
@@ -73,71 +73,11 @@ public static partial class VerdictParser
         }).ToList();
     }
 
-    /// <summary>
-    /// A follow-up asked for some items only (say 2 and 4), and the reply's headers name others of the batch while a
-    /// wanted one is missing: the judge numbered its answers afresh (1 and 2), so which item each belongs to cannot be
-    /// told. A reply that grades the whole batch again keeps its numbers.
-    /// </summary>
-    private static string? FollowUpRenumbered(Dictionary<int, Block> blocks, int itemCount, IReadOnlyList<int> wanted)
-    {
-        if (wanted.Count >= itemCount) return null;
-        var others = blocks.Keys.Where(k => k >= 1 && k <= itemCount && !wanted.Contains(k)).Order().ToList();
-        if (others.Count == 0 || wanted.All(blocks.ContainsKey)) return null;
-        return $"the follow-up asked for item {string.Join(", ", wanted)} and the reply has verdicts for item {string.Join(", ", others)} instead, "
-            + "so its items may be numbered afresh; none of them is read";
-    }
-
-    /// <summary>
-    /// The reply without its reasoning traces (&lt;think&gt;…&lt;/think&gt;, &lt;thinking&gt;, &lt;scratchpad&gt;,
-    /// &lt;reasoning&gt;): deliberation is not the verdict, the answer after it is. A closing tag without its opening
-    /// (some providers drop it) ends a trace that began with the reply. Null when the reply ends inside a trace.
-    /// </summary>
-    private static string? WithoutTraces(string text)
-    {
-        if (!TraceTag().IsMatch(text)) return text;
-        var result = new System.Text.StringBuilder();
-        var position = 0;
-        var open = TraceOpen().Match(text);
-        var close = TraceClose().Match(text);
-        if (close.Success && (!open.Success || close.Index < open.Index))
-        {
-            position = close.Index + close.Length;
-        }
-        while (true)
-        {
-            open = TraceOpen().Match(text, position);
-            if (!open.Success) break;
-            result.Append(text, position, open.Index - position);
-            close = TraceClose().Match(text, open.Index + open.Length);
-            if (!close.Success) return result.ToString().Trim().Length == 0 ? null : result.ToString();
-            position = close.Index + close.Length;
-        }
-        result.Append(text, position, text.Length - position);
-        return result.ToString();
-    }
-
-    /// <summary>
-    /// Digits of other scripts (full-width "４", Arabic-Indic "٤") as ASCII, one character for one, so that every
-    /// number the patterns find can be read as one.
-    /// </summary>
-    private static string AsciiDigits(string text)
-    {
-        var chars = (char[]?)null;
-        for (var i = 0; i < text.Length; i++)
-        {
-            var c = text[i];
-            if (c <= '\u007f' || !char.IsDigit(c)) continue;
-            chars ??= text.ToCharArray();
-            chars[i] = (char)('0' + CharUnicodeInfo.GetDecimalDigitValue(c));
-        }
-        return chars is null ? text : new string(chars);
-    }
-
     /// <summary>The score a single verdict gives, or the reason none can be read.</summary>
     public static (int? Score, string? Failure) ExtractScore(string verdict)
     {
         if (string.IsNullOrWhiteSpace(verdict)) return (null, "the verdict is empty");
-        var text = AsciiDigits(verdict.ReplaceLineEndings("\n"));
+        var text = ReplyCleaning.AsciiDigits(verdict.ReplaceLineEndings("\n"));
 
         var statements = ScoreStatements(text);
         if (statements.Count == 0)
@@ -712,14 +652,6 @@ public static partial class VerdictParser
     [GeneratedRegex(@"^(?:[ \t]*[(\[]?[ \t]*(?:(?:[-–—~～]|to|or|and|ou|oder|o|a|bis|à|或|到|至|,|maybe|perhaps|possibly|probably|even|if[ \t]+not)[ \t]*)+[*_]*\d|[ \t]*\d)", RegexOptions.IgnoreCase)]
     private static partial Regex RangeTail();
 
-    [GeneratedRegex(@"</?(?:think|thinking|scratchpad|reasoning)>", RegexOptions.IgnoreCase)]
-    private static partial Regex TraceTag();
-
-    [GeneratedRegex(@"<(?:think|thinking|scratchpad|reasoning)>", RegexOptions.IgnoreCase)]
-    private static partial Regex TraceOpen();
-
-    [GeneratedRegex(@"</(?:think|thinking|scratchpad|reasoning)>", RegexOptions.IgnoreCase)]
-    private static partial Regex TraceClose();
 
     // What may close a statement's number: emphasis, quotes, a bracket ("**4**", "[[4]]").
     [GeneratedRegex(@"^[*_`""'\]]*")]
