@@ -112,13 +112,14 @@ public abstract class QueryTests : DatabaseTest
     }
 
     [Fact]
-    public async Task Leaderboard_lists_each_agent_of_each_run_newest_run_first_with_personas_judged()
+    public async Task Leaderboard_lists_each_agent_of_each_run_newest_run_first_with_the_runs_personas()
     {
         var older = await StoreRunAsync("older", TestRun.Start, "Persona one");
         var newer = await StoreRunAsync("newer", TestRun.Start.AddDays(1), "Persona two");
         await using (var db = NewContext())
         {
-            // An agent named but not yet judged counts no personas.
+            // An agent named but not yet judged still has the run's personas to be measured on: a board that counted
+            // only judged ones would make a persona whose questions failed vanish from "scored / personas".
             db.RunModels.Add(new RunModel { RunId = newer.Run.Id, Role = RunModelRole.Agent, Spec = "offline:agent-c", Ordinal = 2 });
             await db.SaveChangesAsync();
         }
@@ -127,7 +128,7 @@ public abstract class QueryTests : DatabaseTest
         var rows = await reader.LeaderboardAsync();
 
         Assert.Equal(
-            [("newer", "offline:agent-a", 1), ("newer", "offline:agent-b", 1), ("newer", "offline:agent-c", 0),
+            [("newer", "offline:agent-a", 1), ("newer", "offline:agent-b", 1), ("newer", "offline:agent-c", 1),
              ("older", "offline:agent-a", 1), ("older", "offline:agent-b", 1)],
             rows.Select(r => (r.RunName, r.AgentSpec, r.Personas)));
         Assert.All(rows, r => Assert.True(r.UsesOfflineModels));

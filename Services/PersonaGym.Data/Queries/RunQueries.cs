@@ -66,7 +66,7 @@ public sealed record StageModelUsage(
     long InputTokens, long OutputTokens, long PaidInputTokens, long PaidOutputTokens);
 
 /// <summary>One agent of one run on the leaderboard; its scores come from <c>PersonaScoreComputation</c>.</summary>
-/// <param name="Personas">Personas with at least one judgement of this agent's answers.</param>
+/// <param name="Personas">The run's personas (or, if more, those with a judgement of this agent's answers): judged or not.</param>
 public sealed record LeaderboardRow(
     Guid RunId,
     string RunName,
@@ -224,10 +224,17 @@ public static class RunQueries
             .Select(g => new { AgentId = g.Key, Personas = g.Count() })
             .ToDictionaryAsync(x => x.AgentId, x => x.Personas, cancellationToken);
 
+        // The run's personas, judged or not: a persona whose questions failed has no judgement, and is still one of
+        // the personas the model was to be measured on.
+        var personasPlanned = await db.RunPersonas.AsNoTracking()
+            .GroupBy(p => p.RunId)
+            .Select(g => new { RunId = g.Key, Personas = g.Count() })
+            .ToDictionaryAsync(x => x.RunId, x => x.Personas, cancellationToken);
+
         return agents
             .OrderByDescending(a => a.CreatedAt).ThenBy(a => a.RunId).ThenBy(a => a.Ordinal)
             .Select(a => new LeaderboardRow(a.RunId, a.Name, a.CreatedAt, a.Status, a.UsesOfflineModels, a.QuestionSetId,
-                a.AgentId, a.Spec, personasJudged.GetValueOrDefault(a.AgentId)))
+                a.AgentId, a.Spec, Math.Max(personasJudged.GetValueOrDefault(a.AgentId), personasPlanned.GetValueOrDefault(a.RunId))))
             .ToList();
     }
 }

@@ -11,6 +11,8 @@ namespace PersonaGym.Pipeline.Reports;
 /// <summary>One model under test of one run, with its scores derived from the stored judgements.</summary>
 /// <param name="QuestionSetId">Models are comparable only on the same question set: group or filter by it.</param>
 /// <param name="Tasks">Per task (keyed by the paper's task names), the mean over personas that have a score for it.</param>
+/// <param name="Personas">The run's personas, whether or not any of them was judged.</param>
+/// <param name="PersonasWithScore">The personas <paramref name="PersonaScore"/> and its interval cover: the complete ones.</param>
 public sealed record LeaderboardEntry(
     Guid RunId,
     string RunName,
@@ -64,24 +66,38 @@ public static class Leaderboard
             var scores = await db.PersonaScoresAsync(run.Key, cancellationToken: cancellationToken);
             foreach (var row in run)
             {
-                // The paper's tables: per task and overall, the mean over personas (PersonaScoring.Aggregate).
-                var reports = scores.Where(s => s.AgentId == row.AgentId).Select(s => s.Report).ToList();
-                var overall = PersonaScoring.Aggregate(reports);
-                entries.Add(new LeaderboardEntry(
-                    row.RunId, row.RunName, row.RunCreatedAt, row.RunStatus, row.QuestionSetId, row.AgentSpec,
-                    row.Personas, overall.PersonasWithScore, overall.PersonaScore,
-                    PersonaTasks.All.ToDictionary(t => t.DisplayName(), t => overall.TaskScores.TryGetValue(t, out var s) ? s : null),
-                    row.UsesOfflineModels)
-                {
-                    PersonaScoreInterval = ConfidenceInterval.Of95(reports.Select(r => r.PersonaScore).OfType<double>().ToList()),
-                });
+                entries.Add(Entry(row, scores.Where(s => s.AgentId == row.AgentId).Select(s => s.Report).ToList()));
             }
         }
 
-        return entries
+        return Ranked(entries);
+    }
+
+    /// <summary>
+    /// One model of one run. The paper's tables: per task and overall, the mean over personas
+    /// (<see cref="PersonaScoring.Aggregate"/>, complete personas only). The count shown beside the mean, and its
+    /// interval, are of the same personas, not of every persona that happens to have a score.
+    /// </summary>
+    public static LeaderboardEntry Entry(LeaderboardRow row, IReadOnlyList<PersonaScoreReport> reports)
+    {
+        ArgumentNullException.ThrowIfNull(row);
+        ArgumentNullException.ThrowIfNull(reports);
+        var overall = PersonaScoring.Aggregate(reports);
+        var counted = reports.Where(r => r.Complete).ToList();
+        return new LeaderboardEntry(
+            row.RunId, row.RunName, row.RunCreatedAt, row.RunStatus, row.QuestionSetId, row.AgentSpec,
+            Math.Max(row.Personas, reports.Count), counted.Count, overall.PersonaScore,
+            PersonaTasks.All.ToDictionary(t => t.DisplayName(), t => overall.TaskScores.TryGetValue(t, out var s) ? s : null),
+            row.UsesOfflineModels)
+        {
+            PersonaScoreInterval = ConfidenceInterval.Of95(counted.Select(r => r.PersonaScore).OfType<double>().ToList()),
+        };
+    }
+
+    private static List<LeaderboardEntry> Ranked(List<LeaderboardEntry> entries) =>
+        entries
             .OrderBy(e => e.PersonaScore is null)
             .ThenByDescending(e => e.PersonaScore)
             .ThenByDescending(e => e.RunCreatedAt)
             .ToList();
-    }
 }
