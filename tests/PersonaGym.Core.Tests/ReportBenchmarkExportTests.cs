@@ -47,8 +47,11 @@ public class ReportBenchmarkExportTests
 
         Assert.Equal(BenchmarkExport.PersonasCsvHeader, records[0].Fields);
         Assert.Equal(1 + 3 * 5, records.Count);
-        Assert.Equal([ReportSamples.Awkward, "Expected Action", "2", "2", "1"], records[6].Fields);
-        Assert.Equal([ReportSamples.Unscored, "Toxicity Control", "", "2", "2"], records[15].Fields);
+        // The last column says which personas the model's means count: judge-b gave nothing usable on the awkward
+        // persona's Expected Action, and the unscored one has no PersonaScore.
+        Assert.Equal("true", records[1].Fields[^1]);
+        Assert.Equal([ReportSamples.Awkward, "Expected Action", "2", "2", "1", "false"], records[6].Fields);
+        Assert.Equal([ReportSamples.Unscored, "Toxicity Control", "", "2", "2", "false"], records[15].Fields);
     }
 
     [Fact]

@@ -5,6 +5,7 @@ using PersonaGym.Cli.Commands;
 using PersonaGym.Cli.Remote;
 using PersonaGym.Core;
 using PersonaGym.Core.Reports;
+using PersonaGym.Core.Scoring;
 using PersonaGym.Core.Statistics;
 using PersonaGym.Data;
 using PersonaGym.Pipeline.Reports;
@@ -58,7 +59,7 @@ public sealed class ScoreFileCommands(CliConsole io)
 
             foreach (var file in written) io.Out.WriteLine($"Wrote {file}");
             foreach (var model in report.Models)
-                io.Out.MarkupLine(Markup.Escape($"{model.Agent}: PersonaScore {FormatScore(model.Overall.PersonaScore)} over {QuestionSetCommands.Count(model.Personas.Count, "persona")}."));
+                io.Out.MarkupLine(Markup.Escape($"{model.Agent}: PersonaScore {FormatScore(model.Overall.PersonaScore)} over {Covered(model)}."));
             // Repeated after the list of files, where the eye lands last.
             if (report.Offline) io.WarnOffline();
             return ExitCodes.Success;
@@ -133,5 +134,12 @@ public sealed class ScoreFileCommands(CliConsole io)
 
     private static string Correlation(double? value) => value is { } v ? v.ToString("0.000", CultureInfo.InvariantCulture) : "–";
 
-    private static string FormatScore(double? value) => value is { } v ? v.ToString("0.00", CultureInfo.InvariantCulture) : "–";
+    // As the score file rounds it (PersonaScoring.Round2): 2.675 is 2.68 in both.
+    private static string FormatScore(double? value) => value is { } v ? PersonaScoring.Round2(v).ToString("0.00", CultureInfo.InvariantCulture) : "–";
+
+    /// <summary>The personas the mean covers, out of the run's: the complete ones, as in the score file.</summary>
+    private static string Covered(ModelReport model) =>
+        model.Overall.CompletePersonas == model.Personas.Count
+            ? QuestionSetCommands.Count(model.Personas.Count, "persona")
+            : $"{model.Overall.CompletePersonas} complete of {QuestionSetCommands.Count(model.Personas.Count, "persona")}";
 }

@@ -18,7 +18,7 @@ public static class BenchmarkExport
     private const int MaxStemLength = 120;
 
     /// <summary>The per-persona CSV's header, in column order.</summary>
-    public static IReadOnlyList<string> PersonasCsvHeader { get; } = ["persona", "task", "score", "judgements", "parseFailures"];
+    public static IReadOnlyList<string> PersonasCsvHeader { get; } = ["persona", "task", "score", "judgements", "parseFailures", "complete"];
 
     /// <summary>
     /// Writes <c>&lt;model&gt;.scores.json</c> and <c>&lt;model&gt;.personas.csv</c> for every model (file names per
@@ -54,7 +54,8 @@ public static class BenchmarkExport
 
     /// <summary>
     /// One row per persona × task (tasks in the paper's order): full-precision score (empty when it could not be
-    /// computed), verdicts counted and verdicts that could not be parsed.
+    /// computed), verdicts counted, verdicts that could not be parsed, and whether the persona is complete: the
+    /// model's means (scores.json) count complete personas only, so averaging every row would give another number.
     /// </summary>
     public static string PersonasCsv(ModelReport model)
     {
@@ -71,6 +72,7 @@ public static class BenchmarkExport
                     RunReportWriter.FormatNumber(scores.Score),
                     scores.Judgements.ToString(CultureInfo.InvariantCulture),
                     scores.ParseFailures.ToString(CultureInfo.InvariantCulture),
+                    persona.Scores.Complete ? "true" : "false",
                 ]);
             }
         }
