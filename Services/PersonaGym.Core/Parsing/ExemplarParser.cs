@@ -33,6 +33,12 @@ public static partial class ExemplarParser
         // them afresh: placing them by their headers would give question 2 the examples written for question 4.
         if (ReplyCleaning.Renumbered(blocks.Keys, questionCount, wanted, "question", "examples") is { } renumbered)
             return wanted.Select(_ => ParseResult<IReadOnlyDictionary<int, string>>.Fail(renumbered)).ToList();
+        // "Question 0" with examples: the writer counted from 0, so its "Question 1" holds the second question's.
+        if (blocks.TryGetValue(0, out var zero) && (zero is null || zero.Split('\n').Any(l => IsMarker(ScoreLine().Match(l)))))
+        {
+            return wanted.Select(_ => ParseResult<IReadOnlyDictionary<int, string>>.Fail(
+                "the output numbers its questions from 0, so which question each set of examples belongs to cannot be told")).ToList();
+        }
         if (blocks.Count == 0)
         {
             // Without headers, blocks are in order: they stand for the wanted questions only when there are as many.

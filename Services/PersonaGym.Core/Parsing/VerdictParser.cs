@@ -40,6 +40,13 @@ public static partial class VerdictParser
         var blocks = ReadBlocks(text, itemCount, wanted);
         if (ReplyCleaning.Renumbered(blocks.Keys, itemCount, wanted, "item", "verdicts") is { } renumbered)
             return wanted.Select(n => new JudgeVerdict(n - 1, null, text.Trim(), renumbered)).ToList();
+        // "Item 0" with a verdict: the judge counted from 0, so its "Item 1" is the second answer (an "Item 0" that
+        // only introduces the reply, with no score in it, is not a verdict).
+        if (blocks.TryGetValue(0, out var zero) && (zero.Score is not null || HasScore(zero.Text)))
+        {
+            return wanted.Select(n => new JudgeVerdict(n - 1, null, text.Trim(),
+                "the judge's output numbers its items from 0, so which item each verdict belongs to cannot be told")).ToList();
+        }
         var verdicts = wanted.Select(number =>
         {
             var block = blocks.TryGetValue(number, out var b) ? b : Block.Missing(Missing(number, blocks, itemCount));
@@ -464,6 +471,10 @@ public static partial class VerdictParser
         bool Mentioned((int Start, int End) unit) => mentions.Any(m => Holds(unit, m.Index));
         static bool Holds((int Start, int End) unit, int index) => index >= unit.Start && index < unit.End;
     }
+
+    /// <summary>Whether the text gives or seems to give a score, read or not.</summary>
+    private static bool HasScore(string text) =>
+        StatementPatterns.Any(p => p.IsMatch(text)) || ScoreMention().IsMatch(text) || BareScore().IsMatch(text) || LeadingScore().IsMatch(text);
 
     /// <summary>The paragraphs of a reply: text between blank lines, as (start, end) offsets.</summary>
     private static List<(int Start, int End)> Paragraphs(string text)
