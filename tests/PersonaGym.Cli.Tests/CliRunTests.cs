@@ -200,6 +200,7 @@ public sealed class CliRunTests(ITestOutputHelper output) : IDisposable
     [InlineData("--agent", "gpt4", "gpt4")]
     [InlineData("--judge", "anthropic:claude-3-5-sonnet-latest", "ANTHROPIC_API_KEY")]
     [InlineData("--agent", "offline:a --agent offline:a", "named twice")]
+    [InlineData("--agent", "offline:a --agent OFFLINE:a", "named twice (also as offline:a)")]
     [InlineData("--environments", "Wedding,Moon Base Alpha 9", "Moon Base Alpha 9")]
     [InlineData("-n", "0", "questions per task")]
     public async Task Bad_input_stops_before_any_call_and_stores_no_run(string option, string value, string expected)

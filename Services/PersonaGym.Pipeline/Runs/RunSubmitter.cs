@@ -403,16 +403,31 @@ public sealed class RunSubmitter(
         return result;
     }
 
-    /// <summary>The specs without blanks and repeats; a repeat is reported at its place in the request (or at the field, for defaults).</summary>
+    /// <summary>
+    /// The specs without blanks and repeats; a repeat is reported at its place in the request (or at the field, for
+    /// defaults). Repeats are found by the model a spec names, not its spelling: "OpenAI:gpt-4o" and "openai:gpt-4o"
+    /// reach one client and one response cache, so as two judges they would give one verdict twice and look like
+    /// perfect agreement.
+    /// </summary>
     private static List<string> Distinct(IReadOnlyList<string> specs, string role, string field, bool fromRequest, List<RunProblem> problems)
     {
         var result = new List<string>();
+        var models = new Dictionary<string, string>(StringComparer.Ordinal);
         for (var i = 0; i < specs.Count; i++)
         {
             var spec = specs[i].Trim();
             if (spec.Length == 0) continue;
-            if (result.Contains(spec, StringComparer.Ordinal)) problems.Add(new RunProblem(fromRequest ? RunRequestFields.Item(field, i) : field, $"the {role} {spec} is named twice"));
-            else result.Add(spec);
+            var model = ModelSpec.TryParse(spec, out var parsed, out _) ? parsed.Text : spec;
+            if (models.TryGetValue(model, out var earlier))
+            {
+                problems.Add(new RunProblem(fromRequest ? RunRequestFields.Item(field, i) : field,
+                    earlier == spec ? $"the {role} {spec} is named twice" : $"the {role} {spec} is named twice (also as {earlier})"));
+            }
+            else
+            {
+                models[model] = spec;
+                result.Add(spec);
+            }
         }
 
         return result;
