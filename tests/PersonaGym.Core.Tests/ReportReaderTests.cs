@@ -57,7 +57,7 @@ public class ReportReaderTests
 
         Assert.Equal(
             ["formatVersion", "runId", "name", "status", "createdAt", "completedAt", "offline", "disclaimer", "questionSet",
-             "questionsPerTask", "judges", "questionWriter", "exemplarWriter", "models", "usage", "judgeValidity", "problems", "warnings"],
+             "questionsPerTask", "judges", "questionWriter", "environments", "exemplarWriter", "models", "usage", "judgeValidity", "problems", "warnings"],
             root.Select(p => p.Key));
         Assert.Equal(
             ["personaScore", "tasks", "personas", "personasWithScore", "completePersonas", "personasLeftOut", "includesIncompletePersonas",

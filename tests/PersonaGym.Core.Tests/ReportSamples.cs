@@ -57,6 +57,7 @@ internal static class ReportSamples
             QuestionsPerTask = 10,
             Judges = ["judge-a", offlineJudge ? "offline:judge" : "judge-b"],
             QuestionWriter = "openai:gpt-4o",
+            Environments = "selected by the question writer from the pool of personagym-benchmark-v1@1 (150 settings)",
             ExemplarWriter = "openai:gpt-4o",
             Models =
             [

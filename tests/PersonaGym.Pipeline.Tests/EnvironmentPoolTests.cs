@@ -45,6 +45,10 @@ public sealed class EnvironmentPoolTests(PostgresServer postgres)
             Assert.NotEmpty(environments);
             Assert.All(environments, e => Assert.Contains(e, Pool));
         });
+
+        // The report says which pool the questions were written from.
+        var report = await PersonaGym.Pipeline.Reports.RunReportBuilder.BuildAsync(db, runId);
+        Assert.Equal("selected by the question writer from the pool of pool-set@v1 (6 settings)", report!.Environments);
     }
 
     [Fact]

@@ -33,6 +33,12 @@ public sealed record RunReport
     public required int QuestionsPerTask { get; init; }
     public required IReadOnlyList<string> Judges { get; init; }
     public required string QuestionWriter { get; init; }
+
+    /// <summary>
+    /// Where a run that writes its questions took their environments from (the pool the question writer selected from,
+    /// or the fixed list); null when the run used a stored question set. The paper's pool is personagym-benchmark-v1's 150.
+    /// </summary>
+    public string? Environments { get; init; }
     public required string ExemplarWriter { get; init; }
 
     /// <summary>One entry per model under test, in the run's order.</summary>

@@ -28,6 +28,7 @@ internal sealed record RunReportJson
     public required int QuestionsPerTask { get; init; }
     public required IReadOnlyList<string> Judges { get; init; }
     public required string QuestionWriter { get; init; }
+    public string? Environments { get; init; }
     public required string ExemplarWriter { get; init; }
     public required IReadOnlyList<ModelJson> Models { get; init; }
     public required UsageJson Usage { get; init; }

@@ -85,6 +85,7 @@ public static class RunReportReader
         QuestionsPerTask = report.QuestionsPerTask,
         Judges = Strings(report.Judges, "$.judges"),
         QuestionWriter = report.QuestionWriter,
+        Environments = report.Environments,
         ExemplarWriter = report.ExemplarWriter,
         Models = Items(report.Models, "$.models").Select(m => ToModel(m.Item, m.Path)).ToList(),
         Usage = new UsageReport(Items(report.Usage.Lines, "$.usage.lines")

@@ -103,6 +103,7 @@ public static class RunReportWriter
         md.Append("| Questions per task | ").Append(report.QuestionsPerTask.ToString(CultureInfo.InvariantCulture)).Append(" |\n");
         md.Append("| Judges | ").Append(report.Judges.Count == 0 ? "—" : string.Join(", ", report.Judges.Select(Code))).Append(" |\n");
         md.Append("| Question writer | ").Append(Code(report.QuestionWriter)).Append(" |\n");
+        if (report.Environments is { } environments) md.Append("| Environments | ").Append(Cell(environments)).Append(" |\n");
         md.Append("| Exemplar writer | ").Append(Code(report.ExemplarWriter)).Append(" |\n\n");
 
         foreach (var model in report.Models) AppendModel(md, model);
@@ -197,6 +198,7 @@ public static class RunReportWriter
         QuestionsPerTask = report.QuestionsPerTask,
         Judges = report.Judges,
         QuestionWriter = report.QuestionWriter,
+        Environments = report.Environments,
         ExemplarWriter = report.ExemplarWriter,
         Models = report.Models.Select(AsJson).ToList(),
         Usage = new UsageJson

@@ -58,6 +58,7 @@ public static class RunReportBuilder
             QuestionsPerTask = run.QuestionsPerTask,
             Judges = judges,
             QuestionWriter = run.QuestionWriterSpec ?? "(stored question set)",
+            Environments = await EnvironmentsAsync(db, run, cancellationToken),
             ExemplarWriter = run.ExemplarWriterSpec,
             Models = modelReports,
             Usage = new UsageReport(usage
@@ -67,6 +68,17 @@ public static class RunReportBuilder
             Problems = await ProblemsAsync(db, run, cancellationToken),
             Warnings = Warnings(judges, modelReports, includeIncomplete),
         };
+    }
+
+    /// <summary>Where the run's questions took their environments from, so a result says which pool it measured on.</summary>
+    private static async Task<string?> EnvironmentsAsync(PersonaGymDbContext db, Run run, CancellationToken cancellationToken)
+    {
+        if (run.QuestionWriterSpec is null) return null;
+        if (run.EnvironmentsMode != Run.AutomaticEnvironments) return $"fixed: {run.EnvironmentsMode}";
+        if (run.EnvironmentPoolSetId is not { } poolId) return "selected by the question writer from environments.txt (PersonaGym's own pool, not the paper's 150)";
+        var set = await db.QuestionSets.AsNoTracking().Where(s => s.Id == poolId).Select(s => new { s.Name, s.Version }).FirstOrDefaultAsync(cancellationToken);
+        var size = (await QuestionSets.QuestionSetCatalog.EnvironmentPoolAsync(db, poolId, cancellationToken)).Count;
+        return $"selected by the question writer from the pool of {(set is null ? "a question set no longer stored" : $"{set.Name}@{set.Version}")} ({size} settings)";
     }
 
     /// <summary>What weakens the result without failing it.</summary>
