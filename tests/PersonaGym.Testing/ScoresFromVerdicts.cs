@@ -13,7 +13,8 @@ public sealed record RecomputedScores(
 /// <summary>
 /// The scores of a run recomputed here from its Judgement rows by the paper's rules, independently of Core's scoring:
 /// per judge per batch the mean of the parsed scores (parse failures excluded), per batch the mean over judges, per
-/// task the mean over batches, and the PersonaScore the unweighted mean of the five tasks.
+/// task the mean over batches each counting for its questions (= over questions), and the PersonaScore the unweighted
+/// mean of the five tasks.
 /// </summary>
 public static class ScoresFromVerdicts
 {
@@ -28,6 +29,7 @@ public static class ScoresFromVerdicts
                 Persona = j.Answer.Question.QuestionSetPersona.Persona.Text,
                 j.Answer.Question.Task,
                 j.Answer.Question.BatchId,
+                j.AnswerId,
                 j.JudgeId,
                 j.Score,
             })
@@ -38,15 +40,17 @@ public static class ScoresFromVerdicts
             var tasks = PersonaTasks.All.ToDictionary(task => task, task =>
             {
                 var batchMeans = pair.Where(r => r.Task == task).GroupBy(r => r.BatchId)
-                    .Select(batch => batch.GroupBy(r => r.JudgeId)
-                        .Select(judge => judge.Where(r => r.Score is not null).Select(r => (double)r.Score!.Value).ToList())
-                        .Where(scores => scores.Count > 0)
-                        .Select(scores => scores.Average())
-                        .ToList())
-                    .Where(judgeMeans => judgeMeans.Count > 0)
-                    .Select(judgeMeans => judgeMeans.Average())
+                    .Select(batch => (
+                        JudgeMeans: batch.GroupBy(r => r.JudgeId)
+                            .Select(judge => judge.Where(r => r.Score is not null).Select(r => (double)r.Score!.Value).ToList())
+                            .Where(scores => scores.Count > 0)
+                            .Select(scores => scores.Average())
+                            .ToList(),
+                        Questions: batch.Select(r => r.AnswerId).Distinct().Count()))
+                    .Where(b => b.JudgeMeans.Count > 0)
+                    .Select(b => (Mean: b.JudgeMeans.Average(), b.Questions))
                     .ToList();
-                return batchMeans.Count > 0 ? batchMeans.Average() : (double?)null;
+                return batchMeans.Count > 0 ? batchMeans.Sum(b => b.Mean * b.Questions) / batchMeans.Sum(b => b.Questions) : (double?)null;
             });
             var personaScore = tasks.Values.All(s => s is not null) ? tasks.Values.Average(s => s!.Value) : (double?)null;
             return new RecomputedScores(pair.Key.AgentId, pair.Key.Agent, pair.Key.PersonaId, pair.Key.Persona, tasks, personaScore);
