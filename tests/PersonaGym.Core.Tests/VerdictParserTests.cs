@@ -299,4 +299,31 @@ public class VerdictParserTests
         Assert.All(verdicts, v => Assert.Null(v.Score));
         Assert.All(verdicts, v => Assert.Contains("reasoning trace", v.Failure));
     }
+
+    [Theory]
+    [InlineData("Final score: 4 → 3 after reconsidering the slip.", "revises it to 3")]
+    [InlineData("Final score: 4\nEdit: on reflection 3", "revises it to 3")]
+    [InlineData("I'd give it a 4, but the broken character in the last line brings it down to a 3.", "revises it to 3")]
+    [InlineData("Had it kept the accent throughout, the final score would be 5; as it stands, it's a 3.", "no final score")]
+    [InlineData("If it had named Dr. Patel, the final score would be 5.", "no final score")]
+    [InlineData("Final score: 3 (out of 10)", "out of 10")]
+    [InlineData("Mixed. Therefore, the final score is 3 or 4.\nPerfect. Therefore, the final score is 5", "range")]
+    public void Revisions_counterfactuals_other_scales_and_ranges_beside_a_score_are_not_read(string verdict, string reason)
+    {
+        var (score, failure) = VerdictParser.ExtractScore(verdict);
+        Assert.Null(score);
+        Assert.Contains(reason, failure);
+    }
+
+    [Theory]
+    [InlineData("The critic persona says: \"I give it a 2 out of 5, the pasta was cold.\" Therefore, the final score is $\\boxed{5}$", 5)]
+    [InlineData("Therefore, the final score is 4. Re-reading it, 4 is right.", 4)]
+    [InlineData("She mentions the 4/5/2023 deadline. Therefore, the final score is 3.", 3)]
+    [InlineData("A final score of 4 or 5 would require more detail. Therefore, the final score is 3.", 3)]
+    public void A_rating_quoted_from_the_answer_or_a_confirmed_score_leaves_the_verdict_readable(string verdict, int expected)
+    {
+        var (score, failure) = VerdictParser.ExtractScore(verdict);
+        Assert.Null(failure);
+        Assert.Equal(expected, score);
+    }
 }

@@ -100,6 +100,10 @@ public static partial class VerdictParser
                 : (null, "no final score in the verdict (the output may be truncated): " + Snippet(text, fromEnd: true));
         }
 
+        if (RangeVerdict(text) is { } range) return (null, $"the verdict gives a range or a choice of scores ({range}); it is not read");
+        if (OtherScale().Match(text) is { Success: true } other && other.Groups["scale"].Value != "5")
+            return (null, $"the verdict scores out of {other.Groups["scale"].Value}, not on the 1-5 scale");
+
         var values = new List<int>();
         foreach (var statement in statements)
         {
@@ -111,6 +115,12 @@ public static partial class VerdictParser
         }
 
         var distinct = values.Distinct().ToList();
+        // A revision that is no statement of its own ("Final score: 4 → 3", "…, or rather 3", "Edit: on reflection 3",
+        // "brings it down to a 3") changes the score the statement gave.
+        var revised = Revision().Matches(text).Select(r => ScoreWords.GetValueOrDefault(r.Groups["value"].Value.ToLowerInvariant(), r.Groups["value"].Value))
+            .Where(v => int.TryParse(v, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n is >= 1 and <= 5 && !distinct.Contains(n)).ToList();
+        if (distinct.Count == 1 && revised.Count > 0)
+            return (null, $"the verdict gives {distinct[0]} and then revises it to {revised[0]}; it is not read as either");
         return distinct.Count == 1
             ? (distinct[0], null)
             : (null, $"the verdict gives different final scores ({string.Join(" and ", distinct)}); it is not read as either");
@@ -506,7 +516,7 @@ public static partial class VerdictParser
         {
             foreach (Match m in pattern.Matches(text))
             {
-                if (IsRange(text, m) || IsHypothetical(text, m) || IsCountInProse(text, m)) continue;
+                if (IsRange(text, m) || IsHypothetical(text, m) || IsCountInProse(text, m) || IsQuoted(text, m)) continue;
                 if (found.Any(f => Overlaps(f, m))) continue;
                 found.Add(m);
             }
@@ -524,6 +534,42 @@ public static partial class VerdictParser
     /// </summary>
     private static bool IsRange(string text, Match m) =>
         RangeTail().IsMatch(text[(m.Index + m.Length)..]) || RangeTail().IsMatch(AfterValue(text, m));
+
+    /// <summary>
+    /// Inside a quotation on its line ("The critic persona says: \"I give it a 2 out of 5\""), a rating is the
+    /// answer's, not the judge's.
+    /// </summary>
+    private static bool IsQuoted(string text, Match m)
+    {
+        var lineStart = text.LastIndexOf('\n', Math.Max(0, m.Index - 1)) + 1;
+        if (m.Index == 0) lineStart = 0;
+        var before = text.AsSpan(lineStart, m.Index - lineStart);
+        var straight = before.Count('"');
+        var opened = before.Count('“') - before.Count('”');
+        return straight % 2 == 1 || opened > 0;
+    }
+
+    /// <summary>
+    /// Ranges that are verdicts ("the final score is 3 or 4"), as opposed to the scale ("1-5"): a block that holds one
+    /// is not read, whatever else it says, since its other statement may belong to another item.
+    /// </summary>
+    private static string? RangeVerdict(string text)
+    {
+        foreach (var pattern in StatementPatterns)
+        {
+            foreach (Match m in pattern.Matches(text))
+            {
+                if (!IsRange(text, m) || IsQuoted(text, m) || IsHypothetical(text, m)) continue;
+                var after = AfterValue(text, m);
+                var second = SecondNumber().Match(after);
+                if (m.Groups["value"].Value == "1" && second.Success && second.Value == "5") continue;
+                // "A final score of 4 or 5 would require…": a hypothetical range.
+                if (second.Success && HypotheticalTail().IsMatch(after[(second.Index + second.Length)..])) continue;
+                return Snippet(text[m.Index..Math.Min(text.Length, m.Index + m.Length + 16)]);
+            }
+        }
+        return null;
+    }
 
     /// <summary>The text after a statement's number, and after its scale if it has one ("4/5").</summary>
     private static string AfterValue(string text, Match m)
@@ -576,8 +622,13 @@ public static partial class VerdictParser
     {
         var c = text[i];
         if (c is '\n' or ';' or '!' or '?' or '(' or ')') return true;
-        // A full stop ends a clause, but not inside a number such as 4.5.
-        if (c == '.') return !(i > 0 && char.IsDigit(text[i - 1]) && i + 1 < text.Length && char.IsDigit(text[i + 1]));
+        // A full stop ends a clause, but not inside a number such as 4.5, nor after an abbreviation ("Dr.", "e.g.").
+        if (c == '.')
+        {
+            if (i > 0 && char.IsDigit(text[i - 1]) && i + 1 < text.Length && char.IsDigit(text[i + 1])) return false;
+            var from = Math.Max(0, i - 7);
+            return !Abbreviation().IsMatch(text.AsSpan(from, i + 1 - from));
+        }
         if (c == ',')
         {
             var next = text.AsSpan(i + 1).TrimStart();
@@ -613,7 +664,7 @@ public static partial class VerdictParser
         ["one"] = "1", ["two"] = "2", ["three"] = "3", ["four"] = "4", ["five"] = "5",
     };
 
-    private const string Value = @"[*_`""'\[]*[ \t]*(?<value>[-+]?\d+(?:[.,]\d+)?|(?:one|two|three|four|five)\b)[ \t]*[*_`""'\]]*(?:[ \t]*(?:/|out[ \t]+of|of)[ \t]*(?<scale>\d+))?";
+    private const string Value = @"[*_`""'\[]*[ \t]*(?:\$*\\boxed\{|\\\(|\$)?[ \t]*(?<value>[-+]?\d+(?:[.,]\d+)?|(?:one|two|three|four|five)\b)[ \t]*(?:\}\$*|\\\)|\$)?[*_`""'\]]*(?:[ \t]*(?:/|out[ \t]+of|of)[ \t]*(?<scale>\d+))?";
 
     // A scale annotation after the label: "(1-5)", "[1–5]", "(out of 5)", "on a 1-5 scale", "on a scale of 1 to 5".
     private const string ScaleNote = @"(?:\s*[(\[]\s*(?:out\s+of\s+5|on\s+a\s+scale\s+of\s+1\s*(?:-|–|—|to)\s*5|1\s*(?:-|–|—|to)\s*5|/5)\s*[)\]])?(?:\s*(?:on|in)\s+(?:a|the)\s+(?:1\s*(?:-|–|—|to)\s*5\s+scale|scale\s+(?:of|from)\s+1\s*(?:-|–|—|to)\s*5))?";
@@ -647,7 +698,7 @@ public static partial class VerdictParser
     private static partial Regex Deserves();
 
     // "3 out of 5", "4/5": a score with its scale said.
-    [GeneratedRegex(@"(?<![\d.,/\-–])(?<value>\d+(?:[.,]\d+)?)[ \t]*(?:/|out[ \t]+of)[ \t]*(?<scale>5)(?![\d.,]\d|\d)", RegexOptions.IgnoreCase)]
+    [GeneratedRegex(@"(?<![\d.,/\-–])(?<value>\d+(?:[.,]\d+)?)[ \t]*(?:/|out[ \t]+of)[ \t]*(?<scale>5)(?![\d.,]\d|\d|/|[ \t]+of\b)", RegexOptions.IgnoreCase)]
     private static partial Regex OutOfFive();
 
     // A verdict that is only a score ("4", "**4/5**"), as terse judges write after a header ("Item 1: 4").
@@ -665,7 +716,7 @@ public static partial class VerdictParser
 
 
     // What may close a statement's number: emphasis, quotes, a bracket ("**4**", "[[4]]").
-    [GeneratedRegex(@"^[*_`""'\]]*")]
+    [GeneratedRegex(@"^(?:\}\$*|\\\)|\$)?[*_`""'\]]*")]
     private static partial Regex ValueClose();
 
     // A number that ends its statement: end of line or sentence, a scale, a dash before a comment, a bracket, a reason.
@@ -684,10 +735,25 @@ public static partial class VerdictParser
     [GeneratedRegex(@"\b(?:score|rating|grade|rated?)\b[^.\n]{0,20}?(?<![\d.])(?:[1-5]|one|two|three|four|five)\b(?![.,]\d)|(?<![\d.])[1-5][ \t]*(?:/|out[ \t]+of)[ \t]*5\b", RegexOptions.IgnoreCase)]
     private static partial Regex ScoreMention();
 
+    // A revision cue and the score it moves to, within the sentence.
+    [GeneratedRegex(@"(?:→|->|=>|\bor\s+rather\b|\bactually\b|\bon\s+(?:reflection|second\s+thought)|\bre-?(?:considering|reading|thinking)\b|\bEdit:|\b(?:lower(?:ed|ing)?|rais(?:e|ed|ing)|bump(?:ed)?|drop(?:ped)?|adjust(?:ed)?|revis(?:e|ed|ing)|chang(?:e|ed|ing)|bring(?:s)?|brought)\b[^.\n\d]{0,30}?\b(?:to|down\s+to|up\s+to)\b)[^.\n\d]{0,40}?(?<![\d.])(?<value>[1-5]|one|two|three|four|five)\b(?![.,]\d)", RegexOptions.IgnoreCase)]
+    private static partial Regex Revision();
+
+    // A scale written after the number in words or brackets: "3 (out of 10)", "4 out of a possible 10", "**4**/**10**".
+    [GeneratedRegex(@"(?:final\s+score|score|rating|grade)\b[^\n]{0,20}?\d+[ \t]*[*_]*[ \t]*(?:\([ \t]*(?:out[ \t]+of|of|/)[ \t]*(?<scale>\d+)[ \t]*\)|out[ \t]+of[ \t]+a[ \t]+(?:possible|maximum[ \t]+of)[ \t]+(?<scale>\d+)|/[ \t]*[*_]+(?<scale>\d+))", RegexOptions.IgnoreCase)]
+    private static partial Regex OtherScale();
+
+    [GeneratedRegex(@"\d")]
+    private static partial Regex SecondNumber();
+
+    // Words whose full stop ends no sentence.
+    [GeneratedRegex(@"(?:\b(?:Dr|Mr|Mrs|Ms|St|Jr|Sr|Prof|vs|etc|approx|No|e\.g|i\.e)\.|\.\.|…)$", RegexOptions.IgnoreCase)]
+    private static partial Regex Abbreviation();
+
     [GeneratedRegex(@"\n[ \t]*\n\s*")]
     private static partial Regex BlankLines();
 
-    [GeneratedRegex(@"\b(?:if|unless|could|might|may|would(?<!\bI\s+would)|wouldn't|needs?\s+to|needed|requires?|required|in\s+order\s+to|to\s+(?:earn|reach|get|achieve|deserve|merit|warrant|justify|receive)|closer\s+to|rather\s+than|instead\s+of|than|not|n't|never|no\s+longer|initially|at\s+first|originally|was\s+going\s+to|considered|considering|example|examples|exemplar|reserved|only\s+for|such\s+as|e\.g\.|like\s+the|compared|previous(?:ly)?|other\s+item|item\s+\d|question\s+\d|response\s+\d)\b|\bI'd\s+(?:need|want|require)", RegexOptions.IgnoreCase)]
+    [GeneratedRegex(@"\b(?:if|unless|had\s+(?:it|the|this|she|he|they)|were\s+(?:it|the|this)|but\s+for|otherwise|with\s+(?:a|an|more|less|some|stronger|better)|without|could|might|may|would(?<!\bI\s+would)|wouldn't|needs?\s+to|needed|requires?|required|in\s+order\s+to|to\s+(?:earn|reach|get|achieve|deserve|merit|warrant|justify|receive)|closer\s+to|rather\s+than|instead\s+of|than|not|n't|never|no\s+longer|initially|at\s+first|originally|was\s+going\s+to|considered|considering|example|examples|exemplar|reserved|only\s+for|such\s+as|e\.g\.|like\s+the|compared|previous(?:ly)?|other\s+item|item\s+\d|question\s+\d|response\s+\d)\b|\bI'd\s+(?:need|want|require)", RegexOptions.IgnoreCase)]
     private static partial Regex HypotheticalMarker();
 
     [GeneratedRegex(@"^[\s*_,]*(?:would|could|might|may|if|unless|requires?|needs?|is\s+(?:reserved|only|for|what)|are\s+(?:reserved|for)|wouldn't|isn't|is\s+not|was\s+not|seems?\s+too|feels?\s+too|is\s+too)\b", RegexOptions.IgnoreCase)]
@@ -701,7 +767,7 @@ public static partial class VerdictParser
     private static partial Regex HeaderLine();
 
     // "## Summary", "**Overall**", "Summary:" on a line of its own, after the verdicts.
-    [GeneratedRegex(@"^[ \t]*(?:#{1,6}[ \t]*[*_]*[ \t]*(?:summary|overall|conclusion|final\s+scores|scores|in\s+summary)\b.*|[*_]{2}[ \t]*(?:summary|overall(?:\s+summary)?|conclusion|final\s+scores|scores)[ \t]*:?[ \t]*[*_]{2}:?[ \t]*|(?:summary|overall|conclusion|final\s+scores|scores)[ \t]*:[ \t]*)$", RegexOptions.IgnoreCase)]
+    [GeneratedRegex(@"^[ \t]*(?:#{1,6}[ \t]*[*_]*[ \t]*(?:summary|overall|conclusion|final\s+scores|scores|in\s+summary)\b.*|[*_]{2}[ \t]*(?:summary|overall(?:\s+summary)?|conclusion|final\s+scores|scores)[ \t]*:?[ \t]*[*_]{2}:?[ \t]*|(?:summary|overall|conclusion|final\s+scores|scores|in\s+summary|here\s+are\s+(?:the|my)\s+(?:final\s+)?scores)[ \t]*:[ \t]*)$", RegexOptions.IgnoreCase)]
     private static partial Regex ClosingHeading();
 
     // The failures ExtractScore gives for a score above the scale ("the score 8 is outside…", "the score 8/10 is not on…").
