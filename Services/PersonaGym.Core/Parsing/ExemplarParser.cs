@@ -205,8 +205,10 @@ public static partial class ExemplarParser
     [GeneratedRegex(@"^[ \t]*(?:\d{1,2}[.)][ \t]+(?!\(?Score)(?:[^\n]*\?[""'”’*_ \t]*|\*\*[^*\n]+\*\*[ \t]*:?)$)", RegexOptions.IgnoreCase)]
     private static partial Regex QuestionLikeLine();
 
-    // What may stand just before a question's first example, in a reply without headers: its numbered or bold title.
-    [GeneratedRegex(@"^[ \t]*(?:\d{1,2}[.)][ \t]+\S[^\n]*|\*\*[^*\n]+\*\*[ \t]*:?)[ \t]*$")]
+    // What may stand just before a question's first example, in a reply without headers: its title, in bold or quoted
+    // or asked ("2. **Rainy-day walking tour**", '2. "How do you prepare?"'). A plain numbered line may be the last
+    // step of the example before, so it stays there.
+    [GeneratedRegex(@"^[ \t]*(?:\d{1,2}[.)][ \t]+)?(?:\*\*[^*\n]+\*\*[ \t]*:?|[""“][^\n]+[""”]|[^\n]*\?[*_""”’ \t]*)[ \t]*$")]
     private static partial Regex TitleLine();
 
     // A horizontal rule, or a note on an example ("Why: …", "Note: …", "**Rationale:** …"): not part of it.
