@@ -71,8 +71,14 @@ public static partial class ExemplarParser
         StringBuilder? current = null;
         var lastWritten = 0;
         var afterBlank = false;
-        foreach (var line in block.Split('\n'))
+        var blockLines = block.Split('\n');
+        // Notes and the writer's closing words come after the last example; before it, such a line is part of an
+        // example ("I am an AI language model…\n\nLet me know if you have any other questions!" is a score-1 answer).
+        var lastMarker = Array.FindLastIndex(blockLines, l => IsMarker(ScoreLine().Match(l)));
+        for (var index = 0; index < blockLines.Length; index++)
         {
+            var line = blockLines[index];
+            var afterLastExample = index > lastMarker && lastInOutput;
             var marker = ScoreLine().Match(line);
             if (IsMarker(marker))
             {
@@ -85,8 +91,8 @@ public static partial class ExemplarParser
             }
             // "Score 6:", a new question's heading or numbered line, a rule, a note on the example ("Why: …") or the
             // writer's closing words after a blank line ("Let me know if…"): the example before it has ended.
-            if (OffScaleLine().IsMatch(line) || HeadingLine().IsMatch(line) || (!headered && QuestionLikeLine().IsMatch(line)) || RuleOrNote().IsMatch(line)
-                || (afterBlank && ClosingWords().IsMatch(line)))
+            if (OffScaleLine().IsMatch(line) || HeadingLine().IsMatch(line) || (!headered && QuestionLikeLine().IsMatch(line))
+                || RuleOrWhy().IsMatch(line) || (afterLastExample && (NoteLine().IsMatch(line) || (afterBlank && ClosingWords().IsMatch(line)))))
             {
                 current = null;
                 continue;
@@ -206,14 +212,18 @@ public static partial class ExemplarParser
     private static partial Regex QuestionLikeLine();
 
     // What may stand just before a question's first example, in a reply without headers: its title, in bold or quoted
-    // or asked ("2. **Rainy-day walking tour**", '2. "How do you prepare?"'). A plain numbered line may be the last
-    // step of the example before, so it stays there.
-    [GeneratedRegex(@"^[ \t]*(?:\d{1,2}[.)][ \t]+)?(?:\*\*[^*\n]+\*\*[ \t]*:?|[""“][^\n]+[""”]|[^\n]*\?[*_""”’ \t]*)[ \t]*$")]
+    // ("2. **Rainy-day walking tour**", '2. "How do you prepare?"'). A plain numbered line, or a line asking something,
+    // may be the last line of the example before, so it stays there.
+    [GeneratedRegex(@"^[ \t]*(?:\d{1,2}[.)][ \t]+\*\*[^*\n]+\*\*[ \t]*:?|\d{1,2}[.)][ \t]+[""“][^\n]+[""”]|\*\*[^*\n]+\*\*[ \t]*:?)[ \t]*$")]
     private static partial Regex TitleLine();
 
-    // A horizontal rule, or a note on an example ("Why: …", "Note: …", "**Rationale:** …"): not part of it.
-    [GeneratedRegex(@"^[ \t]*(?:(?:-{3,}|\*{3,}|_{3,})[ \t]*|[*_]*(?:Why|Notes?|Rationale|Explanation|Justification|Reasoning|Commentary)[*_]*[ \t]*[:：][^\n]*)$", RegexOptions.IgnoreCase)]
-    private static partial Regex RuleOrNote();
+    // A horizontal rule, or a note on why an example earns its score ("Why: …", "**Rationale:** …"): not part of it.
+    [GeneratedRegex(@"^[ \t]*(?:(?:-{3,}|\*{3,}|_{3,})[ \t]*|[*_]*(?:Why|Rationale|Explanation|Justification)[*_]*[ \t]*[:：][^\n]*)$", RegexOptions.IgnoreCase)]
+    private static partial Regex RuleOrWhy();
+
+    // The writer's notes after the examples ("Note: these are illustrative").
+    [GeneratedRegex(@"^[ \t]*[*_]*(?:Notes?|Commentary)[*_]*[ \t]*[:：]", RegexOptions.IgnoreCase)]
+    private static partial Regex NoteLine();
 
     // The writer's own closing words after the examples.
     [GeneratedRegex(@"^[ \t]*(?:Let me know\b|Feel free to\b|I hope (?:these|this)\b|Hope (?:these|this) helps?\b|These (?:examples|answers|sets)\b|Each (?:example|answer|set)\b|If you(?:'d| would)? like\b|Would you like me\b)", RegexOptions.IgnoreCase)]

@@ -11,28 +11,22 @@ internal static partial class ReplyCleaning
     /// &lt;reasoning&gt;): deliberation is not the verdict, the answer after it is. A closing tag without its opening
     /// (some providers drop it) ends a trace that began with the reply. Null when the reply ends inside a trace.
     /// </summary>
+    /// <remarks>
+    /// Only a trace the reply begins with counts, or a closing tag on a line of its own: a tag named inside the
+    /// reasoning ("the answer opens with a &lt;think&gt; tag") is text, and cutting from it would join items.
+    /// </remarks>
     internal static string? WithoutTraces(string text)
     {
         if (!TraceTag().IsMatch(text)) return text;
-        var result = new System.Text.StringBuilder();
-        var position = 0;
         var open = TraceOpen().Match(text);
-        var close = TraceClose().Match(text);
-        if (close.Success && (!open.Success || close.Index < open.Index))
+        if (open.Success && text[..open.Index].Trim().Length == 0)
         {
-            position = close.Index + close.Length;
+            var close = TraceClose().Match(text, open.Index + open.Length);
+            return close.Success ? text[(close.Index + close.Length)..] : null;
         }
-        while (true)
-        {
-            open = TraceOpen().Match(text, position);
-            if (!open.Success) break;
-            result.Append(text, position, open.Index - position);
-            close = TraceClose().Match(text, open.Index + open.Length);
-            if (!close.Success) return result.ToString().Trim().Length == 0 ? null : result.ToString();
-            position = close.Index + close.Length;
-        }
-        result.Append(text, position, text.Length - position);
-        return result.ToString();
+        var lone = LoneClose().Match(text);
+        if (lone.Success && !TraceOpen().IsMatch(text[..lone.Index])) return text[(lone.Index + lone.Length)..];
+        return text;
     }
 
     /// <summary>
@@ -60,6 +54,9 @@ internal static partial class ReplyCleaning
 
     [GeneratedRegex(@"</(?:think|thinking|scratchpad|reasoning)>", RegexOptions.IgnoreCase)]
     private static partial Regex TraceClose();
+
+    [GeneratedRegex(@"^[ \t]*</(?:think|thinking|scratchpad|reasoning)>[ \t]*$", RegexOptions.IgnoreCase | RegexOptions.Multiline)]
+    private static partial Regex LoneClose();
 
     /// <summary>
     /// A follow-up asked for some of a batch's items only (say 2 and 4), and the reply's headers name others of the

@@ -207,13 +207,27 @@ public static partial class VerdictParser
                 summary.TryAdd(int.Parse(line.Groups["n"].Value, CultureInfo.InvariantCulture), line.Groups["score"].Value);
         }
 
+        // A score stated after the closing heading other than as "Item N: S" ("In summary: … the final score is 4")
+        // may be the last item's own conclusion: the last item is read only if it agrees.
+        // A batch-level figure ("Overall score: 3.5", "Average: 4") is no item's.
+        var trailer = terminatedAt < text.Length ? OverallLine().Replace(SummaryLine().Replace(text[terminatedAt..], ""), "") : "";
+        if (ScoreStatements(trailer).Count == 0) trailer = "";
+
         var blocks = new Dictionary<int, Block>();
         var repeated = new HashSet<int>();
         for (var i = 0; i < found.Count; i++)
         {
             var end = i + 1 < found.Count ? found[i + 1].Start : terminatedAt;
             var body = found[i].Tail + (found[i].End < end ? text[found[i].End..end] : "");
-            if (!blocks.TryAdd(found[i].Number, new Block(body) { Summary = summary.GetValueOrDefault(found[i].Number) })) repeated.Add(found[i].Number);
+            var block = new Block(body) { Summary = summary.GetValueOrDefault(found[i].Number) };
+            if (i == found.Count - 1 && trailer.Length > 0)
+            {
+                var (own, _) = ExtractScore(body);
+                var (after, _) = ExtractScore(trailer);
+                if (own is null || own != after)
+                    block = new Block(body, null, $"after the last item, the reply states a score ({Snippet(trailer.Trim())}) that may be this item's own; it is not read");
+            }
+            if (!blocks.TryAdd(found[i].Number, block)) repeated.Add(found[i].Number);
         }
         MarkRepeated(blocks, repeated);
         return blocks;
@@ -456,8 +470,12 @@ public static partial class VerdictParser
         // Anything that looks like a score, read or not ("which makes the final score 1", "Score: 3 - 4").
         var mentions = StatementPatterns.SelectMany(p => p.Matches(text)).Concat(ScoreMention().Matches(text)).ToList();
 
-        var paragraphs = Paragraphs(text).Where(Mentioned).ToList();
-        var lines = Lines(text).Select(l => (l.Start, End: l.Start + l.Line.Length)).Where(Mentioned).ToList();
+        var paragraphs = WithoutClosing(Paragraphs(text).Where(Mentioned).ToList());
+        var lines = WithoutClosing(Lines(text).Select(l => (l.Start, End: l.Start + l.Line.Length)).Where(Mentioned).ToList());
+        // A paragraph whose lines give different scores holds several verdicts: paragraphs are not the items then.
+        if (paragraphs.Any(p => lines.Where(l => l.Start >= p.Start && l.End <= p.End)
+                .Select(l => ExtractScore(text[l.Start..l.End]).Score).OfType<int>().Distinct().Count() > 1))
+            paragraphs = [];
         // One verdict a paragraph; a reply of one paragraph (or whose paragraphs do not match the items) one a line.
         var units = paragraphs.Count >= 2 && (paragraphs.Count == wanted.Count || lines.Count != wanted.Count) ? paragraphs : lines;
         if (units.FirstOrDefault(u => !accepted.Any(m => Holds(u, m.Index))) is { End: > 0 } unclear)
@@ -479,6 +497,9 @@ public static partial class VerdictParser
 
         Dictionary<int, Block> Failed(string reason) => wanted.ToDictionary(n => n, _ => Block.Missing(reason));
         bool Mentioned((int Start, int End) unit) => mentions.Any(m => Holds(unit, m.Index));
+        // One unit more than items, the last an overall figure ("Overall score: 4", "On average, 3/5"): a summary.
+        List<(int Start, int End)> WithoutClosing(List<(int Start, int End)> units) =>
+            units.Count == wanted.Count + 1 && ClosingUnit().IsMatch(text[units[^1].Start..units[^1].End]) ? units[..^1] : units;
         static bool Holds((int Start, int End) unit, int index) => index >= unit.Start && index < unit.End;
     }
 
@@ -541,10 +562,15 @@ public static partial class VerdictParser
     /// </summary>
     private static bool IsQuoted(string text, Match m)
     {
-        var lineStart = text.LastIndexOf('\n', Math.Max(0, m.Index - 1)) + 1;
-        if (m.Index == 0) lineStart = 0;
-        var before = text.AsSpan(lineStart, m.Index - lineStart);
-        var straight = before.Count('"');
+        // Within the paragraph (a quotation may run over a line break); the '"' of a height (6'2") is an inch mark.
+        var gap = m.Index == 0 ? -1 : text.LastIndexOf("\n\n", m.Index - 1, StringComparison.Ordinal);
+        var start = gap < 0 ? 0 : gap + 2;
+        var straight = 0;
+        for (var i = start; i < m.Index; i++)
+        {
+            if (text[i] == '"' && !InchMark().IsMatch(text.AsSpan(Math.Max(0, i - 4), i - Math.Max(0, i - 4)))) straight++;
+        }
+        var before = text.AsSpan(start, m.Index - start);
         var opened = before.Count('“') - before.Count('”');
         return straight % 2 == 1 || opened > 0;
     }
@@ -609,7 +635,7 @@ public static partial class VerdictParser
         // example than…") is what the score is concluded from, unless the statement itself is conditional ("and so
         // the final score would be 5").
         var before = text[clauseStart..m.Index];
-        if (!m.Value.Contains("would", StringComparison.OrdinalIgnoreCase)
+        if (!m.Value.Contains("would", StringComparison.OrdinalIgnoreCase) && !IndefiniteBefore().IsMatch(before)
             && ConclusionWord().Matches(before) is { Count: > 0 } conclusions)
         {
             before = before[(conclusions[^1].Index + conclusions[^1].Length)..];
@@ -711,7 +737,7 @@ public static partial class VerdictParser
 
     // After a number: a second one that makes it a range or a choice ("3 - 4", "3~4", "4 (or 5)", "3, maybe 4",
     // "3 ou 4", "de 3 a 4", "3 oder 4", "3或4", "3到4").
-    [GeneratedRegex(@"^(?:[ \t]*[(\[]?[ \t]*(?:(?:[-–—~～]|to|or|and|ou|oder|o|a|bis|à|或|到|至|,|maybe|perhaps|possibly|probably|even|if[ \t]+not)[ \t]*)+[*_]*\d|[ \t]*\d)", RegexOptions.IgnoreCase)]
+    [GeneratedRegex(@"^(?:[ \t]*[(\[][ \t]*(?:(?:[-–—~～]|to|or|ou|oder|bis|或|到|至|maybe|perhaps|possibly|probably|if[ \t]+not)[ \t]*)+[*_]*\d|[ \t]*(?:(?:[-–—~～]|to|or|and|ou|oder|o|a|bis|à|或|到|至|,|maybe|perhaps|possibly|probably|even|if[ \t]+not)[ \t]*)+[*_]*\d|[ \t]*\d)", RegexOptions.IgnoreCase)]
     private static partial Regex RangeTail();
 
 
@@ -726,6 +752,10 @@ public static partial class VerdictParser
     // Labels that open prose rather than a number: "Overall assessment:", "Final verdict —".
     [GeneratedRegex(@"\b(?:assessment|verdict)\b", RegexOptions.IgnoreCase)]
     private static partial Regex ProseLabel();
+
+    // "…, so a final score of 4 feels generous", "would thus earn a final score of 5": a score weighed, not given.
+    [GeneratedRegex(@"\b(?:a|an)[ \t]+$", RegexOptions.IgnoreCase)]
+    private static partial Regex IndefiniteBefore();
 
     // Words that conclude: what follows them is the statement's own clause.
     [GeneratedRegex(@"\b(?:therefore|thus|hence|consequently|accordingly|so(?=[ \t]*,|[ \t]+(?:the|a|an|my|I|I'd|I'll|this|that|it|its|overall|in\s+the\s+end)\b))\b", RegexOptions.IgnoreCase)]
@@ -749,6 +779,16 @@ public static partial class VerdictParser
     // Words whose full stop ends no sentence.
     [GeneratedRegex(@"(?:\b(?:Dr|Mr|Mrs|Ms|St|Jr|Sr|Prof|vs|etc|approx|No|e\.g|i\.e)\.|\.\.|…)$", RegexOptions.IgnoreCase)]
     private static partial Regex Abbreviation();
+
+    [GeneratedRegex(@"\d'\d{1,2}$")]
+    private static partial Regex InchMark();
+
+    [GeneratedRegex(@"^[^\n]*\b(?:overall|average|mean|on\s+the\s+whole|across\s+(?:all|the)\s+(?:items|answers|responses))\b[^\n]*$", RegexOptions.IgnoreCase | RegexOptions.Multiline)]
+    private static partial Regex OverallLine();
+
+    // A summary line or paragraph after headerless verdicts.
+    [GeneratedRegex(@"^[\s*_#>-]*(?:overall|on\s+average|average|in\s+summary|summary|in\s+total|mean)\b", RegexOptions.IgnoreCase)]
+    private static partial Regex ClosingUnit();
 
     [GeneratedRegex(@"\n[ \t]*\n\s*")]
     private static partial Regex BlankLines();
