@@ -86,7 +86,8 @@ public static partial class VerdictParser
         if (string.IsNullOrWhiteSpace(verdict)) return (null, "the verdict is empty");
         var text = ReplyCleaning.AsciiDigits(verdict.ReplaceLineEndings("\n"));
 
-        var statements = ScoreStatements(text);
+        var (matches, range) = ReadStatements(text);
+        var statements = matches.Select(m => new Statement(m.Groups["value"].Value, Scale(m))).ToList();
         if (statements.Count == 0)
         {
             if (BareScore().Match(text) is { Success: true } bare) statements.Add(new Statement(bare.Groups["value"].Value, Scale(bare)));
@@ -100,7 +101,11 @@ public static partial class VerdictParser
                 : (null, "no final score in the verdict (the output may be truncated): " + Snippet(text, fromEnd: true));
         }
 
-        if (RangeVerdict(text) is { } range) return (null, $"the verdict gives a range or a choice of scores ({range}); it is not read");
+        if (range is not null)
+        {
+            return (null, "the verdict gives a range or a choice of scores ("
+                + Snippet(text[range.Index..Math.Min(text.Length, range.Index + range.Length + 16)]) + "); it is not read");
+        }
         if (OtherScale().Match(text) is { Success: true } other && other.Groups["scale"].Value != "5")
             return (null, $"the verdict scores out of {other.Groups["scale"].Value}, not on the 1-5 scale");
 
@@ -530,19 +535,34 @@ public static partial class VerdictParser
         [FinalScore(), ForeignFinalScore(), LabelledLine(), FirstPersonScore(), TheScoreIs(), Deserves(), OutOfFive()];
 
     /// <summary>Every statement that gives a score, in text order: hypotheticals, ranges and example references excluded.</summary>
-    private static List<Match> ScoreStatementMatches(string text)
+    private static List<Match> ScoreStatementMatches(string text) => ReadStatements(text).Accepted;
+
+    /// <summary>
+    /// The statements that give a score (as <see cref="ScoreStatementMatches"/>), and the first one whose score is a
+    /// range that is a verdict ("the final score is 3 or 4"), as opposed to the scale ("1-5") or a hypothetical: a
+    /// block that holds one is not read, whatever else it says, since its other statement may belong to another item.
+    /// </summary>
+    private static (List<Match> Accepted, Match? Range) ReadStatements(string text)
     {
         var found = new List<Match>();
+        Match? range = null;
         foreach (var pattern in StatementPatterns)
         {
             foreach (Match m in pattern.Matches(text))
             {
-                if (IsRange(text, m) || IsHypothetical(text, m) || IsCountInProse(text, m) || IsQuoted(text, m)) continue;
+                var isRange = IsRange(text, m);
+                var hypothetical = IsHypothetical(text, m);
+                var quoted = IsQuoted(text, m);
+                if (isRange || hypothetical || quoted || IsCountInProse(text, m))
+                {
+                    if (range is null && isRange && !hypothetical && !quoted && IsRangeVerdict(text, m)) range = m;
+                    continue;
+                }
                 if (found.Any(f => Overlaps(f, m))) continue;
                 found.Add(m);
             }
         }
-        return found.OrderBy(m => m.Index).ToList();
+        return (found.OrderBy(m => m.Index).ToList(), range);
     }
 
     private static bool Overlaps(Match a, Match b) => a.Index < b.Index + b.Length && b.Index < a.Index + a.Length;
@@ -557,7 +577,7 @@ public static partial class VerdictParser
         RangeTail().IsMatch(text[(m.Index + m.Length)..]) || RangeTail().IsMatch(AfterValue(text, m));
 
     /// <summary>
-    /// Inside a quotation on its line ("The critic persona says: \"I give it a 2 out of 5\""), a rating is the
+    /// Inside a quotation in its paragraph ("The critic persona says: \"I give it a 2 out of 5\""), a rating is the
     /// answer's, not the judge's.
     /// </summary>
     private static bool IsQuoted(string text, Match m)
@@ -575,26 +595,13 @@ public static partial class VerdictParser
         return straight % 2 == 1 || opened > 0;
     }
 
-    /// <summary>
-    /// Ranges that are verdicts ("the final score is 3 or 4"), as opposed to the scale ("1-5"): a block that holds one
-    /// is not read, whatever else it says, since its other statement may belong to another item.
-    /// </summary>
-    private static string? RangeVerdict(string text)
+    /// <summary>A range statement that is not the scale ("1-5") and not a hypothetical range ("4 or 5 would require…").</summary>
+    private static bool IsRangeVerdict(string text, Match m)
     {
-        foreach (var pattern in StatementPatterns)
-        {
-            foreach (Match m in pattern.Matches(text))
-            {
-                if (!IsRange(text, m) || IsQuoted(text, m) || IsHypothetical(text, m)) continue;
-                var after = AfterValue(text, m);
-                var second = SecondNumber().Match(after);
-                if (m.Groups["value"].Value == "1" && second.Success && second.Value == "5") continue;
-                // "A final score of 4 or 5 would require…": a hypothetical range.
-                if (second.Success && HypotheticalTail().IsMatch(after[(second.Index + second.Length)..])) continue;
-                return Snippet(text[m.Index..Math.Min(text.Length, m.Index + m.Length + 16)]);
-            }
-        }
-        return null;
+        var after = AfterValue(text, m);
+        var second = SecondNumber().Match(after);
+        if (m.Groups["value"].Value == "1" && second.Success && second.Value == "5") return false;
+        return !(second.Success && HypotheticalTail().IsMatch(after[(second.Index + second.Length)..]));
     }
 
     /// <summary>The text after a statement's number, and after its scale if it has one ("4/5").</summary>
