@@ -66,7 +66,7 @@ public sealed record StageModelUsage(
     long InputTokens, long OutputTokens, long PaidInputTokens, long PaidOutputTokens);
 
 /// <summary>One agent of one run on the leaderboard; its scores come from <c>PersonaScoreComputation</c>.</summary>
-/// <param name="Personas">The run's personas (or, if more, those with a judgement of this agent's answers): judged or not.</param>
+/// <param name="Personas">The run's personas, judged or not.</param>
 public sealed record LeaderboardRow(
     Guid RunId,
     string RunName,
@@ -217,15 +217,8 @@ public static class RunQueries
             })
             .ToListAsync(cancellationToken);
 
-        var personasJudged = await db.Judgements.AsNoTracking()
-            .Select(j => new { j.Answer.AgentId, j.Answer.Question.QuestionSetPersona.PersonaId })
-            .Distinct()
-            .GroupBy(x => x.AgentId)
-            .Select(g => new { AgentId = g.Key, Personas = g.Count() })
-            .ToDictionaryAsync(x => x.AgentId, x => x.Personas, cancellationToken);
-
         // The run's personas, judged or not: a persona whose questions failed has no judgement, and is still one of
-        // the personas the model was to be measured on.
+        // the personas the model was to be measured on (every judged persona is one of them).
         var personasPlanned = await db.RunPersonas.AsNoTracking()
             .GroupBy(p => p.RunId)
             .Select(g => new { RunId = g.Key, Personas = g.Count() })
@@ -234,7 +227,7 @@ public static class RunQueries
         return agents
             .OrderByDescending(a => a.CreatedAt).ThenBy(a => a.RunId).ThenBy(a => a.Ordinal)
             .Select(a => new LeaderboardRow(a.RunId, a.Name, a.CreatedAt, a.Status, a.UsesOfflineModels, a.QuestionSetId,
-                a.AgentId, a.Spec, Math.Max(personasJudged.GetValueOrDefault(a.AgentId), personasPlanned.GetValueOrDefault(a.RunId))))
+                a.AgentId, a.Spec, personasPlanned.GetValueOrDefault(a.RunId)))
             .ToList();
     }
 }

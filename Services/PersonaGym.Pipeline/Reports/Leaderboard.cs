@@ -99,7 +99,7 @@ public static class Leaderboard
         var counted = reports.Where(r => r.Complete).ToList();
         return new LeaderboardEntry(
             row.RunId, row.RunName, row.RunCreatedAt, row.RunStatus, row.QuestionSetId, row.AgentSpec,
-            Math.Max(row.Personas, reports.Count), counted.Count, overall.PersonaScore,
+            row.Personas, counted.Count, overall.PersonaScore,
             PersonaTasks.All.ToDictionary(t => t.DisplayName(), t => overall.TaskScores.TryGetValue(t, out var s) ? s : null),
             row.UsesOfflineModels)
         {
